@@ -1,0 +1,20 @@
+"""SQLModel tables of the store. Importing this package registers every table in the metadata."""
+
+from models.audit import AuditEvent
+from models.household import Household, HouseholdMember
+from models.job import IdempotencyRecord, Job
+from models.region import Region
+from models.user import ApiToken, User
+from models.visit import Visit
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "Household",
+    "HouseholdMember",
+    "IdempotencyRecord",
+    "Job",
+    "Region",
+    "User",
+    "Visit",
+]

@@ -1,0 +1,35 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine
+
+from api import problems
+from api.routes import auth, health, households, regions, users
+from models.db import make_engine
+from services.config import Settings, get_settings
+
+API_PREFIX = "/api/v1"
+ROUTERS = [auth.router, regions.router, households.router, users.router]
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    """Builds the app on the given settings and engine (defaults: the environment's)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Feijian 飞检 API",
+        version="1.0",
+        description="Store of record for unannounced inspections of dibao (低保) households.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine or make_engine(settings.database_url)
+    problems.install(app)
+    api = APIRouter(prefix=API_PREFIX)
+    for router in ROUTERS:
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(health.router)
+    return app

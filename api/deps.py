@@ -1,0 +1,71 @@
+"""Dependencies: one unit of work per request, the authenticated actor, role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from api.problems import lang_of
+from models.user import Role
+from services import auth
+from services.config import Settings
+from services.context import Actor
+from services.errors import Unauthorized
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """Opens the request's unit of work; commits before the response, rolls back on error."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def get_settings_dep(request: Request) -> Settings:
+    """The app's settings."""
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+
+
+def get_actor(
+    request: Request,
+    session: SessionDep,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Actor:
+    """The actor behind the bearer token; 401 when missing or invalid."""
+    if creds is None or not creds.credentials:
+        raise Unauthorized()
+    user = auth.resolve_token(session, creds.credentials)
+    return Actor.of(user, lang=lang_of(request) if request.headers.get("accept-language") else None)
+
+
+ActorDep = Annotated[Actor, Depends(get_actor)]
+
+
+def require(*roles: Role) -> Callable[[Actor], Actor]:
+    """A dependency that lets through only the given roles (admins always)."""
+
+    def _check(actor: ActorDep) -> Actor:
+        actor.require(*roles)
+        return actor
+
+    return _check
+
+
+SupervisorDep = Annotated[Actor, Depends(require(Role.supervisor))]
+AdminDep = Annotated[Actor, Depends(require(Role.admin))]

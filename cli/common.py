@@ -1,0 +1,55 @@
+"""What every CLI command shares: settings, the engine, one unit of work, errors as clear lines."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import lru_cache
+
+import typer
+from rich.console import Console
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from models.db import make_engine, unit_of_work
+from services.config import Settings, SettingsError, get_settings
+from services.errors import DomainError
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def settings() -> Settings:
+    """The settings, or a clear error line and exit code 2."""
+    try:
+        return get_settings()
+    except (ValueError, SettingsError) as exc:
+        err_console.print(f"[red]配置错误 / settings error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+@lru_cache(maxsize=1)
+def engine() -> Engine:
+    """The store's engine for this process."""
+    return make_engine(settings().database_url)
+
+
+@contextmanager
+def work() -> Iterator[Session]:
+    """A unit of work that turns domain and settings errors into one red line and exit code 1."""
+    try:
+        with unit_of_work(engine()) as session:
+            yield session
+    except DomainError as exc:
+        err_console.print(f"[red]{exc.message(settings().default_language)}[/red]")
+        raise typer.Exit(1) from exc
+    except SettingsError as exc:
+        err_console.print(f"[red]配置错误 / settings error:[/red] {exc}")
+        raise typer.Exit(2) from exc
+
+
+def fail(message: str, code: int = 1) -> None:
+    """Prints an error line and exits."""
+    err_console.print(f"[red]{message}[/red]")
+    sys.exit(code)

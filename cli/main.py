@@ -1,0 +1,18 @@
+"""The `feijian` command: every edge of the product from one place."""
+
+from __future__ import annotations
+
+import typer
+
+from cli import store
+
+app = typer.Typer(help="飞检 Feijian — unannounced inspections of dibao households", no_args_is_help=True)
+app.command()(store.migrate)
+app.command()(store.keys)
+app.add_typer(store.regions_app, name="regions")
+app.add_typer(store.users_app, name="users")
+app.add_typer(store.audit_app, name="audit")
+
+
+if __name__ == "__main__":
+    app()

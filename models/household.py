@@ -1,0 +1,126 @@
+"""Dibao households (低保户) and their members."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+
+from sqlalchemy import Column, ForeignKey, Numeric, String, Uuid
+from sqlmodel import Field, SQLModel
+
+from models.types import enum_column, new_uuid, ts_column, utcnow
+
+
+class Datum(StrEnum):
+    """Coordinate reference: phones give WGS-84; Chinese map services give GCJ-02 or BD-09."""
+
+    wgs84 = "wgs84"
+    gcj02 = "gcj02"
+    bd09 = "bd09"
+
+
+class Tier(StrEnum):
+    """Support tier (002)."""
+
+    extreme = "特困"
+    fairly = "比较困难"
+    ordinary = "一般困难"
+
+
+class SubsidyType(StrEnum):
+    """常补 reviewed yearly; 非常补 every six months (002)."""
+
+    regular = "常补"
+    non_regular = "非常补"
+
+
+class HouseholdStatus(StrEnum):
+    active = "active"
+    suspended = "suspended"
+    exited = "exited"
+
+
+class Household(SQLModel, table=True):
+    """A beneficiary household; personal identifiers are stored only encrypted plus a keyed hash."""
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    register_no: str = Field(max_length=40, unique=True, index=True)
+    head_name: str = Field(max_length=60)
+    head_id_enc: str | None = Field(default=None, max_length=200)
+    head_id_hash: str | None = Field(default=None, max_length=64, index=True)
+    phone_enc: str | None = Field(default=None, max_length=200)
+    phone_hash: str | None = Field(default=None, max_length=64, index=True)
+    bank_enc: str | None = Field(default=None, max_length=200)
+    size: int = Field(default=1, ge=1)
+    address: str | None = Field(default=None, max_length=300)
+    village_code: str = Field(
+        sa_column=Column(String(12), ForeignKey("region.code"), nullable=False, index=True)
+    )
+    township_code: str = Field(max_length=9, index=True)
+    county_code: str = Field(max_length=6, index=True)
+    lat: float | None = None
+    lon: float | None = None
+    datum: Datum | None = Field(default=None, sa_column=enum_column(Datum, nullable=True))
+    tier: Tier = Field(sa_column=enum_column(Tier, index=True))
+    subsidy_type: SubsidyType = Field(sa_column=enum_column(SubsidyType))
+    monthly_amount: Decimal = Field(default=Decimal("0"), sa_column=Column(Numeric(10, 2), nullable=False))
+    start_date: date | None = None
+    last_review_date: date | None = None
+    status: HouseholdStatus = Field(default=HouseholdStatus.active, sa_column=enum_column(HouseholdStatus))
+    cadre_relative: bool = Field(default=False, index=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
+class HouseholdMember(SQLModel, table=True):
+    """A person in a household as registered."""
+
+    __tablename__ = "household_member"
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    household_id: uuid.UUID = Field(
+        sa_column=Column(Uuid(), ForeignKey("household.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    name: str = Field(max_length=60)
+    relation: str = Field(max_length=20)
+    id_enc: str | None = Field(default=None, max_length=200)
+    id_hash: str | None = Field(default=None, max_length=64, index=True)
+    disabled: bool = False
+    seriously_ill: bool = False
+    position: int = 0
+
+
+class MemberPublic(SQLModel):
+    name: str
+    relation: str
+    id_number: str | None = None
+    disabled: bool = False
+    seriously_ill: bool = False
+
+
+class HouseholdPublic(SQLModel):
+    """A household as the API shows it: identifiers masked."""
+
+    id: uuid.UUID
+    register_no: str
+    head_name: str
+    head_id_number: str | None = None
+    phone: str | None = None
+    size: int
+    address: str | None = None
+    village_code: str
+    township_code: str
+    county_code: str
+    lat: float | None = None
+    lon: float | None = None
+    datum: Datum | None = None
+    tier: Tier
+    subsidy_type: SubsidyType
+    monthly_amount: Decimal
+    start_date: date | None = None
+    last_review_date: date | None = None
+    status: HouseholdStatus
+    cadre_relative: bool
+    members: list[MemberPublic] | None = None

@@ -1,0 +1,57 @@
+"""Long-running jobs (imports, exports) with progress, and idempotency records."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+
+from models.types import enum_column, json_column, new_uuid, ts_column, utcnow
+
+
+class JobStatus(StrEnum):
+    queued = "queued"
+    running = "running"
+    succeeded = "succeeded"
+    failed = "failed"
+
+
+class Job(SQLModel, table=True):
+    """A background job whose progress the API reports."""
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    kind: str = Field(max_length=40)
+    status: JobStatus = Field(default=JobStatus.queued, sa_column=enum_column(JobStatus))
+    created_by: str = Field(max_length=80)
+    total: int = 0
+    processed: int = 0
+    result: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    finished_at: datetime | None = Field(default=None, sa_column=ts_column())
+
+
+class JobPublic(SQLModel):
+    id: uuid.UUID
+    kind: str
+    status: JobStatus
+    total: int
+    processed: int
+    result: dict[str, Any]
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class IdempotencyRecord(SQLModel, table=True):
+    """The first answer to a request made with an idempotency key; repeats get the same answer."""
+
+    __tablename__ = "idempotency_record"
+
+    key: str = Field(primary_key=True, max_length=200)
+    actor: str = Field(primary_key=True, max_length=80)
+    request_hash: str = Field(max_length=64)
+    status_code: int = 200
+    response: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
