@@ -22,8 +22,8 @@ def alembic_config(url: str | None = None, connection: Connection | None = None)
     return cfg
 
 
-def upgrade(url: str | None = None, connection: Connection | None = None, revision: str = "head") -> None:
-    """Brings the database to the given revision (head by default)."""
+def upgrade(url: str | None = None, connection: Connection | None = None, revision: str = "heads") -> None:
+    """Brings the database to every head (capabilities add their own migration branches)."""
     command.upgrade(alembic_config(url, connection), revision)
 
 
