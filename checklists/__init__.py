@@ -15,8 +15,8 @@ Public API (all functions are pure; `State` is immutable and JSON-serializable):
     is_complete(checklist, state) -> bool
     outcome(checklist, state) -> Outcome | None                 # completed / revisit / refused / not_found
     summary(checklist, state, lang=None) -> Summary             # Summary.text(lang) renders it
-    findings(checklist, state) -> list[Finding]                 # category, severity, step ids, zh-CN/en message
-    replay(checklist, answers) -> State                         # the store's re-validation; raises on any bad answer
+    findings(checklist, state) -> list[Finding]    # category, severity, step ids, zh-CN/en message
+    replay(checklist, answers) -> State            # the store's re-validation; raises on a bad answer
     core_status(checklist, state) -> dict[CoreMarker, bool | None]
     required_evidence(checklist, state, step_id, raw_value) -> int   # photos the bot must collect first
 

@@ -1,0 +1,285 @@
+"""Pydantic schema of a checklist definition (what a YAML file in `definitions/` contains)."""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Any, Final
+
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator, model_validator
+
+from checklists.expr import NAME_RE, Expr, ExprError, compile_expr
+from checklists.messages import LocalizedText, lt
+
+
+class StepKind(StrEnum):
+    """What kind of answer a step takes."""
+
+    YES_NO = "yes_no"
+    CHOICE = "choice"
+    MULTI_CHOICE = "multi_choice"
+    NUMBER = "number"
+    TEXT = "text"
+    PHOTO = "photo"
+    LOCATION = "location"
+    NOTE = "note"
+
+
+class CoreMarker(StrEnum):
+    """The three gates of 调查必入户、入户必见人、见人必见证; the bot gates these steps on evidence."""
+
+    ENTERED = "entered"
+    SEEN_PERSON = "seen_person"
+    SEEN_DOCUMENTS = "seen_documents"
+
+
+class Severity(StrEnum):
+    """How serious a finding is."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+class Outcome(StrEnum):
+    """How a checklist ended."""
+
+    COMPLETED = "completed"
+    REVISIT = "revisit"
+    REFUSED = "refused"
+    NOT_FOUND = "not_found"
+
+
+class FindingCategory(StrEnum):
+    """Problem categories: the five checks and the named abuses."""
+
+    MERGED_SPLIT_HOUSEHOLD = "merged_split_household"
+    FAVOUR = "favour"
+    NOT_ELIGIBLE = "not_eligible"
+    MISSED = "missed"
+    FUNDS_MISUSE = "funds_misuse"
+    PAID_AFTER_DEATH = "paid_after_death"
+    NOT_NOTICED = "not_noticed"
+    PROCEDURE = "procedure"
+    REFUSED_NOT_SEEN = "refused_not_seen"
+    DISSATISFIED = "dissatisfied"
+    PRIVACY = "privacy"
+    OTHER = "other"
+
+    def label(self, lang: str | None = None) -> str:
+        """Return the category's name as inspectors say it (zh-CN) or in English."""
+        return CATEGORY_LABELS[self].get(lang)
+
+
+CATEGORY_LABELS: Final[dict[FindingCategory, LocalizedText]] = {
+    FindingCategory.MERGED_SPLIT_HOUSEHOLD: lt("合户保/分户保", "merged or split household"),
+    FindingCategory.FAVOUR: lt("人情保/关系保", "granted through favour or relationship"),
+    FindingCategory.NOT_ELIGIBLE: lt("错保", "not eligible"),
+    FindingCategory.MISSED: lt("漏保", "eligible but missed"),
+    FindingCategory.FUNDS_MISUSE: lt("截留/挪用/虚报冒领", "money withheld, diverted or falsely claimed"),
+    FindingCategory.PAID_AFTER_DEATH: lt("死亡未停保", "paid after death"),
+    FindingCategory.NOT_NOTICED: lt("未公示", "not publicly noticed"),
+    FindingCategory.PROCEDURE: lt("程序不规范", "procedure not followed"),
+    FindingCategory.REFUSED_NOT_SEEN: lt("拒绝入户/未见人", "entry refused or person not seen"),
+    FindingCategory.DISSATISFIED: lt("群众不满意", "resident dissatisfied"),
+    FindingCategory.PRIVACY: lt("泄露隐私", "privacy exposed"),
+    FindingCategory.OTHER: lt("其他问题", "other problem"),
+}
+
+OUTCOME_LABELS: Final[dict[Outcome, LocalizedText]] = {
+    Outcome.COMPLETED: lt("已完成", "completed"),
+    Outcome.REVISIT: lt("需再次走访", "revisit needed"),
+    Outcome.REFUSED: lt("拒绝入户", "entry refused"),
+    Outcome.NOT_FOUND: lt("查无此户/已搬离", "household not found or moved away"),
+}
+
+_ID_RE: Final = re.compile(NAME_RE.pattern)
+
+
+def _compile_opt(src: str | None) -> Expr | None:
+    return None if src is None else compile_expr(src)
+
+
+def _check_expr(src: str | None) -> str | None:
+    if src is None:
+        return None
+    try:
+        compile_expr(src)
+    except ExprError as err:
+        raise ValueError(f"invalid expression {src!r}: {err}") from err
+    return src
+
+
+def _check_id(v: str) -> str:
+    if not _ID_RE.fullmatch(v):
+        raise ValueError(f"invalid id {v!r}: use letters, digits, '_', '-', '.'; start with a letter or '_'")
+    return v
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class Choice(_Model):
+    """One option of a choice or multi_choice step."""
+
+    id: str
+    label: LocalizedText
+    exclusive: bool = False  # e.g. "none of these": cannot be combined with other options
+
+    _v_id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+
+class Validation(_Model):
+    """Checks on an answer's value; which ones apply depends on the step kind."""
+
+    min: float | None = None
+    max: float | None = None
+    integer: bool = False
+    min_length: int | None = Field(default=None, ge=0)
+    max_length: int | None = Field(default=None, ge=0)
+    pattern: str | None = None
+    min_items: int | None = Field(default=None, ge=0)
+    max_items: int | None = Field(default=None, ge=0)
+    constraint: str | None = None  # an expression over `.` and earlier answers (XLSForm `constraint`)
+    message: LocalizedText | None = None  # shown when `constraint` or `pattern` fails
+
+    _v_constraint = field_validator("constraint")(classmethod(lambda cls, v: _check_expr(v)))
+
+    @field_validator("pattern")
+    @classmethod
+    def _v_pattern(cls, v: str | None) -> str | None:
+        if v is not None:
+            try:
+                re.compile(v)
+            except re.error as err:
+                raise ValueError(f"invalid pattern {v!r}: {err}") from err
+        return v
+
+
+class EvidenceRule(_Model):
+    """Photos that must accompany an answer, e.g. at least one photo when the answer is 'no'."""
+
+    when: str | None = None  # expression over `.` (this answer) and earlier answers; None = always
+    min_photos: int = Field(default=1, ge=1)
+    message: LocalizedText | None = None
+
+    _v_when = field_validator("when")(classmethod(lambda cls, v: _check_expr(v)))
+
+
+class Step(_Model):
+    """One question (or note) of a checklist."""
+
+    id: str
+    kind: StepKind
+    label: LocalizedText
+    help: LocalizedText | None = None
+    required: bool = True
+    when: str | None = None  # the step is asked only if this holds on earlier answers
+    choices: list[Choice] = Field(default_factory=list)
+    validation: Validation = Field(default_factory=Validation)
+    evidence: list[EvidenceRule] = Field(default_factory=list)
+    core: CoreMarker | None = None
+    section: str | None = None
+
+    _v_id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+    _v_when = field_validator("when")(classmethod(lambda cls, v: _check_expr(v)))
+
+    _when: Expr | None = PrivateAttr(default=None)
+    _constraint: Expr | None = PrivateAttr(default=None)
+    _pattern: re.Pattern[str] | None = PrivateAttr(default=None)
+    _choice_ids: dict[str, Choice] = PrivateAttr(default_factory=dict)
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Compile expressions once so the engine never re-parses them."""
+        self._when = _compile_opt(self.when)
+        self._constraint = _compile_opt(self.validation.constraint)
+        self._pattern = re.compile(self.validation.pattern) if self.validation.pattern else None
+        self._choice_ids = {c.id: c for c in self.choices}
+
+    def choice(self, choice_id: str) -> Choice | None:
+        """Return the choice with this id, if any."""
+        return self._choice_ids.get(choice_id)
+
+    def condition(self) -> Expr | None:
+        """Return the compiled `when` expression."""
+        return self._when
+
+
+class FindingRule(_Model):
+    """A condition on the answers that yields a finding."""
+
+    id: str
+    when: str
+    category: FindingCategory
+    severity: Severity
+    message: LocalizedText  # may contain ${step_id} placeholders, filled with the answers
+    steps: list[str] = Field(default_factory=list)  # extra steps to cite besides those in `when`
+
+    _v_id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+    _v_when = field_validator("when")(classmethod(lambda cls, v: _check_expr(v)))
+
+
+class Ending(_Model):
+    """A condition that ends the checklist early with an outcome (e.g. nobody home → revisit)."""
+
+    id: str
+    when: str
+    outcome: Outcome
+    message: LocalizedText
+
+    _v_id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+    _v_when = field_validator("when")(classmethod(lambda cls, v: _check_expr(v)))
+
+
+class Section(_Model):
+    """A titled group of steps (XLSForm `begin group`)."""
+
+    id: str
+    title: LocalizedText
+
+
+class Checklist(_Model):
+    """A versioned checklist: steps in order, findings rules and early endings."""
+
+    id: str
+    version: int = Field(ge=1)
+    title: LocalizedText
+    description: LocalizedText | None = None
+    sections: list[Section] = Field(default_factory=list)
+    steps: list[Step] = Field(min_length=1)
+    findings: list[FindingRule] = Field(default_factory=list)
+    endings: list[Ending] = Field(default_factory=list)
+    source: str | None = None  # where an imported checklist came from
+
+    _v_id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+
+    _index: dict[str, int] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _unique_ids(self) -> Checklist:
+        # Duplicate step ids would make answers ambiguous; they are a schema error, not a lint warning.
+        seen: set[str] = set()
+        for s in self.steps:
+            if s.id in seen:
+                raise ValueError(f"duplicate step id {s.id!r}")
+            seen.add(s.id)
+        return self
+
+    def model_post_init(self, context: Any, /) -> None:
+        """Index steps by id."""
+        self._index = {s.id: i for i, s in enumerate(self.steps)}
+
+    @property
+    def key(self) -> str:
+        """`id@version`, the pinned identity of a checklist."""
+        return f"{self.id}@{self.version}"
+
+    def step(self, step_id: str) -> Step | None:
+        """Return the step with this id, if any."""
+        i = self._index.get(step_id)
+        return None if i is None else self.steps[i]
+
+    def index_of(self, step_id: str) -> int | None:
+        """Return the position of a step, if it exists."""
+        return self._index.get(step_id)

@@ -1,0 +1,60 @@
+"""Helpers shared by the checklist tests: generate valid answers and walk a checklist to its end."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from checklists import Checklist, ChecklistError, State, Step, StepKind, answer, next_step, parse_value, start
+
+
+def candidates(step: Step) -> Iterator[Any]:
+    """Plausible raw answers for a step, most ordinary first."""
+    k = step.kind
+    v = step.validation
+    if k is StepKind.YES_NO:
+        yield from ("yes", "no")
+    elif k is StepKind.CHOICE:
+        yield from (c.id for c in step.choices)
+    elif k is StepKind.MULTI_CHOICE:
+        yield from ([c.id] for c in step.choices)
+    elif k is StepKind.NUMBER:
+        for x in (2, v.min, v.max, 0, 1, 5, 20, 100, -1):
+            if x is not None:
+                yield int(x) if v.integer else x
+    elif k is StepKind.TEXT:
+        yield "x" * max(v.min_length or 0, 4)
+        yield "0123456789"
+    elif k is StepKind.PHOTO:
+        yield ["photo-1"]
+    elif k is StepKind.LOCATION:
+        yield {"lat": 30.5, "lon": 110.25}
+    else:
+        yield None
+
+
+def valid_value(step: Step, state: State) -> Any:
+    """The first candidate the engine accepts for this step (raises if none does)."""
+    values = state.values()
+    for raw in candidates(step):
+        try:
+            parse_value(step, raw, values)
+        except ChecklistError:
+            continue
+        return raw
+    if not step.required:
+        return None
+    raise AssertionError(f"no valid candidate for {step.id}")
+
+
+def walk(cl: Checklist, script: Mapping[str, Any] | None = None, max_steps: int = 500) -> State:
+    """Answer every step: scripted values where given, else a valid default; always 2 evidence photos."""
+    script = script or {}
+    state = start(cl)
+    for _ in range(max_steps):
+        step = next_step(cl, state)
+        if step is None:
+            return state
+        raw = script[step.id] if step.id in script else valid_value(step, state)
+        state = answer(cl, state, step.id, raw, evidence=["ev-1", "ev-2"])
+    raise AssertionError("checklist did not finish")
