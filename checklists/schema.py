@@ -120,6 +120,9 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
+_CHOICE_ID_RE: Final = re.compile(r"[^\s,]{1,200}")
+
+
 class Choice(_Model):
     """One option of a choice or multi_choice step."""
 
@@ -127,7 +130,14 @@ class Choice(_Model):
     label: LocalizedText
     exclusive: bool = False  # e.g. "none of these": cannot be combined with other options
 
-    _v_id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+    @field_validator("id")
+    @classmethod
+    def _v_id(cls, v: str) -> str:
+        # XLSForm choice names are often numeric ("1", "2"); only whitespace and commas would make a
+        # multiple-choice answer ambiguous when typed as text.
+        if not _CHOICE_ID_RE.fullmatch(v):
+            raise ValueError(f"invalid choice id {v!r}: no spaces or commas, at most 200 characters")
+        return v
 
 
 class Validation(_Model):
