@@ -6,12 +6,14 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from api import problems
-from api.routes import auth, health, households, regions, users
-from models.db import make_engine
+from api.routes import auth, health, household_import, households, regions, users
+from api.routes import invites, telegram
+from models.db import make_engine, unit_of_work
 from services.config import Settings, get_settings
 
 API_PREFIX = "/api/v1"
-ROUTERS = [auth.router, regions.router, households.router, users.router]
+ROUTERS = [auth.router, regions.router, household_import.router, households.router, users.router]
+ROUTERS += [invites.router, telegram.router]
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -26,6 +28,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
+    app.state.session_factory = lambda: unit_of_work(app.state.engine)
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX)
     for router in ROUTERS:

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import typer
 
-from cli import store
+from cli import household_import, serve, store
 
 app = typer.Typer(help="飞检 Feijian — unannounced inspections of dibao households", no_args_is_help=True)
+app.command()(serve.demo)
+app.command()(serve.serve)
 app.command()(store.migrate)
 app.command()(store.keys)
 app.add_typer(store.regions_app, name="regions")
 app.add_typer(store.users_app, name="users")
 app.add_typer(store.audit_app, name="audit")
+app.add_typer(household_import.app, name="import")
 
 
 if __name__ == "__main__":

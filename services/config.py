@@ -34,7 +34,9 @@ def _decode_key(value: str, name: str) -> bytes:
 class Settings(BaseSettings):
     """Every knob of the store; defaults are the embedded demo setup."""
 
-    model_config = SettingsConfigDict(env_prefix="FEIJIAN_", env_file=".env", extra="ignore")
+    model_config = SettingsConfigDict(
+        env_prefix="FEIJIAN_", env_file=("var/keys.env", ".env"), extra="ignore"
+    )
 
     env: Literal["demo", "development", "test", "production"] = "development"
     database_url: str = Field(default_factory=lambda: f"sqlite:///{VAR_DIR / 'feijian.sqlite'}")

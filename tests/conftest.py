@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -105,6 +106,7 @@ def app(settings: Settings, engine: Engine, session: Session):  # type: ignore[n
             raise
 
     application.dependency_overrides[get_session] = _session
+    application.state.session_factory = contextmanager(_session)
     return application
 
 

@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+import random
+
+from sqlmodel import Session
+
+from models.user import Role
+from tests.conftest import auth_headers
+from tests.factories import VILLAGE, ensure_regions, make_id, make_user
+
+
+def test_import_job_via_api(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    ensure_regions(session, VILLAGE)
+    make_user(session, "sup", Role.supervisor, scope_code="150422")
+    headers = auth_headers(client, "sup")
+    idn = make_id(random.Random(3))
+    csv = f"低保证号,户主姓名,身份证号,所属村(居),保障类别\nLB77,张三,{idn},{VILLAGE},特困\n".encode()
+    r = client.post("/api/v1/households/import", headers=headers, files={"file": ("r.csv", csv, "text/csv")})
+    assert r.status_code == 202, r.text
+    job = client.get(f"/api/v1/jobs/{r.json()['id']}", headers=headers).json()
+    assert job["status"] == "succeeded" and job["result"]["created"] == 1
+    wrong = idn[:17] + ("1" if idn[17] != "1" else "2")
+    bad = f"低保证号,户主姓名,身份证号,所属村(居),保障类别\nLB78,张三,{wrong},{VILLAGE},特困\n".encode()
+    r = client.post("/api/v1/households/import", headers=headers, files={"file": ("r.csv", bad, "text/csv")})
+    job = client.get(f"/api/v1/jobs/{r.json()['id']}", headers=headers).json()
+    assert job["status"] == "failed" and job["result"]["report"]["errors"][0]["row"] == 2
+    empty = client.post("/api/v1/households/import", headers=headers, files={"file": ("r.csv", b"", "text/csv")})
+    assert empty.status_code == 422 and empty.headers["content-type"].startswith("application/problem+json")
+    missing = client.post("/api/v1/households/import", headers=headers)
+    assert missing.status_code == 422
