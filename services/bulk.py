@@ -17,27 +17,19 @@ def table_of(model: type[SQLModel]) -> Table:
 
 
 def upsert(
-    session: Session,
-    table: Table,
-    rows: Sequence[dict[str, Any]],
-    key: Sequence[str],
-    update: Sequence[str],
-    chunk: int = 2000,
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], key: Sequence[str], update: Sequence[str]
 ) -> None:
-    """Inserts rows, updating the given columns where the key already exists; one statement per chunk."""
+    """Inserts rows, updating the given columns where the key exists.
+
+    One statement compiled once and executed as executemany: SQLAlchemy batches it into multi-row
+    INSERTs ("insertmanyvalues") without compiling a bind parameter per value in Python.
+    """
     if not rows:
         return
     dialect = session.get_bind().dialect.name
-    # SQLite caps bound parameters (32766); keep each statement below it
-    per_row = max(len(rows[0]), 1)
-    chunk = min(chunk, max(1, 30000 // per_row))
-    for start in range(0, len(rows), chunk):
-        part = rows[start : start + chunk]
-        ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(table).values(list(part))
-        if update:
-            stmt = ins.on_conflict_do_update(
-                index_elements=list(key), set_={c: getattr(ins.excluded, c) for c in update}
-            )
-        else:
-            stmt = ins.on_conflict_do_nothing(index_elements=list(key))
-        session.execute(stmt)
+    ins = (pg_insert if dialect == "postgresql" else sqlite_insert)(table)
+    if update:
+        stmt = ins.on_conflict_do_update(index_elements=list(key), set_={c: ins.excluded[c] for c in update})
+    else:
+        stmt = ins.on_conflict_do_nothing(index_elements=list(key))
+    session.connection().execute(stmt, list(rows))
