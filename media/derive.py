@@ -104,7 +104,7 @@ def derive(
         pixels = pixels.resize(display_size, Image.Resampling.BICUBIC, reducing_gap=2.0)
     thumb_size = fit(display_size, thumb_max)
     thumb = (
-        pixels.resize(thumb_size, Image.Resampling.BICUBIC, reducing_gap=2.0)
+        pixels.resize(thumb_size, Image.Resampling.BICUBIC, reducing_gap=1.0)
         if thumb_size != display_size
         else pixels
     )

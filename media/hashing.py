@@ -1,7 +1,7 @@
 """Content hash (SHA-256) and perceptual hash for reuse detection.
 
 Perceptual hash: ``imagehash.phash`` (64-bit DCT) paired with ``imagehash.dhash`` (64-bit gradient),
-both on a 256-px greyscale copy of the orientation-corrected picture. Re-encoding and resizing move
+both on a 128-px greyscale copy of the orientation-corrected picture. Re-encoding and resizing move
 them by a few bits; cropping moves them much more, so each picture is also hashed at a few crops
 (centre 3/6/9 %, 6 % off two adjacent edges, 10 % off one edge). Two pictures are compared as
 min over (full hash of one, any crop of the other) of ``phash distance + dhash distance``.
@@ -25,7 +25,7 @@ from PIL import Image
 
 REUSE_THRESHOLD: Final = 20  # pHash + dHash Hamming distance (of 128 bits)
 PHASH_ONLY_THRESHOLD: Final = 10  # pHash Hamming distance (of 64 bits) when no dHash is known
-HASH_SIDE: Final = 256
+HASH_SIDE: Final = 128
 _CHUNK: Final = 1024 * 1024
 _PAIR_LEN: Final = 32  # 16 hex pHash + 16 hex dHash
 

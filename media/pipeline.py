@@ -6,6 +6,7 @@ thumbnail and the perceptual hash come from that decoded copy, never from a seco
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
@@ -167,7 +168,12 @@ def process_full(
         exif = read_exif(img, tz)
         orientation = exif.orientation
         if info.format == "HEIF":
-            orientation = 1  # libheif already applied the container's rotation and mirroring
+            # pillow-heif decodes with the container's rotation/mirroring applied and resets the EXIF
+            # tag to 1; report what the camera wrote, apply nothing more.
+            original = img.info.get("original_orientation")
+            if isinstance(original, int) and 1 <= original <= 8:
+                exif = dataclasses.replace(exif, orientation=original)
+            orientation = 1
         derived = derive(img, orientation, display_max, thumb_max)
     finally:
         img.close()

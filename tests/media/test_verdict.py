@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 
+from PIL import Image
+
 from media.geo import Datum, Fix, PositionSource, SiteStatus, wgs84_to_gcj02
 from media.pipeline import process
 from media.verdict import editing_software
@@ -171,3 +173,43 @@ def test_exif_zero_denominators_and_junk_values() -> None:
     report = process(jpeg(room(25, (200, 150)), exif=exif.tobytes()))
     assert report.gps is None
     assert report.to_json()
+
+
+def _halves() -> Image.Image:
+    img = Image.new("RGB", (400, 300), "blue")
+    img.paste((255, 0, 0), (0, 0, 200, 300))  # left half red
+    return img
+
+
+def test_display_copy_applies_jpeg_orientation() -> None:
+    """Orientation 6 means 'rotate 90° clockwise to view': the red left half ends up on top."""
+    import io
+
+    from media.pipeline import process_full
+
+    result = process_full(jpeg(_halves(), exif=exif_bytes(orientation=6)))
+    shown = Image.open(io.BytesIO(result.display)).convert("RGB")
+    assert shown.size == (300, 400)
+    r, _g, b = shown.getpixel((150, 50))  # type: ignore[misc]
+    assert r > 200 and b < 60
+    assert result.report.exif.orientation == 6
+    assert (result.report.oriented_width, result.report.oriented_height) == (300, 400)
+
+
+def test_heif_orientation_is_applied_once() -> None:
+    import io
+
+    from media.checks import register_heif
+    from media.pipeline import process_full
+
+    register_heif()
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    buf = io.BytesIO()
+    _halves().save(buf, "HEIF", exif=exif.tobytes())
+    result = process_full(buf.getvalue())
+    shown = Image.open(io.BytesIO(result.display)).convert("RGB")
+    assert shown.size == (300, 400)
+    r, _g, b = shown.getpixel((150, 50))  # type: ignore[misc]
+    assert r > 200 and b < 60
+    assert result.report.exif.orientation == 6
