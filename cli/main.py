@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import household_import, serve, store
+from cli import checklists, household_import, media, sandbox, serve, store
 
 app = typer.Typer(help="飞检 Feijian — unannounced inspections of dibao households", no_args_is_help=True)
 app.command()(serve.demo)
@@ -15,6 +15,9 @@ app.add_typer(store.regions_app, name="regions")
 app.add_typer(store.users_app, name="users")
 app.add_typer(store.audit_app, name="audit")
 app.add_typer(household_import.app, name="import")
+app.add_typer(checklists.app, name="checklists")
+app.add_typer(media.app, name="media")
+app.add_typer(sandbox.app, name="sandbox")
 
 
 if __name__ == "__main__":
