@@ -31,6 +31,8 @@ ACCEPTED: Final[dict[str, str]] = {
 # Formats Pillow may parse at all: the accepted ones plus GIF, only so an animated GIF is named as such.
 _PARSE_FORMATS: Final = ("JPEG", "PNG", "WEBP", "HEIF", "GIF")
 
+_HEIF_SEQUENCE_BRANDS: Final = (b"msf1", b"hevc", b"hevx", b"avis")
+
 DataOrPath = bytes | bytearray | memoryview | str | os.PathLike[str]
 
 
@@ -119,10 +121,18 @@ def open_image(
             raise MediaError("corrupt")
         if width * height > max_pixels:
             raise MediaError("too_many_pixels", width=width, height=height, limit_mp=max_pixels // 1_000_000)
-        frames = int(getattr(img, "n_frames", 1) or 1)
-        if getattr(img, "is_animated", False) or frames > 1:
-            raise MediaError("animated", frames=frames)
         fmt = str(img.format or "")
+        frames = int(getattr(img, "n_frames", 1) or 1)
+        # Camera JPEGs often carry a preview as a second MPF image (Pillow calls them MPO) and HEIF
+        # files may hold auxiliary/extra images: their first (primary) image is the photo. Only
+        # formats that animate (GIF, APNG, animated WebP, HEIF image sequences) are refused.
+        if fmt == "MPO":
+            fmt = "JPEG"
+        elif fmt == "HEIF":
+            if data[8:12] in _HEIF_SEQUENCE_BRANDS:
+                raise MediaError("animated", frames=frames)
+        elif getattr(img, "is_animated", False) or frames > 1:
+            raise MediaError("animated", frames=frames)
         if fmt not in ACCEPTED:
             raise MediaError("unsupported_format", format=fmt or "?")
         if fmt == "PNG":
@@ -168,7 +178,7 @@ def sniff_other_format(data: bytes) -> str | None:
 def decode(img: Image.Image, draft_size: tuple[int, int] | None = None) -> Image.Image:
     """Decode the pixels, at reduced scale for JPEG when ``draft_size`` is given (draft mode)."""
     with pillow_guard():
-        if draft_size is not None and img.format == "JPEG":
+        if draft_size is not None and img.format in ("JPEG", "MPO"):
             mode = "RGB" if img.mode not in ("L", "CMYK") else img.mode
             img.draft(mode, draft_size)
         img.load()

@@ -216,3 +216,15 @@ def test_mutated_png_and_webp_never_crash() -> None:
                 process(bytes(data))
             except MediaError:
                 pass
+
+
+def test_camera_jpeg_with_mpf_preview_is_a_still_jpeg() -> None:
+    """Many cameras append a preview as a second MPF image (Pillow: 'MPO'): still one photo."""
+    main, preview = room(9, (640, 480)), room(9, (320, 240))
+    buf = io.BytesIO()
+    main.save(buf, "MPO", save_all=True, append_images=[preview])
+    data = buf.getvalue()
+    assert Image.open(io.BytesIO(data)).format == "MPO"
+    info = check_image(data)
+    assert info.format == "JPEG" and info.mime == "image/jpeg" and (info.width, info.height) == (640, 480)
+    assert process(data).display.width == 640
