@@ -6,14 +6,14 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from api import problems
-from api.routes import auth, health, household_import, households, regions, users
-from api.routes import invites, telegram
+from api.routes import auth, health, household_import, households, invites, regions, rounds, telegram, users
 from models.db import make_engine, unit_of_work
 from services.config import Settings, get_settings
 
 API_PREFIX = "/api/v1"
 ROUTERS = [auth.router, regions.router, household_import.router, households.router, users.router]
 ROUTERS += [invites.router, telegram.router]
+ROUTERS += [rounds.router]
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:

@@ -83,6 +83,63 @@ CATALOG: dict[str, dict[str, str]] = {
         "zh-CN": "审计链在第 {seq} 条记录处被篡改：{reason}",
         "en": "Audit chain broken at event {seq}: {reason}",
     },
+    # rounds, draws, assignments
+    "round_bad_status": {
+        "zh-CN": "轮次当前状态为“{status}”，不能{action}。",
+        "en": "The round is {status}; cannot {action}.",
+    },
+    "round_empty_frame": {
+        "zh-CN": "范围内没有可抽取的低保户。",
+        "en": "No households in scope to draw from.",
+    },
+    "coverage_short": {
+        "zh-CN": "乡镇覆盖率不足：覆盖 {covered}/{total} 个乡镇（{share}），要求至少 {required}。",
+        "en": "Township coverage too low: {covered}/{total} townships ({share}); {required} required.",
+    },
+    "witness_required": {
+        "zh-CN": "请输入见证人提供的随机数（如现场掷骰结果）。",
+        "en": "Enter the witnesses' input (e.g. the dice rolled in the room).",
+    },
+    "too_few_inspectors": {
+        "zh-CN": "检查员不足：每个检查组至少需要 {needed} 人。",
+        "en": "Not enough inspectors: a team needs at least {needed}.",
+    },
+    "team_too_small": {
+        "zh-CN": "每个检查组至少 {size} 人。",
+        "en": "A team needs at least {size} inspectors.",
+    },
+    "unknown_inspector": {
+        "zh-CN": "检查员不存在或未启用：{id}",
+        "en": "Unknown or inactive inspector: {id}",
+    },
+    "swap_violates": {
+        "zh-CN": "调整违反硬性规则：{rules}。",
+        "en": "The change breaks a hard rule: {rules}.",
+    },
+    "swap_not_pending": {
+        "zh-CN": "已下发的任务不能再调整。",
+        "en": "Released assignments can no longer be moved.",
+    },
+    "dispatch_future_day": {
+        "zh-CN": "不能提前下发 {day} 的任务（任务在走访当天才解封）。",
+        "en": "Cannot release the visits of {day} in advance (they stay sealed until that day).",
+    },
+    "assignment_bad_transition": {
+        "zh-CN": "任务状态不能从“{old}”改为“{new}”。",
+        "en": "An assignment cannot go from {old} to {new}.",
+    },
+    "draw_verified": {
+        "zh-CN": "抽样可复现，验证通过：{detail}",
+        "en": "Draw reproduced and verified: {detail}",
+    },
+    "draw_verify_failed": {
+        "zh-CN": "验证未通过：{detail}",
+        "en": "Verification failed: {detail}",
+    },
+    "not_revealed": {
+        "zh-CN": "种子尚未公开：轮次关闭并公开种子后即可验证。",
+        "en": "The seed is not revealed yet; verification opens once the round is closed and revealed.",
+    },
 }
 
 

@@ -1,0 +1,315 @@
+"""Inspection rounds, draws, assignments and dispatch; the inspector's own assignments; public verify."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+from sqlmodel import Session
+
+from api.deps import ActorDep, SessionDep, SettingsDep
+from models.round import (
+    AssignmentPublic,
+    AssignmentStatus,
+    MyAssignment,
+    RoundCreate,
+    RoundPublic,
+    SamplePublic,
+    TeamPublic,
+)
+from services import rounds
+from services.errors import DomainError
+
+router = APIRouter(tags=["rounds"])
+
+
+def _audited_session(session: SessionDep) -> Iterator[Session]:
+    """The request's session; a denial whose audit event must survive is committed before the 403/404."""
+    try:
+        yield session
+    except DomainError as exc:
+        if getattr(exc, "keep_audit", False):
+            session.commit()
+        raise
+
+
+AuditedSessionDep = Annotated[Session, Depends(_audited_session, scope="function")]
+
+
+class ExclusionIn(BaseModel):
+    household_id: uuid.UUID
+    reason: str = Field(min_length=1, max_length=40)
+    detail: str | None = Field(default=None, max_length=300)
+
+
+class DrawIn(BaseModel):
+    witness: str = Field(min_length=1, max_length=500, description="the witnesses' input, e.g. dice rolls")
+
+
+class AssignIn(BaseModel):
+    inspector_ids: list[uuid.UUID] | None = Field(default=None, max_length=5000)
+    teams: list[list[uuid.UUID]] | None = Field(default=None, max_length=2500)
+    team_size: int = Field(default=2, ge=2, le=10)
+    visits_per_day: int = Field(default=6, ge=1, le=100)
+
+
+class AssignOut(BaseModel):
+    round_id: uuid.UUID
+    teams: list[TeamPublic]
+    assigned: int
+    unassignable: list[dict[str, Any]]
+    coverage: dict[str, Any]
+
+
+class SwapIn(BaseModel):
+    assignment_id: uuid.UUID
+    team_id: uuid.UUID | None = None
+    other_assignment_id: uuid.UUID | None = None
+
+
+class DispatchIn(BaseModel):
+    day: date | None = None
+    team_id: uuid.UUID | None = None
+
+
+class ReleaseOut(BaseModel):
+    inspector_id: uuid.UUID
+    inspector_login: str
+    telegram_user_id: int | None
+    round_id: uuid.UUID
+    round_name: str
+    assignment_ids: list[uuid.UUID]
+    visit_dates: list[date]
+    released_at: datetime | None
+
+
+class DispatchOut(BaseModel):
+    round_id: uuid.UUID
+    day: date
+    released: int
+    releases: list[ReleaseOut]
+
+
+class CheckOut(BaseModel):
+    name: str
+    ok: bool
+    detail: dict[str, Any]
+
+
+class VerifyOut(BaseModel):
+    round_id: uuid.UUID
+    ok: bool
+    draw_reproduced: bool
+    checks: list[CheckOut]
+
+
+class PublicVerifyOut(BaseModel):
+    round_id: uuid.UUID
+    name: str
+    type: str
+    status: str
+    frame_size: int
+    sample_size: int
+    commitment: dict[str, Any]
+    revealed: bool
+    verification: VerifyOut | None
+    message: str
+
+
+class MarkIn(BaseModel):
+    status: AssignmentStatus
+
+
+def _verify_out(report: rounds.VerifyReport) -> VerifyOut:
+    return VerifyOut(
+        round_id=report.round_id,
+        ok=report.ok,
+        draw_reproduced=report.draw_reproduced,
+        checks=[CheckOut(name=c.name, ok=c.ok, detail=c.detail) for c in report.checks],
+    )
+
+
+def _releases(items: list[rounds.Release]) -> list[ReleaseOut]:
+    return [ReleaseOut(**r.as_dict()) for r in items]
+
+
+@router.post("/rounds", response_model=RoundPublic, status_code=201)
+def create_round(
+    data: RoundCreate, session: AuditedSessionDep, actor: ActorDep, settings: SettingsDep
+) -> RoundPublic:
+    """Creates a draft round."""
+    return rounds.to_public(rounds.create_round(session, actor, data, settings))
+
+
+@router.get("/rounds", response_model=list[RoundPublic])
+def list_rounds(session: AuditedSessionDep, actor: ActorDep) -> list[RoundPublic]:
+    """Rounds in the caller's scope."""
+    return [rounds.to_public(r) for r in rounds.list_rounds(session, actor)]
+
+
+@router.get("/rounds/{round_id}", response_model=RoundPublic)
+def get_round(round_id: uuid.UUID, session: AuditedSessionDep, actor: ActorDep) -> RoundPublic:
+    """One round with its public commitment."""
+    return rounds.to_public(rounds.get_round(session, actor, round_id))
+
+
+@router.post("/rounds/{round_id}/exclusions", status_code=201)
+def add_exclusion(
+    round_id: uuid.UUID, data: ExclusionIn, session: AuditedSessionDep, actor: ActorDep
+) -> dict[str, Any]:
+    """Leaves a household out of a draft round, with a reason."""
+    ex = rounds.add_exclusion(session, actor, round_id, data.household_id, data.reason, data.detail)
+    return {"id": str(ex.id), "household_id": str(ex.household_id), "reason": ex.reason}
+
+
+@router.post("/rounds/{round_id}/commit", response_model=RoundPublic)
+def commit_round(
+    round_id: uuid.UUID, session: AuditedSessionDep, actor: ActorDep, settings: SettingsDep
+) -> RoundPublic:
+    """Freezes the register snapshot and publishes the seed and snapshot hashes."""
+    return rounds.to_public(rounds.commit_round(session, actor, round_id, settings))
+
+
+@router.post("/rounds/{round_id}/draw", response_model=RoundPublic)
+def draw_round(
+    round_id: uuid.UUID, data: DrawIn, session: AuditedSessionDep, actor: ActorDep, settings: SettingsDep
+) -> RoundPublic:
+    """Draws the sample from the secret seed and the witnesses' input."""
+    return rounds.to_public(rounds.draw_round(session, actor, round_id, data.witness, settings))
+
+
+@router.get("/rounds/{round_id}/sample", response_model=list[SamplePublic])
+def get_sample(round_id: uuid.UUID, session: AuditedSessionDep, actor: ActorDep) -> list[SamplePublic]:
+    """The drawn households (sealed; audited)."""
+    return rounds.list_sample(session, actor, round_id)
+
+
+@router.post("/rounds/{round_id}/assign", response_model=AssignOut)
+def assign_round(
+    round_id: uuid.UUID, data: AssignIn, session: AuditedSessionDep, actor: ActorDep, settings: SettingsDep
+) -> AssignOut:
+    """Forms teams and assigns the sample under the hard rules."""
+    rep = rounds.assign_round(
+        session,
+        actor,
+        round_id,
+        data.inspector_ids,
+        data.teams,
+        data.team_size,
+        data.visits_per_day,
+        settings,
+    )
+    return AssignOut(
+        round_id=rep.round_id,
+        teams=rep.teams,
+        assigned=rep.assigned,
+        unassignable=rep.unassignable,
+        coverage=rep.coverage,
+    )
+
+
+@router.get("/rounds/{round_id}/teams", response_model=list[TeamPublic])
+def get_teams(round_id: uuid.UUID, session: AuditedSessionDep, actor: ActorDep) -> list[TeamPublic]:
+    """The round's teams."""
+    return rounds.get_teams(session, actor, round_id)
+
+
+@router.get("/rounds/{round_id}/assignments", response_model=list[AssignmentPublic])
+def get_assignments(
+    round_id: uuid.UUID, session: AuditedSessionDep, actor: ActorDep
+) -> list[AssignmentPublic]:
+    """Every assignment of the round (sealed; audited)."""
+    return rounds.list_assignments(session, actor, round_id)
+
+
+@router.post("/rounds/{round_id}/swap", response_model=list[AssignmentPublic])
+def swap(
+    round_id: uuid.UUID, data: SwapIn, session: AuditedSessionDep, actor: ActorDep
+) -> list[AssignmentPublic]:
+    """Moves or exchanges assignments by hand, within the hard rules (audited)."""
+    rounds.swap(session, actor, round_id, data.assignment_id, data.team_id, data.other_assignment_id)
+    return rounds.list_assignments(session, actor, round_id)
+
+
+@router.post("/rounds/{round_id}/dispatch", response_model=DispatchOut)
+def dispatch(
+    round_id: uuid.UUID, data: DispatchIn, session: AuditedSessionDep, actor: ActorDep, settings: SettingsDep
+) -> DispatchOut:
+    """Releases the assignments due by a day (default today), optionally for one team."""
+    rep = rounds.dispatch(session, actor, round_id, data.day, data.team_id, settings=settings)
+    return DispatchOut(
+        round_id=rep.round_id, day=rep.day, released=rep.released, releases=_releases(rep.releases)
+    )
+
+
+@router.post("/rounds/{round_id}/close", response_model=RoundPublic)
+def close_round(round_id: uuid.UUID, session: AuditedSessionDep, actor: ActorDep) -> RoundPublic:
+    """Closes the round."""
+    return rounds.to_public(rounds.close_round(session, actor, round_id))
+
+
+@router.post("/rounds/{round_id}/reveal", response_model=RoundPublic)
+def reveal_round(round_id: uuid.UUID, session: AuditedSessionDep, actor: ActorDep) -> RoundPublic:
+    """Publishes the secret seed of a closed round."""
+    return rounds.to_public(rounds.reveal_round(session, actor, round_id))
+
+
+@router.get("/rounds/{round_id}/verify", response_model=VerifyOut)
+def verify_round(
+    round_id: uuid.UUID, session: AuditedSessionDep, actor: ActorDep, register: bool = True
+) -> VerifyOut:
+    """Recomputes the draw and compares (supervisors, any time after the draw)."""
+    return _verify_out(rounds.verify_round(session, actor, round_id, register))
+
+
+@router.get("/public/rounds/{round_id}/verify", response_model=PublicVerifyOut)
+def public_verify(round_id: uuid.UUID, session: AuditedSessionDep, register: bool = True) -> PublicVerifyOut:
+    """Anyone: the commitment, the seed once revealed, and the verification (no household names)."""
+    pv = rounds.public_verification(session, round_id, register)
+    return PublicVerifyOut(
+        round_id=pv.round_id,
+        name=pv.name,
+        type=pv.type.value,
+        status=pv.status.value,
+        frame_size=pv.frame_size,
+        sample_size=pv.sample_size,
+        commitment=pv.commitment.model_dump(mode="json"),
+        revealed=pv.revealed,
+        verification=_verify_out(pv.verification) if pv.verification else None,
+        message=pv.message,
+    )
+
+
+@router.get("/assignment-releases", response_model=list[ReleaseOut])
+def releases(
+    session: AuditedSessionDep, actor: ActorDep, since: Annotated[datetime, Query()]
+) -> list[ReleaseOut]:
+    """Releases after a moment, per inspector (for notifiers; supervisors and admins)."""
+    return _releases(rounds.releases_since(session, actor, since))
+
+
+@router.get("/me/assignments", response_model=list[MyAssignment])
+def my_assignments(
+    session: AuditedSessionDep, actor: ActorDep, released_since: datetime | None = None
+) -> list[MyAssignment]:
+    """The signed-in inspector's released assignments."""
+    return rounds.my_assignments(session, actor, released_since)
+
+
+@router.get("/me/assignments/{assignment_id}", response_model=MyAssignment)
+def my_assignment(assignment_id: uuid.UUID, session: AuditedSessionDep, actor: ActorDep) -> MyAssignment:
+    """One of the inspector's released assignments (404 otherwise, audited)."""
+    return rounds.my_assignment(session, actor, assignment_id)
+
+
+@router.post("/me/assignments/{assignment_id}/status", response_model=MyAssignment)
+def mark_assignment(
+    assignment_id: uuid.UUID, data: MarkIn, session: AuditedSessionDep, actor: ActorDep
+) -> MyAssignment:
+    """Moves an assignment on (in_progress, done, revisit)."""
+    rounds.mark_assignment(session, actor, assignment_id, data.status)
+    return rounds.my_assignment(session, actor, assignment_id)
