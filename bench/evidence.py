@@ -106,10 +106,12 @@ def _peak_rss_kb() -> int:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
-def worker(kind: str, folder: Path) -> None:
-    """Run one side of the benchmark over the folder and print its figures as JSON."""
+def worker(kind: str, folder: Path, part: str) -> None:
+    """Run one side of the benchmark over half (``a``/``b``) or all of the folder; print JSON figures."""
     _pin_one_cpu()
     paths = sorted(folder.glob("*.jpg"))
+    half = len(paths) // 2
+    paths = {"a": paths[:half], "b": paths[half:]}.get(part, paths)
     if kind == "pipeline":
         from media.pipeline import process
 
@@ -138,10 +140,10 @@ def worker(kind: str, folder: Path) -> None:
     print(json.dumps({"n": len(paths), "seconds": elapsed, "peak_rss_mb": peak_kb / 1024, **extra}))
 
 
-def _run(kind: str, folder: Path) -> dict[str, float]:
+def _run(kind: str, folder: Path, part: str) -> dict[str, float]:
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     out = subprocess.run(
-        [sys.executable, __file__, "--worker", kind, str(folder)],
+        [sys.executable, __file__, "--worker", kind, "--part", part, str(folder)],
         check=True,
         capture_output=True,
         text=True,
@@ -151,15 +153,25 @@ def _run(kind: str, folder: Path) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
+def _combine(parts: list[dict[str, float]]) -> dict[str, float]:
+    return {
+        "n": sum(p["n"] for p in parts),
+        "seconds": sum(p["seconds"] for p in parts),
+        "peak_rss_mb": max(p["peak_rss_mb"] for p in parts),
+        "accepted": sum(p.get("accepted", 0) for p in parts),
+    }
+
+
 def main() -> None:
     """Generate the photos, run both sides, print one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--photos", type=int, default=100)
     parser.add_argument("--worker", choices=["pipeline", "baseline"])
+    parser.add_argument("--part", choices=["a", "b", "all"], default="all")
     parser.add_argument("folder", nargs="?")
     args = parser.parse_args()
     if args.worker:
-        worker(args.worker, Path(args.folder))
+        worker(args.worker, Path(args.folder), args.part)
         return
     with tempfile.TemporaryDirectory(prefix="feijian-bench-") as tmp:
         folder = Path(tmp)
@@ -167,8 +179,15 @@ def main() -> None:
         paths = make_photos(folder, args.photos)
         gen_s = time.perf_counter() - t0
         mean_mb = sum(p.stat().st_size for p in paths) / len(paths) / 1e6
-        pipe = _run("pipeline", folder)
-        base = _run("baseline", folder)
+        # A-B-B-A order over two halves, so a change in machine load hits both sides alike
+        runs = [
+            ("pipeline", _run("pipeline", folder, "a")),
+            ("baseline", _run("baseline", folder, "a")),
+            ("baseline", _run("baseline", folder, "b")),
+            ("pipeline", _run("pipeline", folder, "b")),
+        ]
+    pipe = _combine([r for k, r in runs if k == "pipeline"])
+    base = _combine([r for k, r in runs if k == "baseline"])
     pipe_rate = pipe["n"] / pipe["seconds"]
     base_rate = base["n"] / base["seconds"]
     result = {
