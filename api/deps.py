@@ -11,7 +11,7 @@ from sqlmodel import Session
 
 from api.problems import lang_of
 from models.user import Role
-from services import auth
+from services import auth, telegram
 from services.config import Settings
 from services.context import Actor
 from services.errors import Unauthorized
@@ -51,7 +51,12 @@ def get_actor(
     if creds is None or not creds.credentials:
         raise Unauthorized()
     user = auth.resolve_token(session, creds.credentials)
-    return Actor.of(user, lang=lang_of(request) if request.headers.get("accept-language") else None)
+    lang = lang_of(request) if request.headers.get("accept-language") else None
+    on_behalf = request.headers.get(telegram.TELEGRAM_USER_HEADER)
+    if user.role == Role.bot and on_behalf:
+        # The bot's service token acts for the bound user; the audit log records "via bot".
+        return telegram.actor_via_bot(session, user, on_behalf, lang)
+    return Actor.of(user, lang=lang)
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

@@ -2,7 +2,9 @@
 
 from models.audit import AuditEvent
 from models.household import Household, HouseholdMember
+from models.invite import BindAttempt, InviteCode, TelegramLink
 from models.job import IdempotencyRecord, Job
+from models.notice import Notice
 from models.region import Region
 from models.round import (
     Assignment,
@@ -20,17 +22,21 @@ __all__ = [
     "ApiToken",
     "Assignment",
     "AuditEvent",
+    "BindAttempt",
     "Household",
     "HouseholdMember",
     "IdempotencyRecord",
     "InspectionRound",
+    "InviteCode",
     "Job",
+    "Notice",
     "Region",
     "RoundExclusion",
     "RoundSample",
     "RoundSnapshot",
     "RoundTeam",
     "TeamMember",
+    "TelegramLink",
     "User",
     "Visit",
 ]

@@ -17,6 +17,7 @@ class Role(StrEnum):
     admin = "admin"
     supervisor = "supervisor"
     inspector = "inspector"
+    bot = "bot"  # the Telegram bot's service account: acts on behalf of bound users
 
 
 class User(SQLModel, table=True):

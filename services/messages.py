@@ -31,6 +31,27 @@ CATALOG: dict[str, dict[str, str]] = {
         "zh-CN": "同一幂等键已用于不同的请求内容。",
         "en": "This idempotency key was already used with a different request.",
     },
+    # telegram (invites, binding, idempotency)
+    "invite_invalid": {
+        "zh-CN": "邀请码无效或已失效，请向督导员索取新的邀请码。",
+        "en": "This invite code is not valid; ask your supervisor for a new one.",
+    },
+    "bind_throttled": {
+        "zh-CN": "尝试次数过多，请 15 分钟后再试。",
+        "en": "Too many attempts; try again in 15 minutes.",
+    },
+    "telegram_already_bound": {
+        "zh-CN": "此 Telegram 账号已绑定其他飞检账号。",
+        "en": "This Telegram account is already linked to another Feijian account.",
+    },
+    "telegram_not_bound": {
+        "zh-CN": "此 Telegram 账号尚未绑定飞检账号。",
+        "en": "This Telegram account is not linked to a Feijian account.",
+    },
+    "idempotency_in_progress": {
+        "zh-CN": "同一请求正在处理中，请稍后重试。",
+        "en": "The same request is being processed; retry shortly.",
+    },
     # import
     "import_empty": {"zh-CN": "文件为空。", "en": "The file is empty."},
     "import_encoding": {

@@ -1,0 +1,69 @@
+"""One-time invite codes that bind a Telegram account to a staff user, and the binding's state."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Column, ForeignKey, Uuid
+from sqlmodel import Field, SQLModel
+
+from models.types import new_uuid, ts_column, utcnow
+
+
+class InviteCode(SQLModel, table=True):
+    """An invite, stored only as a keyed hash of its code; it expires and works once."""
+
+    __tablename__ = "invite_code"
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    code_hash: str = Field(max_length=64, unique=True, index=True)
+    user_id: uuid.UUID = Field(
+        sa_column=Column(Uuid(), ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    created_by: str = Field(max_length=80)
+    created_by_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid(), nullable=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    expires_at: datetime = Field(sa_column=ts_column(nullable=False))
+    used_at: datetime | None = Field(default=None, sa_column=ts_column())
+    used_by_telegram_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    revoked_at: datetime | None = Field(default=None, sa_column=ts_column())
+
+
+class InviteCreate(SQLModel):
+    user_id: uuid.UUID | None = None
+    login: str | None = Field(default=None, max_length=60)
+    ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
+
+
+class InvitePublic(SQLModel):
+    code: str
+    user_id: uuid.UUID
+    login: str
+    expires_at: datetime
+
+
+class BindAttempt(SQLModel, table=True):
+    """A `/start CODE` attempt: failures per Telegram account are counted to throttle guessing."""
+
+    __tablename__ = "bind_attempt"
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    telegram_user_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
+    at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False, index=True))
+    ok: bool = False
+
+
+class TelegramLink(SQLModel, table=True):
+    """The state of a user's Telegram binding (the id itself is `User.telegram_user_id`)."""
+
+    __tablename__ = "telegram_link"
+
+    user_id: uuid.UUID = Field(
+        sa_column=Column(Uuid(), ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    )
+    telegram_user_id: int = Field(sa_column=Column(BigInteger, nullable=False))
+    invite_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid(), nullable=True))
+    invited_by_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid(), nullable=True))
+    bound_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    unreachable_at: datetime | None = Field(default=None, sa_column=ts_column())

@@ -1,0 +1,40 @@
+"""Notices the bot must deliver: who, what kind, with which parameters, from when."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Column, ForeignKey, Uuid
+from sqlmodel import Field, SQLModel
+
+from models.types import json_column, new_uuid, ts_column, utcnow
+
+
+class Notice(SQLModel, table=True):
+    """One message for one user; the bot renders it from `kind` and `params` in the user's language."""
+
+    __tablename__ = "notice"
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    key: str = Field(max_length=200, unique=True, index=True)
+    kind: str = Field(max_length=40, index=True)
+    recipient_id: uuid.UUID = Field(
+        sa_column=Column(Uuid(), ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    params: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    due_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False, index=True))
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    fetched_at: datetime | None = Field(default=None, sa_column=ts_column(index=True))
+    cancelled_at: datetime | None = Field(default=None, sa_column=ts_column())
+
+
+class NoticeOut(SQLModel):
+    id: uuid.UUID
+    kind: str
+    recipient_id: uuid.UUID
+    telegram_user_id: int
+    language: str
+    params: dict[str, Any]
+    due_at: datetime
