@@ -54,12 +54,23 @@ def populate(session: Session, per_village: int = 4, seed: int = 7) -> list[Hous
     return out
 
 
-def inspectors(session: Session, count: int = 6, **extra: object) -> list[User]:
-    """Inspectors spread over the townships (home township = TOWNS[i % 4])."""
-    return [
-        make_user(session, f"insp{i}", Role.inspector, home_township_code=TOWNS[i % len(TOWNS)], **extra)
-        for i in range(count)
-    ]
+def inspectors(session: Session, count: int = 6, with_password: int = 0) -> list[User]:
+    """Inspectors spread over the townships (home township = TOWNS[i % 4]); the first few can sign in."""
+    out = []
+    for i in range(count):
+        if i < with_password:
+            u = make_user(session, f"insp{i}", Role.inspector, home_township_code=TOWNS[i % len(TOWNS)])
+        else:
+            u = User(
+                login=f"insp{i}",
+                name=f"检查员{i}",
+                role=Role.inspector,
+                home_township_code=TOWNS[i % len(TOWNS)],
+            )
+            session.add(u)
+        out.append(u)
+    session.flush()
+    return out
 
 
 def supervisor(session: Session, login: str = "sup", scope: str = COUNTY) -> User:
@@ -73,10 +84,15 @@ def actor_of(user: User) -> Actor:
 
 
 def new_round(
-    session: Session, actor: Actor, ratio: float = 0.3, minimum: int = 1, start: date | None = None, **kw: object
+    session: Session,
+    actor: Actor,
+    ratio: float = 0.3,
+    minimum: int = 1,
+    start: date | None = None,
+    **kw: object,
 ) -> InspectionRound:
     """A draft flying round over the county."""
-    start = start or date.today()
+    start = start or rounds.local_today()
     data = RoundCreate(
         name="2026年第一轮飞行检查",
         scope_code=COUNTY,

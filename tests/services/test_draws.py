@@ -61,7 +61,9 @@ def test_inclusion_frequencies_match_probabilities_chi_square() -> None:
     counts = np.zeros(stratum.shape[0])
     pi = None
     for k in range(reps):
-        out = draws.draw(stratum, weight, take_all, 3, 0.3, 2, draws.rng_for(draws.sha256_hex(f"seed-{k}".encode())))
+        out = draws.draw(
+            stratum, weight, take_all, 3, 0.3, 2, draws.rng_for(draws.sha256_hex(f"seed-{k}".encode()))
+        )
         counts += out.selected
         pi = out.pi
     assert pi is not None
@@ -84,11 +86,18 @@ def test_review_overdue_rule() -> None:
 
 
 def test_snapshot_diff_names_households_and_fields() -> None:
-    row = draws.snapshot_row("a", "LB1", "150422100", "150422100200", "一般困难", "常补", None, False, "500", 2)
+    row = draws.snapshot_row(
+        "a", "LB1", "150422100", "150422100200", "一般困难", "常补", None, False, "500", 2
+    )
     other = draws.snapshot_row("b", "LB2", "150422100", "150422100200", "特困", "常补", None, True, "800", 1)
     old = draws.snapshot_document([row, other], [])
-    new = draws.snapshot_document([{**row, "tier": "特困"}, draws.snapshot_row(
-        "c", "LB3", "150422101", "150422101200", "特困", "常补", None, False, "1", 1)], [])
+    new = draws.snapshot_document(
+        [
+            {**row, "tier": "特困"},
+            draws.snapshot_row("c", "LB3", "150422101", "150422101200", "特困", "常补", None, False, "1", 1),
+        ],
+        [],
+    )
     diff = draws.diff_snapshots(old, new)
     assert diff.added == ["LB3"] and diff.removed == ["LB2"] and diff.changed == {"LB1": ["tier"]}
     assert draws.unpack_snapshot(draws.pack_snapshot(old)) == old
@@ -98,7 +107,9 @@ def test_snapshot_diff_names_households_and_fields() -> None:
 
 
 def _sample_ids(session: Session, round_id: object) -> set[str]:
-    return {str(s.household_id) for s in session.exec(select(RoundSample).where(RoundSample.round_id == round_id))}
+    return {
+        str(s.household_id) for s in session.exec(select(RoundSample).where(RoundSample.round_id == round_id))
+    }
 
 
 def test_draw_is_deterministic_and_verifies(session: Session) -> None:
@@ -167,7 +178,9 @@ def test_state_machine_witness_and_exclusions(session: Session) -> None:
     assert str(households[0].id) not in _sample_ids(session, r.id)
     snap = session.get(RoundSnapshot, r.id)
     assert snap is not None
-    assert draws.unpack_snapshot(snap.data)["excluded"] == [{"id": str(households[0].id), "reason": "hospitalised"}]
+    assert draws.unpack_snapshot(snap.data)["excluded"] == [
+        {"id": str(households[0].id), "reason": "hospitalised"}
+    ]
     assert session.exec(select(RoundSample).where(col(RoundSample.round_id) == r.id)).first() is not None
 
 
