@@ -6,7 +6,19 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from api import problems
-from api.routes import auth, health, household_import, households, invites, regions, rounds, telegram, users
+from api.routes import (
+    auth,
+    evidence,
+    health,
+    household_import,
+    households,
+    invites,
+    regions,
+    rounds,
+    telegram,
+    users,
+    visits,
+)
 from models.db import make_engine, unit_of_work
 from services.config import Settings, get_settings
 
@@ -14,6 +26,7 @@ API_PREFIX = "/api/v1"
 ROUTERS = [auth.router, regions.router, household_import.router, households.router, users.router]
 ROUTERS += [invites.router, telegram.router]
 ROUTERS += [rounds.router]
+ROUTERS += [visits.router, evidence.router]
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:

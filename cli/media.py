@@ -1,4 +1,4 @@
-"""`feijian media ...`: try the evidence pipeline on a file (``inspect``); ``verify`` comes with the store."""
+"""`feijian media ...`: try the pipeline on a file (``inspect``); re-hash stored originals (``verify``)."""
 
 from __future__ import annotations
 
@@ -81,3 +81,18 @@ def inspect(
         raise typer.Exit(code=2) from None
     payload = {"ok": True, "file": str(file), **report.model_dump(mode="json")}
     typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+
+
+@app.command()
+def verify() -> None:
+    """Re-hash every stored original under FEIJIAN_MEDIA_DIR and name any whose bytes changed."""
+    from cli.common import settings
+    from services.evidence import verify_store
+
+    changed = list(verify_store(settings()))
+    if not changed:
+        typer.echo("✓ 所有原始照片完好 / every stored original matches its SHA-256")
+        return
+    for name in changed:
+        typer.echo(f"✗ changed: {name}")
+    raise typer.Exit(code=1)

@@ -1,6 +1,7 @@
 """SQLModel tables of the store. Importing this package registers every table in the metadata."""
 
 from models.audit import AuditEvent
+from models.evidence import Evidence
 from models.household import Household, HouseholdMember
 from models.invite import BindAttempt, InviteCode, TelegramLink
 from models.job import IdempotencyRecord, Job
@@ -16,13 +17,15 @@ from models.round import (
     TeamMember,
 )
 from models.user import ApiToken, User
-from models.visit import Visit
+from models.visit import Finding, Visit
 
 __all__ = [
     "ApiToken",
     "Assignment",
     "AuditEvent",
     "BindAttempt",
+    "Evidence",
+    "Finding",
     "Household",
     "HouseholdMember",
     "IdempotencyRecord",

@@ -1,18 +1,26 @@
-"""A visit to a household; later capabilities (draws, the guided visit) extend this one table."""
+"""A visit to a household and the findings the store derived from it."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Uuid
+from sqlalchemy import Column, ForeignKey, String, Uuid
 from sqlmodel import Field, SQLModel
 
-from models.types import new_uuid, ts_column, utcnow
+from models.types import enum_column, json_column, new_uuid, ts_column, utcnow
+
+
+class VisitStatus(StrEnum):
+    in_progress = "in_progress"
+    submitted = "submitted"
+    cancelled = "cancelled"
 
 
 class Visit(SQLModel, table=True):
-    """An inspector's visit to one household."""
+    """An inspection visit: the pinned checklist, answers, track, check-in verdict and timing."""
 
     id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
     household_id: uuid.UUID = Field(
@@ -21,5 +29,86 @@ class Visit(SQLModel, table=True):
     inspector_id: uuid.UUID = Field(
         sa_column=Column(Uuid(), ForeignKey("app_user.id"), nullable=False, index=True)
     )
+    assignment_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(Uuid(), ForeignKey("round_assignment.id"), nullable=True, index=True)
+    )
+    round_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid(), nullable=True, index=True))
+    checklist_id: str = Field(default="home_visit", sa_column=Column(String(60), nullable=False))
+    checklist_version: int = 1
+    status: VisitStatus = Field(
+        default=VisitStatus.in_progress, sa_column=enum_column(VisitStatus, index=True)
+    )
+    outcome: str | None = Field(default=None, max_length=20)
+    participants: list[str] = Field(default_factory=list, sa_column=json_column())
+    answers: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
+    step_seconds: dict[str, float] = Field(default_factory=dict, sa_column=json_column())
+    track: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
+    checkin: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    flags: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
+    core_proof: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    notes: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
+    client_findings: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
     started_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=ts_column())
+    updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
+class FindingSeverity(StrEnum):
+    low = "low"
+    medium = "medium"
+    high = "high"
+    critical = "critical"
+
+
+class Finding(SQLModel, table=True):
+    """A problem the store derived by replaying a visit's answers (never the client's own list)."""
+
+    id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
+    visit_id: uuid.UUID = Field(
+        sa_column=Column(Uuid(), ForeignKey("visit.id", ondelete="CASCADE"), nullable=False, index=True)
+    )
+    household_id: uuid.UUID = Field(
+        sa_column=Column(Uuid(), ForeignKey("household.id"), nullable=False, index=True)
+    )
+    round_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid(), nullable=True, index=True))
+    rule_id: str = Field(max_length=80)
+    category: str = Field(max_length=40, index=True)
+    severity: str = Field(max_length=20)
+    step_ids: list[str] = Field(default_factory=list, sa_column=json_column())
+    message_zh: str = Field(max_length=1000)
+    message_en: str = Field(max_length=1000)
+    created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+
+
+class FindingPublic(SQLModel):
+    id: uuid.UUID
+    rule_id: str
+    category: str
+    severity: str
+    step_ids: list[str]
+    message: str
+
+
+class VisitPublic(SQLModel):
+    """A visit as the API shows it."""
+
+    id: uuid.UUID
+    household_id: uuid.UUID
+    inspector_id: uuid.UUID
+    assignment_id: uuid.UUID | None
+    round_id: uuid.UUID | None
+    checklist_id: str
+    checklist_version: int
+    status: VisitStatus
+    outcome: str | None
+    participants: list[str]
+    answers: list[dict[str, Any]]
+    step_seconds: dict[str, float]
+    track_points: int
+    checkin: dict[str, Any]
+    flags: list[dict[str, Any]]
+    core_proof: dict[str, Any]
+    started_at: datetime
+    finished_at: datetime | None
+    duration_s: float | None
+    findings: list[FindingPublic] = []

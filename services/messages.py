@@ -161,6 +161,20 @@ CATALOG: dict[str, dict[str, str]] = {
         "zh-CN": "种子尚未公开：轮次关闭并公开种子后即可验证。",
         "en": "The seed is not revealed yet; verification opens once the round is closed and revealed.",
     },
+    "media_rejected": {
+        "zh-CN": "照片无法作为证据：{detail}",
+        "en": "The photo cannot be used as evidence: {detail}",
+    },
+    # visits
+    "visit_already_done": {"zh-CN": "该任务已完成走访。", "en": "This assignment has already been visited."},
+    "visit_not_in_progress": {
+        "zh-CN": "该走访已结束，不能再修改。",
+        "en": "This visit is over and cannot be changed.",
+    },
+    "visit_incomplete": {
+        "zh-CN": "核查清单尚未完成，不能提交。",
+        "en": "The checklist is not finished; it cannot be submitted yet.",
+    },
 }
 
 

@@ -27,7 +27,8 @@ SHARED_TESTDATA = ROOT.parent / "shared" / "testdata"
 PG_ADMIN_URL = os.environ.get(
     "FEIJIAN_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
-PG_DB = os.environ.get("FEIJIAN_TEST_PG_DB", "feijian_test")
+# one database per test process, so parallel runs on one machine never drop each other's database
+PG_DB = os.environ.get("FEIJIAN_TEST_PG_DB", f"feijian_test_{os.getpid()}")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
@@ -66,6 +67,11 @@ def engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
     upgrade(str(eng.url.render_as_string(hide_password=False)))
     yield eng
     eng.dispose()
+    if request.param == "postgresql":
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_DB}" WITH (FORCE)'))
+        admin.dispose()
 
 
 @pytest.fixture

@@ -8,22 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, BackgroundTasks, File, Query, Request, UploadFile
 
 from api.deps import ActorDep, SessionDep, SupervisorDep
+from api.uploads import read_capped
 from models.job import JobPublic
 from services import household_import, jobs
-from services.errors import TooLarge, ValidationFailed
+from services.errors import ValidationFailed
 
 router = APIRouter(tags=["households"])
-
-
-async def read_capped(upload: UploadFile, limit: int) -> bytes:
-    """Reads an upload in chunks, refusing it as soon as it passes the limit."""
-    chunks, size = [], 0
-    while chunk := await upload.read(1 << 20):
-        size += len(chunk)
-        if size > limit:
-            raise TooLarge(limit=f"{limit // (1024 * 1024)} MB")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 @router.post("/households/import", response_model=JobPublic, status_code=202)

@@ -1,0 +1,78 @@
+"""Evidence: upload a photo to a visit (multipart, streamed, idempotent), read its verdict and copies."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from api.deps import ActorDep, SessionDep, SettingsDep
+from api.idempotency import IdempotencyKey, respond
+from api.uploads import read_capped
+from media.checks import MAX_BYTES
+from models.evidence import EvidencePublic
+from services import evidence
+
+router = APIRouter(tags=["evidence"])
+
+
+@router.post("/visits/{visit_id}/evidence", response_model=EvidencePublic, status_code=201)
+async def upload(
+    visit_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or HEIC, at most 20 MB")],
+    source: Annotated[Literal["telegram_photo", "telegram_document", "upload"], Form()] = "upload",
+    step_id: Annotated[str | None, Form(max_length=80)] = None,
+    forwarded: Annotated[bool, Form()] = False,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """Runs the evidence pipeline on one photo; a retried upload with the same key stores nothing twice."""
+    data = await read_capped(file, MAX_BYTES)
+    body = {
+        "visit": str(visit_id),
+        "source": source,
+        "step_id": step_id,
+        "forwarded": forwarded,
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    return respond(
+        request,
+        session,
+        actor,
+        key,
+        body,
+        lambda: evidence.to_public(
+            evidence.add_evidence(session, actor, settings, visit_id, data, source, step_id, forwarded),
+            actor.lang,
+        ),
+        201,
+    )
+
+
+@router.get("/evidence/{evidence_id}", response_model=EvidencePublic)
+def read(evidence_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> EvidencePublic:
+    """The verdict of one photo, with reasons in the caller's language."""
+    return evidence.to_public(evidence.get_evidence(session, actor, evidence_id), actor.lang)
+
+
+@router.get("/evidence/{evidence_id}/{kind}", response_class=StreamingResponse)
+def copy(
+    evidence_id: uuid.UUID,
+    kind: Literal["display", "thumbnail"],
+    session: SessionDep,
+    actor: ActorDep,
+    settings: SettingsDep,
+) -> StreamingResponse:
+    """The EXIF-free display copy or thumbnail (each view audited)."""
+    blob = evidence.open_copy(session, actor, settings, evidence_id, kind)
+    return StreamingResponse(
+        blob.stream,
+        media_type=blob.media_type,
+        headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"},
+    )

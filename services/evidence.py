@@ -1,0 +1,278 @@
+"""Evidence in the store: run the media pipeline on an upload, keep bytes by hash, judge, serve, verify."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, BinaryIO, Literal
+
+from sqlalchemy import select as sa_select
+from sqlmodel import Session, col, select
+
+from media.exif import Source
+from media.geo import Fix
+from media.hashing import Candidate
+from media.messages import MediaError
+from media.pipeline import process_full
+from media.storage import BlobStore, LocalBlobStore
+from models.evidence import Evidence, EvidencePublic
+from models.household import Household
+from models.types import utcnow
+from models.visit import Visit, VisitStatus
+from services import audit
+from services.config import Settings
+from services.context import Actor
+from services.errors import NotFound, ValidationFailed
+from services.visits import _visit_for
+
+WINDOW_SLACK = timedelta(minutes=30)  # photos taken shortly before check-in still belong to the visit
+MAX_CANDIDATES = 50_000
+
+
+def blob_store(settings: Settings) -> BlobStore:
+    """The configured blob store (a local directory; an S3-compatible store can replace it)."""
+    return LocalBlobStore(Path(settings.media_dir))
+
+
+def _live_fixes(visit: Visit) -> tuple[list[Fix], Fix | None]:
+    live: list[Fix] = []
+    static: Fix | None = None
+    for f in visit.track:
+        if f.get("rejected"):
+            continue
+        fix = Fix(f["lat"], f["lon"], datetime.fromisoformat(f["at"]), f.get("accuracy_m"))
+        if f.get("live"):
+            live.append(fix)
+        else:
+            static = fix
+    return live, static
+
+
+def _candidates(session: Session, visit: Visit) -> list[Candidate]:
+    rows = session.execute(
+        sa_select(
+            col(Evidence.id),
+            col(Evidence.perceptual_hash),
+            col(Evidence.visit_id),
+            col(Evidence.household_id),
+            col(Evidence.received_at),
+        )
+        .where(col(Evidence.visit_id) != visit.id)
+        .order_by(col(Evidence.received_at).desc())
+        .limit(MAX_CANDIDATES)
+    ).all()
+    return [Candidate(ph, str(eid), str(vid), str(hid), at) for eid, ph, vid, hid, at in rows]
+
+
+def add_evidence(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    visit_id: uuid.UUID,
+    data: bytes,
+    source: str,
+    step_id: str | None = None,
+    forwarded: bool = False,
+    sent_at: datetime | None = None,
+) -> Evidence:
+    """Runs the pipeline on one photo of a visit in progress and stores it (the same bytes once per visit)."""
+    visit = _visit_for(session, actor, visit_id, write=True)
+    if visit.status != VisitStatus.in_progress:
+        raise ValidationFailed("visit_not_in_progress")
+    try:
+        src = Source(source)
+    except ValueError as exc:
+        raise ValidationFailed(detail=f"source must be one of {', '.join(s.value for s in Source)}") from exc
+    household = session.get(Household, visit.household_id)
+    point = None
+    if household is not None and household.lat is not None and household.lon is not None:
+        point = (household.lat, household.lon, (household.datum or "wgs84"))
+    live, static = _live_fixes(visit)
+    store = blob_store(settings)
+    now = utcnow()
+    try:
+        processed = process_full(
+            data,
+            src,
+            household=point,
+            window=(visit.started_at - WINDOW_SLACK, now + timedelta(minutes=5)),
+            live_fixes=live,
+            static_fix=static,
+            tz=settings.timezone,
+            earlier=_candidates(session, visit),
+            visit_id=str(visit.id),
+            household_id=str(visit.household_id),
+            forwarded=forwarded,
+            received_at=sent_at or now,
+            radius_m=settings.onsite_radius_m,
+            store=store,
+        )
+    except MediaError as exc:
+        raise ValidationFailed(
+            "media_rejected", detail=exc.message("en" if actor.lang == "en" else "zh-CN"), reason=exc.code
+        ) from exc
+    rep = processed.report
+    existing = session.exec(
+        select(Evidence).where(Evidence.visit_id == visit.id, Evidence.sha256 == rep.sha256)
+    ).first()
+    if existing is not None:
+        return existing
+    v = rep.verdict
+    ev = Evidence(
+        visit_id=visit.id,
+        household_id=visit.household_id,
+        step_id=step_id,
+        uploaded_by=actor.label,
+        source=src.value,
+        sha256=rep.sha256,
+        display_sha256=rep.display.sha256,
+        thumb_sha256=rep.thumbnail.sha256,
+        mime=rep.mime,
+        size_bytes=rep.size_bytes,
+        width=rep.width,
+        height=rep.height,
+        captured_at=rep.exif.captured_at,
+        received_at=now,
+        exif=rep.exif.model_dump(mode="json"),
+        gps_lat=rep.gps.lat if rep.gps else None,
+        gps_lon=rep.gps.lon if rep.gps else None,
+        position_source=rep.position.source.value,
+        position_lat=rep.position.lat,
+        position_lon=rep.position.lon,
+        distance_m=v.distance_m,
+        site=v.site.value,
+        fresh=v.fresh,
+        reused=v.reused,
+        edited=v.edited,
+        forwarded=v.forwarded,
+        accepted=v.accepted,
+        phash=rep.phash,
+        perceptual_hash=rep.perceptual_hash,
+        verdict=v.model_dump(mode="json"),
+    )
+    session.add(ev)
+    session.flush()
+    audit.record(
+        session,
+        actor,
+        "evidence.add",
+        "evidence",
+        ev.id,
+        visit=str(visit.id),
+        sha256=rep.sha256,
+        site=v.site.value,
+        reused=v.reused,
+        fresh=v.fresh,
+    )
+    return ev
+
+
+def to_public(ev: Evidence, lang: str = "zh-CN") -> EvidencePublic:
+    """The API view: verdict and reasons in the language, no photo GPS."""
+    reasons = [
+        {
+            "code": r["code"],
+            "severity": r["severity"],
+            "message": r["message"].get(lang) or r["message"].get("zh-CN"),
+        }
+        for r in ev.verdict.get("reasons", [])
+    ]
+    return EvidencePublic(
+        **ev.model_dump(
+            include={
+                "id",
+                "visit_id",
+                "step_id",
+                "source",
+                "mime",
+                "width",
+                "height",
+                "captured_at",
+                "received_at",
+                "position_source",
+                "distance_m",
+                "site",
+                "fresh",
+                "reused",
+                "edited",
+                "forwarded",
+                "accepted",
+            }
+        ),
+        reasons=reasons,
+        reused_in=list(ev.verdict.get("reused_in", [])),
+    )
+
+
+def proof_for(session: Session, visit: Visit, evidence_ids: list[str]) -> dict[str, Any]:
+    """Whether photos prove a core step: of this visit, fresh, not off site, not reused, not forwarded."""
+    ids = []
+    for raw in evidence_ids:
+        try:
+            ids.append(uuid.UUID(str(raw)))
+        except ValueError:
+            continue
+    rows = (
+        session.exec(select(Evidence).where(col(Evidence.id).in_(ids), Evidence.visit_id == visit.id)).all()
+        if ids
+        else []
+    )
+    if not rows:
+        return {"status": "unproven", "reason": "no_photo_of_this_visit"}
+    for ev in rows:
+        if ev.fresh is not False and ev.site != "off_site" and not ev.reused and not ev.forwarded:
+            return {"status": "proven", "evidence_id": str(ev.id), "site": ev.site, "fresh": ev.fresh}
+    worst = rows[0]
+    reason = (
+        "forwarded"
+        if worst.forwarded
+        else "reused"
+        if worst.reused
+        else "off_site"
+        if worst.site == "off_site"
+        else "not_fresh"
+    )
+    return {"status": "unproven", "reason": reason, "evidence_id": str(worst.id)}
+
+
+def get_evidence(session: Session, actor: Actor, evidence_id: uuid.UUID) -> Evidence:
+    """One piece of evidence the actor may see (participants of the visit, supervisors in scope)."""
+    ev = session.get(Evidence, evidence_id)
+    if ev is None:
+        raise NotFound(entity="证据 evidence")
+    _visit_for(session, actor, ev.visit_id, write=False)
+    return ev
+
+
+@dataclass(frozen=True)
+class Blob:
+    """A derived copy to send: its bytes stream and media type."""
+
+    stream: BinaryIO
+    media_type: str
+
+
+def open_copy(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    evidence_id: uuid.UUID,
+    kind: Literal["display", "thumbnail"],
+) -> Blob:
+    """The EXIF-free display copy or thumbnail; every view is audited."""
+    ev = get_evidence(session, actor, evidence_id)
+    sha = ev.display_sha256 if kind == "display" else ev.thumb_sha256
+    try:
+        stream = blob_store(settings).open(sha, "derived")
+    except (FileNotFoundError, KeyError, ValueError) as exc:
+        raise NotFound(entity="证据文件 evidence file") from exc
+    audit.record(session, actor, f"evidence.view_{kind}", "evidence", ev.id)
+    return Blob(stream, "image/jpeg")
+
+
+def verify_store(settings: Settings) -> Iterator[str]:
+    """Re-hashes every stored original and yields the SHA-256 names whose bytes changed."""
+    yield from blob_store(settings).verify("original")

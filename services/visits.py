@@ -1,0 +1,449 @@
+"""The guided visit in the store: start (or join), event batches, finish by replaying the answers.
+
+The store never trusts a client's findings: it replays the answers through the same checklist
+engine and derives its own. Position evidence (check-in, track, signs of a faked position) and
+timing are kept on the visit so that a three-minute "visit" of a 40-step checklist stands out.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+
+import checklists
+from media.geo import Datum, Fix, distance_m, is_real_position, judge_site
+from models.household import Household
+from models.round import Assignment, AssignmentStatus, InspectionRound, TeamMember
+from models.types import utcnow
+from models.user import Role, User
+from models.visit import Finding, FindingPublic, Visit, VisitPublic, VisitStatus
+from services import audit, notices, rounds
+from services.config import get_settings
+from services.context import Actor
+from services.errors import Conflict, NotFound, ValidationFailed
+
+MAX_EVENTS = 500
+MAX_SPEED_KMH = 150.0  # faster than a car on county roads: a jump between fixes
+FROZEN_MIN_S = 20 * 60  # a live track that never moves over this long is suspicious
+SECONDS_PER_STEP_MIN = 8.0  # an answered step faster than this on average is a rushed visit
+SERIOUS = {"high", "critical"}
+
+
+class LocationEvent(BaseModel):
+    """A position shared during the visit (Telegram live or static location)."""
+
+    kind: Literal["location"] = "location"
+    lat: float = Field(ge=-90, le=90)
+    lon: float = Field(ge=-180, le=180)
+    at: datetime
+    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
+    live: bool = False
+    venue: bool = False
+    forwarded: bool = False
+
+
+class NoteEvent(BaseModel):
+    """A free-text remark."""
+
+    kind: Literal["note"] = "note"
+    text: str = Field(min_length=1, max_length=2000)
+    at: datetime
+
+
+class StepTimeEvent(BaseModel):
+    """How long the inspector spent on one step."""
+
+    kind: Literal["step_time"] = "step_time"
+    step_id: str = Field(min_length=1, max_length=80)
+    seconds: float = Field(ge=0, le=86_400)
+
+
+class AnswerIn(BaseModel):
+    """One answer as the engine stores it."""
+
+    step_id: str = Field(min_length=1, max_length=80)
+    value: Any = None
+    evidence: list[str] = Field(default_factory=list, max_length=50)
+
+
+VisitEvent = LocationEvent | NoteEvent | StepTimeEvent
+
+
+class VisitStart(BaseModel):
+    assignment_id: uuid.UUID
+    checklist_id: str | None = Field(default=None, max_length=60)
+
+
+class EventBatch(BaseModel):
+    events: list[VisitEvent] = Field(max_length=MAX_EVENTS)
+
+
+class VisitFinish(BaseModel):
+    answers: list[AnswerIn] = Field(max_length=1000)
+    client_findings: list[dict[str, Any]] = Field(default_factory=list, max_length=200)
+    finished_at: datetime | None = None
+
+
+def _assignment_for(session: Session, actor: Actor, assignment_id: uuid.UUID) -> Assignment:
+    """The released assignment of the actor's team (anything else is a hidden 404)."""
+    a = session.get(Assignment, assignment_id)
+    member = None if a is None or actor.id is None else session.get(TeamMember, (a.team_id, actor.id))
+    if a is None or a.released_at is None or member is None:
+        audit.record(session, actor, "visit.denied", "assignment", assignment_id)
+        raise NotFound(entity="任务 assignment")
+    return a
+
+
+def start_visit(session: Session, actor: Actor, data: VisitStart) -> Visit:
+    """Starts the visit of an assignment, or joins the one a teammate already started."""
+    actor.require(Role.inspector)
+    assert actor.id is not None
+    a = _assignment_for(session, actor, data.assignment_id)
+    running = session.exec(
+        select(Visit).where(Visit.assignment_id == a.id, Visit.status == VisitStatus.in_progress)
+    ).first()
+    if running is not None:
+        if str(actor.id) not in running.participants:
+            running.participants = [*running.participants, str(actor.id)]
+            running.updated_at = utcnow()
+            session.add(running)
+            audit.record(session, actor, "visit.join", "visit", running.id)
+        return running
+    if a.status == AssignmentStatus.done:
+        raise Conflict("visit_already_done")
+    r = session.get(InspectionRound, a.round_id)
+    wanted = data.checklist_id or ((r.checklist_ids or ["home_visit"])[0] if r else "home_visit")
+    try:
+        checklist = checklists.load_checklist(wanted)
+    except checklists.ChecklistError as exc:
+        raise ValidationFailed(detail=exc.message(actor.lang)) from exc
+    visit = Visit(
+        household_id=a.household_id,
+        inspector_id=actor.id,
+        assignment_id=a.id,
+        round_id=a.round_id,
+        checklist_id=checklist.id,
+        checklist_version=checklist.version,
+        participants=[str(actor.id)],
+    )
+    session.add(visit)
+    session.flush()
+    rounds.mark_assignment(session, actor, a.id, AssignmentStatus.in_progress)
+    audit.record(
+        session,
+        actor,
+        "visit.start",
+        "visit",
+        visit.id,
+        assignment=str(a.id),
+        checklist=f"{checklist.id}@{checklist.version}",
+    )
+    return visit
+
+
+def _visit_for(session: Session, actor: Actor, visit_id: uuid.UUID, write: bool) -> Visit:
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise NotFound(entity="走访 visit")
+    if actor.role in (Role.admin, Role.supervisor) and not write:
+        household = session.get(Household, visit.household_id)
+        actor.require_scope(household.village_code if household else None, "走访")
+        return visit
+    if str(actor.id) in visit.participants:
+        return visit
+    if visit.assignment_id and actor.id and visit.status == VisitStatus.in_progress:
+        a = session.get(Assignment, visit.assignment_id)
+        if a is not None and session.get(TeamMember, (a.team_id, actor.id)) is not None:
+            return visit
+    audit.record(session, actor, "visit.denied", "visit", visit_id)
+    raise NotFound(entity="走访 visit")
+
+
+def _household_point(session: Session, visit: Visit) -> tuple[tuple[float, float] | None, str]:
+    h = session.get(Household, visit.household_id)
+    if h is None or h.lat is None or h.lon is None:
+        return None, "wgs84"
+    return (h.lat, h.lon), (h.datum or Datum.WGS84).value
+
+
+def add_events(session: Session, actor: Actor, visit_id: uuid.UUID, batch: EventBatch) -> Visit:
+    """Appends locations, notes and step timings to a visit in progress."""
+    visit = _visit_for(session, actor, visit_id, write=True)
+    if visit.status != VisitStatus.in_progress:
+        raise Conflict("visit_not_in_progress")
+    track = list(visit.track)
+    notes = list(visit.notes)
+    seconds = dict(visit.step_seconds)
+    home, datum = _household_point(session, visit)
+    radius = get_settings().onsite_radius_m
+    for ev in batch.events:
+        if isinstance(ev, LocationEvent):
+            fix = {
+                "lat": ev.lat,
+                "lon": ev.lon,
+                "at": ev.at.isoformat(),
+                "accuracy_m": ev.accuracy_m,
+                "live": ev.live,
+                "venue": ev.venue,
+                "by": str(actor.id),
+            }
+            if ev.forwarded:
+                fix["rejected"] = "forwarded"
+            elif not is_real_position(ev.lat, ev.lon):
+                fix["rejected"] = "no_position"
+            else:
+                judged = judge_site(Fix(ev.lat, ev.lon, ev.at, ev.accuracy_m), home, datum, radius)
+                fix["site"] = judged.status.value
+                fix["distance_m"] = judged.distance_m
+                if not visit.checkin:
+                    visit.checkin = {
+                        "status": judged.status.value if ev.live else "weak" if home else "unknown",
+                        "site": judged.status.value,
+                        "distance_m": judged.distance_m,
+                        "source": "live_location" if ev.live else "static_location",
+                        "at": ev.at.isoformat(),
+                    }
+            track.append(fix)
+        elif isinstance(ev, NoteEvent):
+            notes.append({"text": ev.text, "at": ev.at.isoformat(), "by": str(actor.id)})
+        else:
+            seconds[ev.step_id] = round(seconds.get(ev.step_id, 0.0) + ev.seconds, 1)
+    visit.track, visit.notes, visit.step_seconds = track, notes, seconds
+    visit.flags = position_flags(track) + [f for f in visit.flags if f.get("code") == "rushed"]
+    visit.updated_at = utcnow()
+    session.add(visit)
+    session.flush()
+    audit.record(session, actor, "visit.events", "visit", visit.id, count=len(batch.events))
+    return visit
+
+
+def position_flags(track: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Signs of a faked position: accuracy exactly 0, a venue, impossible jumps, a frozen live track."""
+    flags: list[dict[str, Any]] = []
+    good = [f for f in track if not f.get("rejected")]
+    if any(f.get("accuracy_m") == 0 for f in good):
+        flags.append({"code": "accuracy_zero"})
+    if any(f.get("venue") for f in good):
+        flags.append({"code": "venue"})
+    if any(f.get("rejected") == "forwarded" for f in track):
+        flags.append({"code": "forwarded_location"})
+    ordered = sorted(good, key=lambda f: str(f["at"]))
+    for a, b in itertools.pairwise(ordered):
+        dt = (datetime.fromisoformat(b["at"]) - datetime.fromisoformat(a["at"])).total_seconds()
+        d = distance_m((a["lat"], a["lon"]), (b["lat"], b["lon"]))
+        if d > 200 and (dt <= 0 or d / dt * 3.6 > MAX_SPEED_KMH):
+            flags.append({"code": "jump", "distance_m": round(d), "seconds": round(dt, 1)})
+            break
+    live = [f for f in ordered if f.get("live")]
+    if len(live) >= 3:
+        span = (
+            datetime.fromisoformat(live[-1]["at"]) - datetime.fromisoformat(live[0]["at"])
+        ).total_seconds()
+        moved = max(distance_m((live[0]["lat"], live[0]["lon"]), (f["lat"], f["lon"])) for f in live)
+        if span >= FROZEN_MIN_S and moved < 1.0:
+            flags.append({"code": "frozen_track", "seconds": round(span)})
+    return flags
+
+
+def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: VisitFinish) -> Visit:
+    """Replays the answers through the pinned checklist, stores the store's own findings, closes the visit."""
+    visit = _visit_for(session, actor, visit_id, write=True)
+    if visit.status != VisitStatus.in_progress:
+        raise Conflict("visit_not_in_progress")
+    checklist = checklists.load_checklist(visit.checklist_id, visit.checklist_version)
+    try:
+        state = checklists.replay(checklist, [a.model_dump() for a in data.answers])
+    except checklists.ChecklistError as exc:
+        raise ValidationFailed(detail=exc.message(actor.lang)) from exc
+    outcome = checklists.outcome(checklist, state)
+    if outcome is None:
+        raise ValidationFailed("visit_incomplete")
+    visit.answers = [a.model_dump(mode="json") for a in state.answers]
+    visit.outcome = outcome.value
+    visit.client_findings = data.client_findings
+    visit.core_proof = core_proof(session, visit, checklist, state)
+    visit.finished_at = data.finished_at if data.finished_at and data.finished_at <= utcnow() else utcnow()
+    duration = (visit.finished_at - visit.started_at).total_seconds()
+    answered = sum(1 for a in state.answers if a.value is not None)
+    visit.flags = [f for f in visit.flags if f.get("code") != "rushed"]
+    if outcome.value == "completed" and answered >= 10 and duration < answered * SECONDS_PER_STEP_MIN:
+        visit.flags = [*visit.flags, {"code": "rushed", "seconds": round(duration), "answered": answered}]
+    visit.status = VisitStatus.submitted
+    visit.updated_at = utcnow()
+    session.add(visit)
+    found = checklists.findings(checklist, state)
+    for f in found:
+        session.add(
+            Finding(
+                visit_id=visit.id,
+                household_id=visit.household_id,
+                round_id=visit.round_id,
+                rule_id=f.rule_id,
+                category=f.category.value,
+                severity=f.severity.value,
+                step_ids=list(f.step_ids),
+                message_zh=f.message.get("zh-CN")[:1000],
+                message_en=f.message.get("en")[:1000],
+            )
+        )
+    session.flush()
+    if visit.assignment_id:
+        status = AssignmentStatus.revisit if outcome.value == "revisit" else AssignmentStatus.done
+        rounds.mark_assignment(session, actor, visit.assignment_id, status)
+    _alert_supervisors(session, visit, [f for f in found if f.severity.value in SERIOUS])
+    audit.record(
+        session,
+        actor,
+        "visit.finish",
+        "visit",
+        visit.id,
+        outcome=outcome.value,
+        findings=len(found),
+        client_findings=len(data.client_findings),
+    )
+    return visit
+
+
+def core_proof(
+    session: Session, visit: Visit, checklist: checklists.Checklist, state: checklists.State
+) -> dict[str, Any]:
+    """Each core step answered yes: proven by a fresh on-site photo of this visit, or unproven and why."""
+    out: dict[str, Any] = {}
+    by_step = {a.step_id: a for a in state.answers}
+    for step in checklist.steps:
+        if step.core is None or step.id not in by_step:
+            continue
+        ans = by_step[step.id]
+        if ans.value != "yes":
+            out[step.core.value] = {"status": "not_claimed"}
+            continue
+        if not ans.evidence:
+            out[step.core.value] = {"status": "unproven", "reason": "no_photo"}
+            continue
+        import services.evidence as evidence_service  # a cycle: evidence uses this module's access rules
+
+        out[step.core.value] = evidence_service.proof_for(session, visit, list(ans.evidence))
+    return out
+
+
+def _alert_supervisors(session: Session, visit: Visit, serious: Sequence[checklists.Finding]) -> None:
+    if not serious or visit.round_id is None:
+        return
+    r = session.get(InspectionRound, visit.round_id)
+    household = session.get(Household, visit.household_id)
+    if r is None or household is None:
+        return
+    sups = session.exec(select(User).where(User.role == Role.supervisor, col(User.active).is_(True))).all()
+    for sup in sups:
+        if (
+            sup.scope_code
+            and not r.scope_code.startswith(sup.scope_code)
+            and not sup.scope_code.startswith(r.scope_code)
+        ):
+            continue
+        notices.emit(
+            session,
+            sup.id,
+            "serious_findings",
+            {
+                "visit_id": str(visit.id),
+                "register_no": household.register_no,
+                "village": household.village_code,
+                "findings": [
+                    {"category": f.category.value, "zh": f.message.get("zh-CN"), "en": f.message.get("en")}
+                    for f in serious
+                ],
+            },
+            key=f"serious:{visit.id}:{sup.id}",
+        )
+
+
+def cancel_visit(session: Session, actor: Actor, visit_id: uuid.UUID) -> Visit:
+    """Cancels a visit in progress; the assignment goes back on the list."""
+    visit = _visit_for(session, actor, visit_id, write=True)
+    if visit.status != VisitStatus.in_progress:
+        raise Conflict("visit_not_in_progress")
+    visit.status = VisitStatus.cancelled
+    visit.finished_at = utcnow()
+    session.add(visit)
+    if visit.assignment_id:
+        rounds.mark_assignment(session, actor, visit.assignment_id, AssignmentStatus.revisit)
+    audit.record(session, actor, "visit.cancel", "visit", visit.id)
+    return visit
+
+
+def get_visit(session: Session, actor: Actor, visit_id: uuid.UUID) -> VisitPublic:
+    """One visit with its findings in the actor's language; the read is audited."""
+    visit = _visit_for(session, actor, visit_id, write=False)
+    audit.record(session, actor, "visit.read", "visit", visit.id)
+    return to_public(session, visit, actor.lang)
+
+
+def list_visits(
+    session: Session,
+    actor: Actor,
+    round_id: uuid.UUID | None = None,
+    household_id: uuid.UUID | None = None,
+    limit: int = 100,
+) -> list[VisitPublic]:
+    """Visits in the supervisor's scope (or the inspector's own)."""
+    q = select(Visit, Household).join(Household, col(Household.id) == col(Visit.household_id))
+    if actor.role == Role.inspector:
+        q = q.where(Visit.inspector_id == actor.id)
+    elif actor.role != Role.admin and actor.scope_code:
+        q = q.where(col(Household.village_code).startswith(actor.scope_code))
+    if round_id:
+        q = q.where(Visit.round_id == round_id)
+    if household_id:
+        q = q.where(Visit.household_id == household_id)
+    rows = session.exec(q.order_by(col(Visit.started_at).desc()).limit(max(1, min(limit, 500)))).all()
+    audit.record(session, actor, "visit.list", "visit", None, count=len(rows))
+    return [to_public(session, v, actor.lang) for v, _ in rows]
+
+
+def to_public(session: Session, visit: Visit, lang: str) -> VisitPublic:
+    """The API view of a visit."""
+    found = session.exec(select(Finding).where(Finding.visit_id == visit.id)).all()
+    duration = (visit.finished_at - visit.started_at).total_seconds() if visit.finished_at else None
+    return VisitPublic(
+        **visit.model_dump(
+            include={
+                "id",
+                "household_id",
+                "inspector_id",
+                "assignment_id",
+                "round_id",
+                "checklist_id",
+                "checklist_version",
+                "status",
+                "outcome",
+                "participants",
+                "answers",
+                "step_seconds",
+                "checkin",
+                "flags",
+                "core_proof",
+                "started_at",
+                "finished_at",
+            }
+        ),
+        track_points=len(visit.track),
+        duration_s=duration,
+        findings=[
+            FindingPublic(
+                id=f.id,
+                rule_id=f.rule_id,
+                category=f.category,
+                severity=f.severity,
+                step_ids=f.step_ids,
+                message=f.message_en if lang == "en" else f.message_zh,
+            )
+            for f in found
+        ],
+    )

@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from sqlmodel import Session, func, select
+
+import checklists
+from models.evidence import Evidence
+from models.user import Role
+from tests.checklists.checklists_testkit import walk
+from tests.conftest import auth_headers
+from tests.factories import make_household, make_user
+from tests.visit_helpers import jpeg_with_gps, released_assignment
+
+
+def test_visit_flow_over_http(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    ins = make_user(session, "insA", Role.inspector)
+    h = make_household(session, "LB300")
+    a = released_assignment(session, h, [ins])
+    make_user(session, "sup", Role.supervisor, scope_code="150422")
+    hdr = auth_headers(client, "insA")
+    r = client.post(
+        "/api/v1/visits", json={"assignment_id": str(a.id)}, headers=hdr | {"Idempotency-Key": "s1"}
+    )
+    assert r.status_code == 201, r.text
+    vid = r.json()["id"]
+    again = client.post(
+        "/api/v1/visits", json={"assignment_id": str(a.id)}, headers=hdr | {"Idempotency-Key": "s1"}
+    )
+    assert again.json()["id"] == vid and again.headers.get("Idempotent-Replayed") == "true"
+    photo = jpeg_with_gps(43.98, 119.38, seed=3)
+    up = {"Idempotency-Key": "p1"}
+    files = {"file": ("a.jpg", photo, "image/jpeg")}
+    e1 = client.post(
+        f"/api/v1/visits/{vid}/evidence", files=files, data={"source": "telegram_document"}, headers=hdr | up
+    )
+    assert e1.status_code == 201, e1.text
+    e2 = client.post(
+        f"/api/v1/visits/{vid}/evidence", files=files, data={"source": "telegram_document"}, headers=hdr | up
+    )
+    assert e2.json()["id"] == e1.json()["id"]
+    assert session.exec(select(func.count()).select_from(Evidence)).one() == 1
+    assert e1.json()["site"] == "on_site" and "gps_lat" not in e1.json()
+    bad = client.post(
+        f"/api/v1/visits/{vid}/evidence",
+        files={"file": ("x.jpg", b"not an image", "image/jpeg")},
+        headers=hdr,
+    )
+    assert bad.status_code == 422 and bad.json()["type"].endswith("/media_rejected")
+    thumb = client.get(f"/api/v1/evidence/{e1.json()['id']}/thumbnail", headers=hdr)
+    assert (
+        thumb.status_code == 200 and thumb.content[:2] == b"\xff\xd8" and b"Exif" not in thumb.content[:200]
+    )
+    state = walk(checklists.load_checklist("home_visit"))
+    answers = [
+        {"step_id": x.step_id, "value": x.value, "evidence": [e1.json()["id"]] if x.evidence else []}
+        for x in state.answers
+    ]
+    fin = client.post(
+        f"/api/v1/visits/{vid}/finish", json={"answers": answers}, headers=hdr | {"Idempotency-Key": "f1"}
+    )
+    assert fin.status_code == 200, fin.text
+    assert fin.json()["status"] == "submitted"
+    rep = client.post(
+        f"/api/v1/visits/{vid}/finish", json={"answers": answers}, headers=hdr | {"Idempotency-Key": "f1"}
+    )
+    assert rep.status_code == 200 and rep.json()["id"] == vid
+    late = client.post(f"/api/v1/visits/{vid}/finish", json={"answers": answers}, headers=hdr)
+    assert late.status_code == 409
+    sup = auth_headers(client, "sup")
+    seen = client.get(f"/api/v1/visits/{vid}", headers=sup)
+    assert seen.status_code == 200 and seen.json()["outcome"] == "completed"
+    junk = client.post(
+        f"/api/v1/visits/{vid}/events", json={"events": [{"kind": "location", "lat": 999}]}, headers=hdr
+    )
+    assert junk.status_code == 422
