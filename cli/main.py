@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import checklists, household_import, media, sandbox, serve, store
+from cli import checklists, household_import, media, rounds, sandbox, serve, store
 
 app = typer.Typer(help="飞检 Feijian — unannounced inspections of dibao households", no_args_is_help=True)
 app.command()(serve.demo)
@@ -18,6 +18,8 @@ app.add_typer(household_import.app, name="import")
 app.add_typer(checklists.app, name="checklists")
 app.add_typer(media.app, name="media")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(rounds.app, name="round")
+app.add_typer(rounds.draw_app, name="draw")
 
 
 if __name__ == "__main__":

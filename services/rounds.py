@@ -1359,3 +1359,23 @@ def public_verification(
         report,
         message,
     )
+
+
+# ---- lookups for the CLI ------------------------------------------------------------------------
+
+
+def household_by_register(session: Session, register_no: str) -> Household:
+    """A household by its register number (低保证号)."""
+    h = session.exec(select(Household).where(Household.register_no == register_no)).first()
+    if h is None:
+        raise NotFound(entity=f"household {register_no}")
+    return h
+
+
+def inspector_ids(session: Session, logins: Sequence[str]) -> list[uuid.UUID]:
+    """User ids for inspector logins, refusing unknown ones."""
+    users = {u.login: u.id for u in session.exec(select(User).where(col(User.login).in_(list(logins)))).all()}
+    missing = [x for x in logins if x not in users]
+    if missing:
+        raise ValidationFailed("unknown_inspector", id=", ".join(missing))
+    return [users[x] for x in logins]
