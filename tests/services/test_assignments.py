@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pytest
@@ -179,3 +179,28 @@ def test_previous_round_inspectors_are_blocked(session: Session) -> None:
     for a in session.exec(select(Assignment).where(Assignment.round_id == second.id)):
         assert not new_members[a.team_id] & old_members[before[a.household_id]]
     assert all("previous_visit" in u["rules"] or "own_township" in u["rules"] for u in rep.unassignable)
+
+
+def test_dispatch_releases_by_day_and_release_due_feeds_notices(session: Session) -> None:
+    populate(session)
+    sup = actor_of(supervisor(session))
+    inspectors(session, 4)
+    start = date(2026, 3, 2)
+    r = drawn_round(session, sup, start=start)
+    rounds.assign_round(session, sup, r.id, visits_per_day=1)
+    day0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
+    with pytest.raises(Conflict):
+        rounds.dispatch(session, sup, r.id, day=date(2026, 3, 3), now=day0)
+    rep = rounds.dispatch(session, sup, r.id, now=day0)
+    rows = list(session.exec(select(Assignment).where(Assignment.round_id == r.id)))
+    assert rep.released == sum(a.visit_date == start for a in rows) > 0
+    assert {a.visit_date for a in rows if a.released_at} == {start}
+    assert all(len(x.assignment_ids) >= 1 and x.released_at == day0 for x in rep.releases)
+    day1 = day0 + timedelta(days=1)
+    due = rounds.release_due(session, day1)
+    assert sum(len(x.assignment_ids) for x in due) // 2 == sum(a.visit_date == date(2026, 3, 3) for a in rows)
+    assert rounds.release_due(session, day1) == []  # nothing released twice
+    feed = rounds.releases_since(session, sup, day0)
+    assert {(x.inspector_id, tuple(x.assignment_ids)) for x in feed} == {
+        (x.inspector_id, tuple(x.assignment_ids)) for x in due
+    }
