@@ -72,10 +72,23 @@ def demo(
                 seed,
                 progress=lambda done, total: bar.update(task, completed=min(done, households)),
             )
+    from services import rounds
+    from services.rounds import local_today
+
     if report.already_seeded:
         console.print("[dim]store already seeded; reusing ./var (delete ./var to start over)[/dim]")
+        with unit_of_work(engine) as session:
+            rounds.release_due(session)
     else:
         console.print(f"[green]✓[/green] {report.villages} villages, {report.households} households")
+        with unit_of_work(engine) as session:
+            demo_round = demo_service.seed_round(session, local_today(settings))
+        tasks = Table(
+            "inspector", "tasks today", title=f"{demo_round.name}: {demo_round.sample} households drawn"
+        )
+        for login, n in list(demo_round.released_today.items())[:6]:
+            tasks.add_row(login, str(n))
+        console.print(tasks)
     table = Table("role", "login", "password", "name", title="演示账号 / demo logins (local only)")
     shown = [lg for lg in report.logins if lg.role != "inspector"] + [
         lg for lg in report.logins if lg.role == "inspector"

@@ -210,6 +210,43 @@ def seed(
     return report
 
 
+@dataclass
+class DemoRound:
+    """The demo's dispatched round: who has tasks today."""
+
+    round_id: str
+    name: str
+    sample: int
+    released_today: dict[str, int]
+
+
+def seed_round(session: Session, today: date, witness: str = "3 1 4 1 5 9") -> DemoRound:
+    """A flying round over the demo county, drawn with witnesses, assigned to teams and dispatched today."""
+    from models.round import RoundCreate, SamplingParams
+    from services import rounds
+
+    sup = session.exec(select(User).where(User.login == "sup1")).one()
+    actor = Actor.of(sup)
+    data = RoundCreate(
+        name=f"{today:%Y年%m月}飞行检查（演示）",
+        scope_code=COUNTY,
+        window_start=today,
+        window_end=today + timedelta(days=6),
+        checklist_ids=["home_visit"],
+        params=SamplingParams(sample_ratio=0.02, min_per_stratum=1),
+    )
+    r = rounds.create_round(session, actor, data)
+    rounds.commit_round(session, actor, r.id)
+    rounds.draw_round(session, actor, r.id, witness)
+    inspectors = session.exec(select(col(User.id)).where(User.role == Role.inspector)).all()
+    rounds.assign_round(session, actor, r.id, list(inspectors), visits_per_day=4)
+    report = rounds.dispatch(session, actor, r.id, today)
+    counts: dict[str, int] = {}
+    for rel in report.releases:
+        counts[rel.inspector_login] = counts.get(rel.inspector_login, 0) + len(rel.assignment_ids)
+    return DemoRound(str(r.id), r.name, r.sample_size, dict(sorted(counts.items())))
+
+
 def demo_logins(inspectors: int, seed_value: int, townships: list[str] | None = None) -> list[DemoLogin]:
     """The demo accounts (deterministic; passwords are for the local demo only)."""
     rng = random.Random(f"people-{seed_value}")
