@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-
 from sqlmodel import Session, func, select
 
 from models.household import Household
