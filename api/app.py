@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
@@ -20,13 +25,44 @@ from api.routes import (
     visits,
 )
 from models.db import make_engine, unit_of_work
+from services import rounds as rounds_service
 from services.config import Settings, get_settings
+
+log = logging.getLogger("feijian.api")
 
 API_PREFIX = "/api/v1"
 ROUTERS = [auth.router, regions.router, household_import.router, households.router, users.router]
 ROUTERS += [invites.router, telegram.router]
 ROUTERS += [rounds.router]
 ROUTERS += [visits.router, evidence.router]
+
+
+async def _release_loop(app: FastAPI, every_s: float) -> None:
+    """Releases each day's sealed assignments when their day comes (the store's only timer)."""
+    while True:
+        try:
+            await asyncio.to_thread(_release_once, app)
+        except Exception:  # the loop must survive a passing database error
+            log.exception("daily release failed; retrying later")
+        await asyncio.sleep(every_s)
+
+
+def _release_once(app: FastAPI) -> None:
+    with app.state.session_factory() as session:
+        rounds_service.release_due(session)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings: Settings = app.state.settings
+    task = None
+    if settings.release_every_s > 0:
+        task = asyncio.create_task(_release_loop(app, settings.release_every_s))
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
 
 
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
@@ -38,6 +74,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         description="Store of record for unannounced inspections of dibao (低保) households.",
         docs_url="/docs",
         openapi_url="/openapi.json",
+        lifespan=_lifespan,
     )
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)

@@ -91,7 +91,7 @@ def session(engine: Engine) -> Iterator[Session]:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings for tests: keys from the environment, media in a temporary folder."""
-    return Settings(env="test", media_dir=tmp_path / "media")
+    return Settings(env="test", media_dir=tmp_path / "media", release_every_s=0)
 
 
 @pytest.fixture
