@@ -24,7 +24,9 @@ def test_import_job_via_api(client, session: Session) -> None:  # type: ignore[n
     r = client.post("/api/v1/households/import", headers=headers, files={"file": ("r.csv", bad, "text/csv")})
     job = client.get(f"/api/v1/jobs/{r.json()['id']}", headers=headers).json()
     assert job["status"] == "failed" and job["result"]["report"]["errors"][0]["row"] == 2
-    empty = client.post("/api/v1/households/import", headers=headers, files={"file": ("r.csv", b"", "text/csv")})
+    empty = client.post(
+        "/api/v1/households/import", headers=headers, files={"file": ("r.csv", b"", "text/csv")}
+    )
     assert empty.status_code == 422 and empty.headers["content-type"].startswith("application/problem+json")
     missing = client.post("/api/v1/households/import", headers=headers)
     assert missing.status_code == 422
