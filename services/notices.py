@@ -6,21 +6,36 @@ optionally due later (e.g. "team not started" at noon of the visit day). The bot
 (unique per notice and recipient) and acknowledges them, after which the store hands them out no
 more. A kind can register a check that runs when the notice falls due and cancels it when it no
 longer applies (the team has started after all). Unbound recipients' notices wait until they bind.
+
+Two kinds are computed from the rounds tables at each poll rather than emitted by rounds itself, so
+that nothing lives only in memory and a restarted bot or store rebuilds them from the database:
+- `assignments_released`: one per inspector per round per release moment (`Assignment.released_at`,
+  which dispatch and the daily release set); due at the release.
+- `team_not_started`: from noon (local time) of a visit day, one per team whose released assignments
+  for that day are all still untouched, to the supervisors whose scope holds the round.
+Keys make both idempotent; a five-minute overlap on the release cursor covers late commits.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from collections import defaultdict
+from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from models.notice import Notice, NoticeOut
+from models.region import in_subtree
+from models.round import Assignment, AssignmentStatus, InspectionRound, TeamMember
 from models.types import utcnow
 from models.user import Role, User
+from services.config import get_settings
 from services.context import Actor
+
+RELEASE_OVERLAP = timedelta(minutes=5)
 
 # kind -> check(session, notice) -> still relevant? Registered by the capability that emits the kind.
 CHECKS: dict[str, Callable[[Session, Notice], bool]] = {}
@@ -55,6 +70,7 @@ def due(session: Session, actor: Actor, limit: int = 100) -> list[NoticeOut]:
     """Due, unfetched, still relevant notices of bound active users, oldest first (bot only)."""
     actor.require(Role.bot)
     now = utcnow()
+    produce(session, now)
     rows = session.exec(
         select(Notice, User)
         .join(User, col(User.id) == col(Notice.recipient_id))
@@ -105,3 +121,88 @@ def acknowledge(session: Session, actor: Actor, ids: list[uuid.UUID]) -> int:
             count += 1
     session.flush()
     return count
+
+
+def produce(session: Session, now: datetime | None = None) -> None:
+    """Emits the notices computed from rounds: new releases, and teams not started by noon."""
+    now = now or utcnow()
+    _produce_releases(session, now)
+    _produce_not_started(session, now)
+
+
+def _produce_releases(session: Session, now: datetime) -> None:
+    last = session.exec(select(func.max(Notice.due_at)).where(Notice.kind == "assignments_released")).one()
+    q = select(Assignment, InspectionRound).join(
+        InspectionRound, col(InspectionRound.id) == col(Assignment.round_id)
+    )
+    q = q.where(col(Assignment.released_at).is_not(None), col(Assignment.released_at) <= now)
+    if last is not None:
+        q = q.where(col(Assignment.released_at) > last - RELEASE_OVERLAP)
+    rows = session.exec(q).all()
+    if not rows:
+        return
+    members: dict[uuid.UUID, list[uuid.UUID]] = defaultdict(list)
+    for tm in session.exec(
+        select(TeamMember).where(col(TeamMember.team_id).in_(list({a.team_id for a, _ in rows})))
+    ).all():
+        members[tm.team_id].append(tm.user_id)
+    groups: dict[tuple[uuid.UUID, uuid.UUID, datetime], list[Assignment]] = defaultdict(list)
+    names: dict[uuid.UUID, str] = {}
+    for a, r in rows:
+        names[r.id] = r.name
+        assert a.released_at is not None
+        for uid in members[a.team_id]:
+            groups[(uid, r.id, a.released_at)].append(a)
+    for (uid, rid, at), items in groups.items():
+        days = sorted({a.visit_date for a in items})
+        emit(
+            session,
+            uid,
+            "assignments_released",
+            {
+                "round": names[rid],
+                "count": len(items),
+                "first_date": days[0].isoformat(),
+                "last_date": days[-1].isoformat(),
+            },
+            key=f"released:{uid}:{rid}:{at.isoformat()}",
+            due_at=at,
+        )
+
+
+def _produce_not_started(session: Session, now: datetime) -> None:
+    local = now.astimezone(ZoneInfo(get_settings().timezone))
+    if local.time() < time(12, 0):
+        return
+    today = local.date()
+    rows = session.exec(
+        select(Assignment, InspectionRound)
+        .join(InspectionRound, col(InspectionRound.id) == col(Assignment.round_id))
+        .where(Assignment.visit_date == today, col(Assignment.released_at).is_not(None))
+    ).all()
+    teams: dict[uuid.UUID, list[Assignment]] = defaultdict(list)
+    round_of: dict[uuid.UUID, InspectionRound] = {}
+    for a, r in rows:
+        teams[a.team_id].append(a)
+        round_of[a.team_id] = r
+    idle = [t for t, items in teams.items() if all(a.status == AssignmentStatus.released for a in items)]
+    if not idle:
+        return
+    sups = session.exec(select(User).where(User.role == Role.supervisor, User.active == True)).all()  # noqa: E712
+    noon = datetime.combine(today, time(12, 0), tzinfo=local.tzinfo)
+    for team_id in idle:
+        r = round_of[team_id]
+        member_ids = [
+            m.user_id for m in session.exec(select(TeamMember).where(TeamMember.team_id == team_id))
+        ]
+        logins = [u.login for u in session.exec(select(User).where(col(User.id).in_(member_ids))).all()]
+        for sup in sups:
+            if in_subtree(r.scope_code, sup.scope_code):
+                emit(
+                    session,
+                    sup.id,
+                    "team_not_started",
+                    {"round": r.name, "team": ", ".join(sorted(logins)), "count": len(teams[team_id])},
+                    key=f"not_started:{team_id}:{today.isoformat()}:{sup.id}",
+                    due_at=noon,
+                )

@@ -1,0 +1,141 @@
+"""The bot's Application factory, and running it by polling (default) or webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from telegram import BotCommand, Update
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ChatMemberHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.db import BotDB
+from bot.handlers import base, help, lang, start, tasks
+from bot.notices import NoticeService
+from bot.outbox import OutboxDrainer
+from bot.persistence import SQLPersistence
+from bot.processor import PerChatUpdateProcessor
+from bot.runtime import Runtime, attach, runtime_of
+from bot.settings import BotSettings, get_bot_settings
+from bot.store_client import StoreClient
+
+log = logging.getLogger("feijian.bot")
+AnyApp = Application[Any, Any, Any, Any, Any, Any]
+
+COMMANDS = {
+    "zh-CN": [("tasks", "我的任务"), ("lang", "切换语言"), ("cancel", "取消当前操作"), ("help", "帮助")],
+    "en": [
+        ("tasks", "Your assignments"),
+        ("lang", "Language"),
+        ("cancel", "Stop the current action"),
+        ("help", "Help"),
+    ],
+}
+
+
+def build_application(
+    settings: BotSettings | None = None, db: BotDB | None = None, store: StoreClient | None = None
+) -> AnyApp:
+    """The PTB Application with Feijian's handlers, persistence, rate limiter and background jobs."""
+    settings = settings or get_bot_settings()
+    db = db or BotDB(settings.bot_database_url)
+    store = store or StoreClient(settings.store_url, settings.store_token, settings.store_timeout)
+    app = (
+        ApplicationBuilder()
+        .token(settings.token)
+        .base_url(settings.base_url)
+        .base_file_url(settings.base_file_url)
+        .persistence(SQLPersistence(db, settings.persistence_interval))
+        .concurrent_updates(PerChatUpdateProcessor(settings.concurrent_updates))
+        .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_rate, max_retries=3))
+        .post_init(_post_init)
+        .post_stop(_post_stop)
+        .post_shutdown(_post_shutdown)
+        .build()
+    )
+    attach(app, Runtime(settings, db, store))
+    register(app)
+    return app
+
+
+def register(app: AnyApp) -> None:
+    """Adds every handler (group -1: the duplicate guard)."""
+    app.add_handler(TypeHandler(Update, base.guard), group=-1)
+    private = filters.ChatType.PRIVATE
+    app.add_handler(CommandHandler("start", start.start, filters=private))
+    app.add_handler(CommandHandler("tasks", tasks.tasks, filters=private))
+    app.add_handler(CommandHandler("lang", lang.lang, filters=private))
+    app.add_handler(CommandHandler("help", help.help_, filters=private))
+    app.add_handler(CommandHandler("cancel", help.cancel, filters=private))
+    app.add_handler(CallbackQueryHandler(tasks.refresh, pattern=rf"^{tasks.FLOW}\|"))
+    app.add_handler(CallbackQueryHandler(lang.pressed, pattern=rf"^{lang.FLOW}\|"))
+    app.add_handler(MessageHandler(private & filters.LOCATION & ~filters.FORWARDED, help.location))
+    app.add_handler(ChatMemberHandler(help.membership, ChatMemberHandler.MY_CHAT_MEMBER))
+    app.add_handler(CallbackQueryHandler(help.stale_button))
+    app.add_handler(MessageHandler(private & ~filters.UpdateType.EDITED, help.unknown))
+
+
+async def _notify(app: AnyApp, user: int, text: str) -> None:
+    await app.bot.send_message(chat_id=user, text=text)
+
+
+async def _post_init(app: AnyApp) -> None:
+    rt = runtime_of(app)
+    rt.outbox = OutboxDrainer(
+        rt.db,
+        rt.store,
+        lambda user, text: _notify(app, user, text),
+        interval=rt.settings.outbox_interval,
+        max_backoff=rt.settings.outbox_max_backoff,
+    )
+    rt.notices = NoticeService(rt.db, rt.store, app.bot, poll_interval=rt.settings.notice_poll_interval)
+    rt.notices.on_unreachable = lambda _user: rt.outbox.wake() if rt.outbox else None
+    try:
+        for code, commands in COMMANDS.items():
+            await app.bot.set_my_commands(
+                [BotCommand(c, d) for c, d in commands], language_code=None if code == "zh-CN" else code
+            )
+    except Exception:  # a cosmetic call; never block start-up on it
+        log.warning("setMyCommands failed", exc_info=True)
+    tasks_ = [asyncio.create_task(rt.outbox.run()), asyncio.create_task(rt.notices.run())]
+    app.bot_data.setdefault("_", None)
+    _BACKGROUND[id(app)] = tasks_
+
+
+_BACKGROUND: dict[int, list[asyncio.Task[None]]] = {}
+
+
+async def _post_stop(app: AnyApp) -> None:
+    for task in _BACKGROUND.pop(id(app), []):
+        task.cancel()
+        try:
+            await task
+        except (asyncio.CancelledError, Exception):
+            log.debug("background task ended", exc_info=True)
+
+
+async def _post_shutdown(app: AnyApp) -> None:
+    rt = runtime_of(app)
+    await rt.store.aclose()
+
+
+def run(settings: BotSettings | None = None) -> None:
+    """Runs the bot until interrupted: long polling, or a webhook when FEIJIAN_WEBHOOK_URL is set."""
+    settings = settings or get_bot_settings()
+    app = build_application(settings)
+    if settings.webhook_url:
+        from bot.webhook import run_webhook
+
+        asyncio.run(run_webhook(app, settings))
+    else:
+        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)

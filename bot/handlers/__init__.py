@@ -1,0 +1,1 @@
+"""Handlers by capability; each is thin: parse the update, call the store or the engine, render."""

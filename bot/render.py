@@ -1,0 +1,86 @@
+"""Turns store data and notices into chat text in the user's language (no Telegram calls here)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from bot.i18n import t
+from bot.store_client import Assignment
+from media.geo import distance_m, to_wgs84
+
+STATUS = {
+    "released": "to visit",
+    "in_progress": "in progress",
+    "done": "done",
+    "revisit": "revisit",
+    "pending": "not released",
+}
+
+
+def distance_text(lang: str, a: Assignment, here: tuple[float, float] | None) -> str | None:
+    """How far the household is from the inspector's last shared location."""
+    if here is None or a.lat is None or a.lon is None:
+        return None
+    try:
+        there = to_wgs84(a.lat, a.lon, a.datum or "wgs84")
+    except (ValueError, KeyError):
+        there = (a.lat, a.lon)
+    d = distance_m(here, there)
+    if d < 1000:
+        return t(lang, "{m} m away", m=round(d))
+    return t(lang, "{km} km away", km=f"{d / 1000:.1f}")
+
+
+def tasks(lang: str, items: list[Assignment], here: tuple[float, float] | None, today: date) -> str:
+    """The /tasks list: masked name, village, address, date, status, distance."""
+    if not items:
+        return t(lang, "No assignments have been released to you.")
+    lines = [t(lang, "Your assignments ({count}):", count=len(items))]
+    ordered = sorted(items, key=lambda a: (a.visit_date, a.route_order))
+    for n, a in enumerate(ordered, 1):
+        when = t(lang, "today") if a.visit_date == today else a.visit_date.isoformat()
+        status = t(lang, STATUS.get(a.status, a.status))
+        head = f"{n}. {a.head_name or a.register_no} · {a.village_name or a.village_code}"
+        lines.append(head)
+        lines.append(f"   {a.address or t(lang, 'no address')}")
+        extra = [when, status]
+        dist = distance_text(lang, a, here)
+        if dist:
+            extra.append(dist)
+        lines.append("   " + " · ".join(extra))
+    if here is None:
+        lines.append("")
+        lines.append(t(lang, "Share your location (📎 → Location) to see how far each household is."))
+    return "\n".join(lines)
+
+
+NOTICE_TEXTS = {
+    "assignments_released": (
+        "New assignments in round {round}: {count} households, {first_date} to {last_date}. "
+        "Send /tasks to see them."
+    ),
+    "team_not_started": "Team {team} has not started any of today's {count} visits in round {round}.",
+    "user_unreachable": "{name} ({login}) has blocked the bot and no longer receives notices.",
+}
+
+
+def notice(lang: str, kind: str, params: Mapping[str, Any]) -> str:
+    """A notice's text; an unknown kind still tells the user something arrived."""
+    msgid = NOTICE_TEXTS.get(kind)
+    if msgid is None:
+        return t(lang, "You have a new notice ({kind}).", kind=kind)
+    try:
+        return t(lang, msgid, **params)
+    except (KeyError, IndexError):
+        return t(lang, "You have a new notice ({kind}).", kind=kind)
+
+
+def waiting(lang: str, count: int) -> str:
+    """The "waiting to sync" line."""
+    return t(
+        lang,
+        "{count} change(s) waiting to sync with the server; they will be sent automatically.",
+        count=count,
+    )
