@@ -42,8 +42,13 @@ def regions_load(
     """Loads or updates official region codes (codes are never deleted)."""
     with Progress(console=err_console, transient=True) as bar, work() as session:
         task = bar.add_task("区划 / regions", total=None)
-        report = regions.load(session, Actor.system("cli"), source, edition,
-                              progress=lambda done, total: bar.update(task, completed=done, total=total))
+        report = regions.load(
+            session,
+            Actor.system("cli"),
+            source,
+            edition,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
     table = Table("level", "codes")
     for level, count in report.by_level.items():
         table.add_row(level, str(count))
@@ -61,8 +66,9 @@ def users_create(
     scope: Annotated[str | None, typer.Option(help="region scope code")] = None,
 ) -> None:
     """Creates a staff account."""
-    data = UserCreate(login=login, name=name, role=role, password=password, home_township_code=township,
-                      scope_code=scope)
+    data = UserCreate(
+        login=login, name=name, role=role, password=password, home_township_code=township, scope_code=scope
+    )
     with work() as session:
         user = users.create_user(session, Actor.system("cli"), data)
     console.print(f"[green]✓[/green] {user.login} ({user.role})")
@@ -77,5 +83,7 @@ def audit_verify() -> None:
     if report.ok:
         console.print(f"[green]✓[/green] {translate('audit_ok', lang, count=report.count)}")
         return
-    err_console.print(f"[red]✗ {translate('audit_broken', lang, seq=report.first_bad_seq, reason=report.reason)}[/red]")
+    err_console.print(
+        f"[red]✗ {translate('audit_broken', lang, seq=report.first_bad_seq, reason=report.reason)}[/red]"
+    )
     raise typer.Exit(1)
