@@ -7,18 +7,22 @@ skip_invalid. Writing is a bulk upsert by register number in chunks (no round tr
 from __future__ import annotations
 
 import csv
+import functools
 import io
+import os
 import re
 import uuid
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
+from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlmodel import Session, col
 
 from models.household import Datum, Household, HouseholdMember, HouseholdStatus, SubsidyType, Tier
@@ -289,11 +293,7 @@ def _read_xlsx(data: bytes) -> Iterator[list[object]]:
         wb.close()
 
 
-def _cell(row: list[object], mapping: dict[str, int], name: str) -> str:
-    i = mapping.get(name)
-    if i is None or i >= len(row):
-        return ""
-    v = row[i]
+def _cell_value(v: object, name: str) -> str:
     if v is None:
         return ""
     if isinstance(v, float) and v.is_integer() and name not in ("lon", "lat", "monthly_amount"):
@@ -314,6 +314,11 @@ def _parse_date(value: str) -> date | None:
     raise ValueError(value)
 
 
+@functools.cache
+def _bound(x: float) -> Decimal:
+    return Decimal(str(x))
+
+
 @dataclass
 class _Parsed:
     row: int
@@ -331,6 +336,7 @@ class _Validator:
             self.names.setdefault(name, []).append(code)
         self.has_members = has_members
         self.errors: list[RowError] = []
+        self._plan: tuple[dict[str, int], tuple[tuple[str, int], ...]] | None = None
 
     def err(self, row: int, fld: str, msg_code: str, **params: Any) -> None:
         self.errors.append(RowError(row, fld, msg_code, params))
@@ -352,7 +358,7 @@ class _Validator:
             n = Decimal(value.replace(",", "").replace("，", ""))
         except InvalidOperation:
             n = None
-        if n is None or not n.is_finite() or n < Decimal(str(lo)) or n > Decimal(str(hi)):
+        if n is None or not n.is_finite() or n < _bound(lo) or n > _bound(hi):
             self.err(row, fld, "row_bad_number", field=LABELS.get(fld, fld), value=value[:40])
             return None
         return n
@@ -369,23 +375,39 @@ class _Validator:
             return None
         return v
 
+    def cells(self, row: list[object], m: dict[str, int]) -> dict[str, str]:
+        """The mapped cells as trimmed text (the common all-text CSV row takes the short path)."""
+        if self._plan is None or self._plan[0] is not m:
+            self._plan = (m, tuple(m.items()))
+        n = len(row)
+        c: dict[str, str] = {}
+        for name, i in self._plan[1]:
+            if i >= n:
+                c[name] = ""
+                continue
+            v = row[i]
+            c[name] = v.strip() if type(v) is str else _cell_value(v, name)
+        return c
+
     def parse(self, rownum: int, row: list[object], m: dict[str, int]) -> _Parsed | None:
         before = len(self.errors)
-        c = {name: _cell(row, m, name) for name in m}
+        c = self.cells(row, m)
+        get = c.get
         d: dict[str, Any] = {}
-        d["register_no"] = self.text(rownum, "register_no", c.get("register_no", ""), 40, required=True)
-        d["head_name"] = self.text(rownum, "head_name", c.get("head_name", ""), 60, required=True)
-        d["head_id"] = self.id_number(rownum, "head_id", c.get("head_id", ""), required=True)
-        phone = c.get("phone", "")
+        d["register_no"] = self.text(rownum, "register_no", get("register_no", ""), 40, required=True)
+        d["head_name"] = self.text(rownum, "head_name", get("head_name", ""), 60, required=True)
+        d["head_id"] = self.id_number(rownum, "head_id", get("head_id", ""), required=True)
+        phone = get("phone", "")
         d["phone"] = None
         if phone:
-            p = normalize_phone(phone)
+            # an ASCII digit string is its own normal form
+            p = phone if phone.isascii() and phone.isdigit() else normalize_phone(phone)
             if PHONE_RE.match(p) or PHONE_RE.match(phone.replace(" ", "")):
                 d["phone"] = p
             else:
                 self.err(rownum, "phone", "row_bad_phone")
-        d["address"] = self.text(rownum, "address", c.get("address", ""), 300)
-        village = c.get("village", "")
+        d["address"] = self.text(rownum, "address", get("address", ""), 300)
+        village = get("village", "")
         code = village.split()[0] if village else ""
         if not village:
             self.err(rownum, "village", "row_required", field=LABELS["village"])
@@ -397,50 +419,58 @@ class _Validator:
             d["village_code"] = self.names[village][0]
         else:
             self.err(rownum, "village", "row_unknown_village", code=village[:20])
-        size = self.number(rownum, "size", c.get("size", ""), 1, 50)
-        d["size"] = (
-            int(size) if size is not None and size == int(size) else (1 if not c.get("size") else None)
-        )
-        if d["size"] is None and size is not None:
-            self.err(rownum, "size", "row_bad_number", field=LABELS["size"], value=c.get("size", "")[:40])
+        size_s = get("size", "")
+        if not size_s:
+            d["size"] = 1
+        elif size_s.isascii() and size_s.isdigit():  # the usual plain count: no Decimal needed
+            d["size"] = int(size_s)
+            if not 1 <= d["size"] <= 50:
+                self.err(rownum, "size", "row_bad_number", field=LABELS["size"], value=size_s[:40])
+                d["size"] = None
+        else:
+            size = self.number(rownum, "size", size_s, 1, 50)
+            d["size"] = int(size) if size is not None and size == int(size) else None
+            if d["size"] is None and size is not None:
+                self.err(rownum, "size", "row_bad_number", field=LABELS["size"], value=size_s[:40])
         d["monthly_amount"] = self.number(
-            rownum, "monthly_amount", c.get("monthly_amount", ""), 0, 100000
+            rownum, "monthly_amount", get("monthly_amount", ""), 0, 100000
         ) or Decimal(0)
         self._coords(rownum, c, d)
-        tier = c.get("tier", "")
+        tier = get("tier", "")
         d["tier"] = _TIERS.get(tier) or _TIERS.get(tier.lower())
         if d["tier"] is None:
             if tier:
                 self.err(rownum, "tier", "row_bad_choice", field=LABELS["tier"], value=tier[:40])
             else:
                 self.err(rownum, "tier", "row_required", field=LABELS["tier"])
-        st = c.get("subsidy_type", "")
+        st = get("subsidy_type", "")
         d["subsidy_type"] = (
             _SUBSIDY.get(st) or _SUBSIDY.get(st.lower()) or (SubsidyType.regular if not st else None)
         )
         if d["subsidy_type"] is None:
             self.err(rownum, "subsidy_type", "row_bad_choice", field=LABELS["subsidy_type"], value=st[:40])
-        status = c.get("status", "")
+        status = get("status", "")
         d["status"] = _STATUS.get(status) or _STATUS.get(status.lower())
         if d["status"] is None:
             self.err(rownum, "status", "row_bad_choice", field=LABELS["status"], value=status[:40])
         for fld in ("start_date", "last_review_date"):
-            raw = c.get(fld, "")
+            raw = get(fld, "")
             try:
                 d[fld] = _parse_date(raw) if raw else None
             except ValueError:
                 self.err(rownum, fld, "row_bad_date", field=LABELS[fld], value=raw[:40])
-        cr = c.get("cadre_relative", "").lower()
-        d["cadre_relative"] = cr in _TRUE
-        d["bank"] = re.sub(r"\s", "", c.get("bank", ""))[:40] or None
+        cr = get("cadre_relative", "")
+        d["cadre_relative"] = cr.lower() in _TRUE if cr else False
+        bank = get("bank", "")
+        d["bank"] = (re.sub(r"\s", "", bank)[:40] or None) if bank else None
         member = None
-        if self.has_members and c.get("member_name"):
+        if self.has_members and get("member_name"):
             member = {
-                "name": self.text(rownum, "member_name", c.get("member_name", ""), 60),
-                "relation": (c.get("member_relation") or "成员")[:20],
-                "id": self.id_number(rownum, "member_id", c.get("member_id", ""), required=False),
-                "disabled": _flag(c.get("member_disabled", "")),
-                "seriously_ill": _flag(c.get("member_ill", "")),
+                "name": self.text(rownum, "member_name", get("member_name", ""), 60),
+                "relation": (get("member_relation") or "成员")[:20],
+                "id": self.id_number(rownum, "member_id", get("member_id", ""), required=False),
+                "disabled": _flag(get("member_disabled", "")),
+                "seriously_ill": _flag(get("member_ill", "")),
             }
         if len(self.errors) > before:
             return None
@@ -487,6 +517,116 @@ def _known_villages(session: Session) -> dict[str, str]:
     return {code: name for code, name in rows}
 
 
+CHUNK_HOUSEHOLDS = 5000  # households written per batch; the file is parsed and written in step
+_HEAD_RELATIONS = ("户主", "本人", "申请人")
+
+
+@dataclass(slots=True)
+class _Household:
+    """What the import keeps about every register number of the file (the rows themselves go by)."""
+
+    row: int
+    head_id: str | None
+    size: int | None
+    nrows: int = 1
+    members: int = 0  # member rows so far: the next one takes this position + 1
+    bad: bool = False
+    hid: Any = None  # the id in storage format, set once written
+    written_size: int = 0
+    created: bool = False
+
+
+@dataclass
+class _Pending:
+    state: _Household
+    data: dict[str, Any]
+    members: list[dict[str, Any]]
+
+
+class _Scan:
+    """One streaming pass over the rows: validation, grouping by register number, and (when a writer
+    is given) writing in chunks while parsing. Households are kept only as compact state."""
+
+    def __init__(
+        self,
+        validator: _Validator,
+        actor: Actor,
+        writer: _Writer | None,
+        skip_invalid: bool,
+        exclude: frozenset[str] = frozenset(),
+    ) -> None:
+        self.validator = validator
+        self.actor = actor
+        self.writer = writer
+        self.skip_invalid = skip_invalid
+        self.exclude = exclude
+        self.seen: dict[str, _Household] = {}
+        self.pending: dict[str, _Pending] = {}
+        self.late: list[tuple[_Household, int, dict[str, Any]]] = []
+        self.tainted = False  # a household already written turned out invalid (skip_invalid only)
+
+    def writing(self) -> bool:
+        if self.writer is None:
+            return False
+        if not self.skip_invalid and self.validator.errors:
+            # nothing of this file will be kept: stop writing, keep validating
+            self.writer = None
+            self.pending.clear()
+            self.late.clear()
+            return False
+        return True
+
+    def add(self, p: _Parsed) -> None:
+        reg: str = p.data["register_no"]
+        if reg in self.exclude:
+            return
+        st = self.seen.get(reg)
+        if st is None:
+            st = _Household(p.row, p.data["head_id"], p.data["size"])
+            self.seen[reg] = st
+            if self.actor.role != Role.admin and not self.actor.sees(p.data["village_code"]):
+                self.validator.err(p.row, "village", "out_of_scope", entity="村(居)")
+                st.bad = True
+            members = [p.member] if p.member else []
+            st.members = len(members)
+            if not st.bad and self.writing():
+                self.pending[reg] = _Pending(st, p.data, members)
+                if len(self.pending) > CHUNK_HOUSEHOLDS:
+                    self.flush(keep_last=True)
+            return
+        if self.validator.has_members and p.member and st.head_id == p.data["head_id"]:
+            st.nrows += 1
+            st.members += 1
+            pending = self.pending.get(reg)
+            if pending is not None:
+                pending.members.append(p.member)
+            elif st.hid is not None and self.writing():
+                self.late.append((st, st.members, p.member))
+            return
+        self.validator.err(p.row, "register_no", "row_duplicate", register_no=reg, first_row=st.row)
+        st.nrows += 1
+        if not st.bad:
+            st.bad = True
+            self.pending.pop(reg, None)
+            if st.hid is not None:
+                self.tainted = True
+        self.writing()
+
+    def flush(self, keep_last: bool = False) -> None:
+        """Writes the pending households (but the last one, whose member rows may follow)."""
+        if self.writer is None:
+            return
+        last = self.pending.popitem() if keep_last and self.pending else None
+        self.writer.write(self.pending, self.late)
+        self.pending = {}
+        self.late = []
+        if last is not None:
+            self.pending[last[0]] = last[1]
+
+    def valid(self) -> list[str]:
+        return [reg for reg, st in self.seen.items() if not st.bad]
+
+
 def import_households(
     session: Session,
     actor: Actor,
@@ -497,7 +637,11 @@ def import_households(
     skip_invalid: bool = False,
     progress: Progress | None = None,
 ) -> ImportReport:
-    """Validates a register file and, unless dry_run, upserts its households in bulk."""
+    """Validates a register file and, unless dry_run, upserts its households in bulk.
+
+    The file is parsed and written in chunks inside a SAVEPOINT, so memory stays flat; the savepoint
+    is rolled back when the file turns out to have invalid rows (and skip_invalid is false).
+    """
     actor.require(Role.admin, Role.supervisor)
     if len(data) > MAX_IMPORT_BYTES:
         raise TooLarge(limit=f"{MAX_IMPORT_BYTES // (1024 * 1024)} MB")
@@ -507,48 +651,63 @@ def import_households(
     except StopIteration as exc:
         raise ValidationFailed("import_empty") from exc
     mapping = map_headers(header)
-    validator = _Validator(_known_villages(session), has_members="member_name" in mapping)
+    villages = _known_villages(session)
+    validator = _Validator(villages, has_members="member_name" in mapping)
     report = ImportReport(dry_run=dry_run)
-    parsed: list[_Parsed] = []
-    for rownum, row in enumerate(rows, start=2):
-        if not any(v not in (None, "") for v in row):
-            continue
-        report.rows += 1
-        if report.rows > MAX_ROWS:
-            raise TooLarge(limit=f"{MAX_ROWS} rows")
-        p = validator.parse(rownum, row, mapping)
-        if p is not None:
-            parsed.append(p)
-        if progress and report.rows % 5000 == 0:
-            progress(report.rows, 0)
-    households = _group(parsed, validator)
-    if actor.role != Role.admin:
-        for hh in households.values():
-            if not actor.sees(hh["data"]["village_code"]):
-                validator.err(hh["row"], "village", "out_of_scope", entity="村(居)")
-    report.errors = sorted(validator.errors, key=lambda e: (e.row, e.column))
-    report.error_count = len(report.errors)
-    bad_rows = {e.row for e in report.errors}
-    valid = {k: v for k, v in households.items() if not (set(v["rows"]) & bad_rows)}
-    report.valid_rows = sum(len(v["rows"]) for v in valid.values())
-    report.households = len(valid)
-    if dry_run or (report.errors and not skip_invalid):
-        existing = _existing_ids(session, list(valid))
-        report.updated = len(existing)
-        report.created = len(valid) - report.updated
-        audit.record(
-            session,
-            actor,
-            "household.import_checked",
-            "household",
-            None,
-            file=filename[:100],
-            rows=report.rows,
-            errors=report.error_count,
-            dry_run=dry_run,
-        )
-        return report
-    _write(session, valid, report, progress)
+    savepoint = None if dry_run else session.begin_nested()
+    writers: list[_Writer] = []
+    try:
+        if savepoint is not None:
+            writers.append(_Writer(session))
+        scan = _Scan(validator, actor, writers[0] if writers else None, skip_invalid)
+        _run_scan(scan, rows, mapping, report, progress)
+        report.errors = sorted(validator.errors, key=lambda e: (e.row, e.column))
+        report.error_count = len(report.errors)
+        valid = scan.valid()
+        report.valid_rows = sum(scan.seen[reg].nrows for reg in valid)
+        report.households = len(valid)
+        if savepoint is not None and scan.tainted:
+            # a duplicate further down spoilt a household already written: write again without it
+            savepoint.rollback()
+            savepoint = session.begin_nested()
+            bad = frozenset(reg for reg, st in scan.seen.items() if st.bad)
+            again = _read_again(data, filename)
+            writers.append(_Writer(session))
+            scan = _Scan(_Validator(villages, validator.has_members), actor, writers[-1], True, bad)
+            _run_scan(scan, again, mapping, ImportReport(), None)
+        if savepoint is None or (report.errors and not skip_invalid):
+            if savepoint is not None:
+                savepoint.rollback()
+                savepoint = None
+            existing = _existing_ids(session, valid)
+            report.updated = len(existing)
+            report.created = len(valid) - report.updated
+            audit.record(
+                session,
+                actor,
+                "household.import_checked",
+                "household",
+                None,
+                file=filename[:100],
+                rows=report.rows,
+                errors=report.error_count,
+                dry_run=dry_run,
+            )
+            return report
+        assert scan.writer is not None
+        written = [st for st in scan.seen.values() if st.hid is not None]
+        report.created = sum(1 for st in written if st.created)
+        report.updated = len(written) - report.created
+        report.members = scan.writer.members
+        savepoint.commit()
+        savepoint = None
+    finally:
+        if savepoint is not None and savepoint.is_active:
+            savepoint.rollback()
+        for w in writers:
+            w.close()
+    if progress:
+        progress(len(written), len(written))
     report.written = True
     audit.record(
         session,
@@ -565,27 +724,35 @@ def import_households(
     return report
 
 
-def _group(parsed: list[_Parsed], validator: _Validator) -> dict[str, dict[str, Any]]:
-    """Groups rows by register number: member rows join their household; other repeats are errors."""
-    out: dict[str, dict[str, Any]] = {}
-    for p in parsed:
-        reg = p.data["register_no"]
-        if reg not in out:
-            out[reg] = {
-                "row": p.row,
-                "rows": [p.row],
-                "data": p.data,
-                "members": [p.member] if p.member else [],
-            }
+def _read_again(data: bytes, filename: str) -> Iterator[list[object]]:
+    rows = read_table(data, filename)
+    next(rows)
+    return rows
+
+
+def _run_scan(
+    scan: _Scan,
+    rows: Iterator[list[object]],
+    mapping: dict[str, int],
+    report: ImportReport,
+    progress: Progress | None,
+) -> None:
+    parse, add = scan.validator.parse, scan.add
+    count = 0
+    for rownum, row in enumerate(rows, start=2):
+        # any() settles the usual row at C speed; a row of falsy values gets the exact test
+        if not any(row) and not any(v not in (None, "") for v in row):
             continue
-        first = out[reg]
-        if validator.has_members and p.member and first["data"]["head_id"] == p.data["head_id"]:
-            first["rows"].append(p.row)
-            first["members"].append(p.member)
-        else:
-            validator.err(p.row, "register_no", "row_duplicate", register_no=reg, first_row=first["row"])
-            first["rows"].append(p.row)
-    return out
+        count += 1
+        if count > MAX_ROWS:
+            raise TooLarge(limit=f"{MAX_ROWS} rows")
+        p = parse(rownum, row, mapping)
+        if p is not None:
+            add(p)
+        if progress and count % 5000 == 0:
+            progress(count, 0)
+    report.rows = count
+    scan.flush()
 
 
 def _existing_ids(session: Session, register_nos: list[str]) -> dict[str, uuid.UUID]:
@@ -599,92 +766,359 @@ def _existing_ids(session: Session, register_nos: list[str]) -> dict[str, uuid.U
     return found
 
 
-def _write(
-    session: Session, valid: dict[str, dict[str, Any]], report: ImportReport, progress: Progress | None
-) -> None:
-    cipher = get_cipher()
-    existing = _existing_ids(session, list(valid))
-    now = utcnow()
-    h_rows: list[dict[str, Any]] = []
-    m_rows: list[dict[str, Any]] = []
-    for reg, hh in valid.items():
-        d = hh["data"]
-        hid = existing.get(reg) or uuid.uuid4()
-        code = d["village_code"]
-        h_rows.append(
-            {
-                "id": hid,
-                "register_no": reg,
-                "head_name": d["head_name"],
-                "head_id_enc": cipher.encrypt(d["head_id"]),
-                "head_id_hash": cipher.lookup_hash(d["head_id"]),
-                "phone_enc": cipher.encrypt(d["phone"]),
-                "phone_hash": cipher.lookup_hash(d["phone"]),
-                "bank_enc": cipher.encrypt(d["bank"]),
-                "size": max(d["size"] or 1, 1 + len(hh["members"])),
-                "address": d["address"],
-                "village_code": code,
-                "township_code": code[:9],
-                "county_code": code[:6],
-                "lat": d["lat"],
-                "lon": d["lon"],
-                "datum": d["datum"],
-                "tier": d["tier"],
-                "subsidy_type": d["subsidy_type"],
-                "monthly_amount": d["monthly_amount"],
-                "start_date": d["start_date"],
-                "last_review_date": d["last_review_date"],
-                "status": d["status"],
-                "cadre_relative": d["cadre_relative"],
-                "created_at": now,
-                "updated_at": now,
-            }
-        )
-        head: dict[str, Any] = {
-            "id": uuid.uuid4(),
-            "household_id": hid,
-            "name": d["head_name"],
-            "relation": "户主",
-            "id_enc": cipher.encrypt(d["head_id"]),
-            "id_hash": cipher.lookup_hash(d["head_id"]),
-            "disabled": False,
-            "seriously_ill": False,
-            "position": 0,
-        }
-        m_rows.append(head)
-        for pos, m in enumerate(hh["members"], start=1):
-            if m["id"] == d["head_id"] or (m["id"] is None and m["relation"] in ("户主", "本人", "申请人")):
-                head["disabled"], head["seriously_ill"] = m["disabled"], m["seriously_ill"]
-                continue
-            m_rows.append(
-                {
-                    "id": uuid.uuid4(),
-                    "household_id": hid,
-                    "name": m["name"] or "",
-                    "relation": m["relation"],
-                    "id_enc": cipher.encrypt(m["id"]),
-                    "id_hash": cipher.lookup_hash(m["id"]),
-                    "disabled": m["disabled"],
-                    "seriously_ill": m["seriously_ill"],
-                    "position": pos,
-                }
+HOUSEHOLD_COLUMNS = (
+    "id",
+    "register_no",
+    "head_name",
+    "head_id_enc",
+    "head_id_hash",
+    "phone_enc",
+    "phone_hash",
+    "bank_enc",
+    "size",
+    "address",
+    "village_code",
+    "township_code",
+    "county_code",
+    "lat",
+    "lon",
+    "datum",
+    "tier",
+    "subsidy_type",
+    "monthly_amount",
+    "start_date",
+    "last_review_date",
+    "status",
+    "cadre_relative",
+    "created_at",
+    "updated_at",
+)
+MEMBER_COLUMNS = (
+    "id",
+    "household_id",
+    "name",
+    "relation",
+    "id_enc",
+    "id_hash",
+    "disabled",
+    "seriously_ill",
+    "position",
+)
+_UPDATE_COLUMNS = tuple(c for c in HOUSEHOLD_COLUMNS if c not in ("id", "register_no", "created_at"))
+
+
+def _raw_mode(session: Session) -> str:
+    """How to write: straight through the driver in each dialect's storage format, or through
+    SQLAlchemy Core when the tables hold columns this module does not know (their defaults)."""
+    dialect = session.get_bind().dialect.name
+    known = {c.name for c in table_of(Household).columns} == set(HOUSEHOLD_COLUMNS) and {
+        c.name for c in table_of(HouseholdMember).columns
+    } == set(MEMBER_COLUMNS)
+    return dialect if known and dialect in ("sqlite", "postgresql") else "core"
+
+
+def _sqlite_ts(value: datetime) -> str:
+    """An aware timestamp as SQLAlchemy's SQLite DateTime stores it (UTC, no offset)."""
+    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+def _sqlite_date(value: date | None) -> str | None:
+    return None if value is None else f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+
+
+def _sqlite_amount(value: Decimal) -> float:
+    return float(value)  # SQLAlchemy's Numeric on SQLite binds a float as well
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+def _uuid4_hex() -> str:
+    """uuid.uuid4().hex without building a UUID object: 122 random bits, version 4, RFC 4122 variant."""
+    b = bytearray(os.urandom(16))
+    b[6] = (b[6] & 0x0F) | 0x40
+    b[8] = (b[8] & 0x3F) | 0x80
+    return b.hex()
+
+
+_SQLITE_CACHE_KIB = 64 * 1024
+
+
+class _Writer:
+    """Writes chunks of households and members with executemany/COPY, no bind processing per value.
+
+    Values are prepared in the storage format of each dialect, exactly as SQLAlchemy's types would
+    bind them: on SQLite the UUIDs as 32-char hex, timestamps as 'YYYY-MM-DD HH:MM:SS.ffffff', dates
+    ISO, money as float; on PostgreSQL the Python objects psycopg adapts.
+    """
+
+    mode_override: str | None = None  # tests force "core" to compare the storage formats
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.mode = self.mode_override or _raw_mode(session)
+        self.cipher = get_cipher()
+        now = utcnow()
+        self.members = 0
+        self._temp_ready = False
+        self._cache_size: int | None = None
+        if self.mode == "sqlite":
+            self.uid: Callable[[uuid.UUID], Any] = attrgetter("hex")
+            self.new_id: Callable[[], Any] = _uuid4_hex
+            self.day: Callable[[date | None], Any] = _sqlite_date
+            self.money: Callable[[Decimal], Any] = _sqlite_amount
+            self.now: Any = _sqlite_ts(now)
+            # a page cache that holds the indexes being filled (the default 2 MB spills and re-reads
+            # pages several times over); restored by close()
+            dbapi = self._sqlite_conn = self.dbapi()
+            (size,) = dbapi.execute("PRAGMA cache_size").fetchone()
+            if (size < 0 and -size < _SQLITE_CACHE_KIB) or 0 <= size < _SQLITE_CACHE_KIB // 4:
+                self._cache_size = size
+                dbapi.execute(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
+        elif self.mode == "postgresql":
+            # uuid columns take the 32-digit hex form as input text
+            self.uid, self.new_id, self.day, self.money, self.now = _same, _uuid4_hex, _same, _same, now
+        else:
+            self.uid, self.new_id, self.day, self.money, self.now = _same, uuid.uuid4, _same, _same, now
+
+    def close(self) -> None:
+        """Gives the connection its page cache size back."""
+        if self._cache_size is not None:
+            self._sqlite_conn.execute(f"PRAGMA cache_size = {int(self._cache_size)}")
+            self._cache_size = None
+
+    def dbapi(self) -> Any:
+        return self.session.connection().connection.dbapi_connection
+
+    def write(self, pending: dict[str, _Pending], late: list[tuple[_Household, int, dict[str, Any]]]) -> None:
+        if not pending and not late:
+            return
+        cipher, uid, day, money, now = self.cipher, self.uid, self.day, self.money, self.now
+        encrypt, lookup_hash = cipher.encrypt, cipher.lookup_hash
+        existing = _existing_ids(self.session, list(pending)) if pending else {}
+        h_rows: list[tuple[Any, ...]] = []
+        m_rows: list[Any] = []  # the head's row stays a list until its flags are final
+        for reg, item in pending.items():
+            d, st = item.data, item.state
+            old = existing.get(reg)
+            h = self.new_id() if old is None else uid(old)
+            st.hid, st.created = h, old is None
+            code = d["village_code"]
+            head_id = d["head_id"]
+            head_enc, head_hash = encrypt(head_id), lookup_hash(head_id)
+            phone = d["phone"]
+            st.written_size = max(d["size"] or 1, 1 + len(item.members))
+            datum = d["datum"]
+            h_rows.append(
+                (
+                    h,
+                    reg,
+                    d["head_name"],
+                    head_enc,
+                    head_hash,
+                    encrypt(phone),
+                    lookup_hash(phone),
+                    encrypt(d["bank"]),
+                    st.written_size,
+                    d["address"],
+                    code,
+                    code[:9],
+                    code[:6],
+                    d["lat"],
+                    d["lon"],
+                    None if datum is None else datum.value,
+                    d["tier"].value,
+                    d["subsidy_type"].value,
+                    money(d["monthly_amount"]),
+                    day(d["start_date"]),
+                    day(d["last_review_date"]),
+                    d["status"].value,
+                    d["cadre_relative"],
+                    now,
+                    now,
+                )
             )
-    report.updated = len(existing)
-    report.created = len(h_rows) - report.updated
-    report.members = len(m_rows)
-    update_cols = [k for k in h_rows[0] if k not in ("id", "register_no", "created_at")] if h_rows else []
-    step = 5000
-    for start in range(0, len(h_rows), step):
-        upsert(session, table_of(Household), h_rows[start : start + step], ["register_no"], update_cols)
-        if progress:
-            progress(min(start + step, len(h_rows)), len(h_rows))
-    ids = list(existing.values())
-    members = table_of(HouseholdMember)
-    for start in range(0, len(ids), 5000):
-        session.execute(delete(members).where(members.c.household_id.in_(ids[start : start + 5000])))
-    for start in range(0, len(m_rows), 5000):
-        session.execute(insert(members), m_rows[start : start + 5000])
-    session.flush()
+            # the head's member row shares the household's ciphertext and hash of the same ID number
+            head = [self.new_id(), h, d["head_name"], "户主", head_enc, head_hash, False, False, 0]
+            m_rows.append(head)
+            for pos, m in enumerate(item.members, start=1):
+                if m["id"] == head_id or (m["id"] is None and m["relation"] in _HEAD_RELATIONS):
+                    head[6], head[7] = m["disabled"], m["seriously_ill"]
+                    continue
+                m_rows.append(self._member(h, pos, m))
+        m_rows = [tuple(r) for r in m_rows]
+        head_flags: list[tuple[Any, ...]] = []
+        sizes: list[tuple[Any, ...]] = []
+        for st, pos, m in late:  # member rows of households written in an earlier chunk
+            h = st.hid
+            if m["id"] == st.head_id or (m["id"] is None and m["relation"] in _HEAD_RELATIONS):
+                head_flags.append((m["disabled"], m["seriously_ill"], h))
+            else:
+                m_rows.append(self._member(h, pos, m))
+        for st in {id(st): st for st, _, _ in late}.values():
+            size = max(st.size or 1, 1 + st.members)
+            if size != st.written_size and st.hid is not None:
+                st.written_size = size
+                sizes.append((size, st.hid))
+        new = [r for r in h_rows if pending[r[1]].state.created]
+        old_rows = [r for r in h_rows if not pending[r[1]].state.created]
+        replaced = [r[0] for r in old_rows]
+        if self.mode == "sqlite":
+            self._sqlite(new, old_rows, replaced, m_rows, head_flags, sizes)
+        elif self.mode == "postgresql":
+            self._postgres(h_rows, replaced, m_rows, head_flags, sizes)
+        else:
+            self._core(h_rows, replaced, m_rows, head_flags, sizes)
+        self.members += len(m_rows)
+
+    def _member(self, h: Any, pos: int, m: dict[str, Any]) -> tuple[Any, ...]:
+        cipher = self.cipher
+        return (
+            self.new_id(),
+            h,
+            m["name"] or "",
+            m["relation"],
+            cipher.encrypt(m["id"]),
+            cipher.lookup_hash(m["id"]),
+            m["disabled"],
+            m["seriously_ill"],
+            pos,
+        )
+
+    def _sqlite(
+        self,
+        new: list[tuple[Any, ...]],
+        old: list[tuple[Any, ...]],
+        replaced: list[Any],
+        m_rows: list[tuple[Any, ...]],
+        head_flags: list[tuple[Any, ...]],
+        sizes: list[tuple[Any, ...]],
+    ) -> None:
+        cur = self.dbapi().cursor()
+        try:
+            # new register numbers were looked up in this transaction: a plain INSERT is the upsert
+            # (and several times cheaper in SQLite than INSERT .. ON CONFLICT DO UPDATE)
+            _insert_values(cur, "household", HOUSEHOLD_COLUMNS, new)
+            if old:
+                sets = ", ".join(f"{c} = ?" for c in _UPDATE_COLUMNS)
+                skip = (0, 1, HOUSEHOLD_COLUMNS.index("created_at"))
+                cur.executemany(
+                    f"UPDATE household SET {sets} WHERE id = ?",  # noqa: S608 (fixed column names)
+                    [(*(v for i, v in enumerate(r) if i not in skip), r[0]) for r in old],
+                )
+            for start in range(0, len(replaced), 500):
+                part = replaced[start : start + 500]
+                cur.execute(
+                    f"DELETE FROM household_member WHERE household_id IN ({', '.join('?' * len(part))})",  # noqa: S608
+                    part,
+                )
+            _insert_values(cur, "household_member", MEMBER_COLUMNS, m_rows)
+            if head_flags:
+                cur.executemany(
+                    "UPDATE household_member SET disabled = ?, seriously_ill = ? "
+                    "WHERE household_id = ? AND position = 0",
+                    head_flags,
+                )
+            if sizes:
+                cur.executemany("UPDATE household SET size = ? WHERE id = ?", sizes)
+        finally:
+            cur.close()
+
+    def _postgres(
+        self,
+        h_rows: list[tuple[Any, ...]],
+        replaced: list[Any],
+        m_rows: list[tuple[Any, ...]],
+        head_flags: list[tuple[Any, ...]],
+        sizes: list[tuple[Any, ...]],
+    ) -> None:
+        cur = self.dbapi().cursor()
+        cols = ", ".join(HOUSEHOLD_COLUMNS)
+        try:
+            if h_rows:
+                if not self._temp_ready:
+                    cur.execute(
+                        "CREATE TEMP TABLE IF NOT EXISTS feijian_import_household "
+                        "(LIKE household INCLUDING DEFAULTS) ON COMMIT DROP"
+                    )
+                    self._temp_ready = True
+                cur.execute("TRUNCATE feijian_import_household")
+                with cur.copy(f"COPY feijian_import_household ({cols}) FROM STDIN") as copy:
+                    for r in h_rows:
+                        copy.write_row(r)
+                sets = ", ".join(f"{c} = EXCLUDED.{c}" for c in _UPDATE_COLUMNS)
+                cur.execute(
+                    f"INSERT INTO household ({cols}) SELECT {cols} FROM feijian_import_household "  # noqa: S608
+                    f"ON CONFLICT (register_no) DO UPDATE SET {sets}"
+                )
+            if replaced:
+                cur.execute("DELETE FROM household_member WHERE household_id = ANY(%s)", (replaced,))
+            if m_rows:
+                with cur.copy(f"COPY household_member ({', '.join(MEMBER_COLUMNS)}) FROM STDIN") as copy:
+                    for r in m_rows:
+                        copy.write_row(r)
+            if head_flags:
+                cur.executemany(
+                    "UPDATE household_member SET disabled = %s, seriously_ill = %s "
+                    "WHERE household_id = %s AND position = 0",
+                    head_flags,
+                )
+            if sizes:
+                cur.executemany("UPDATE household SET size = %s WHERE id = %s", sizes)
+        finally:
+            cur.close()
+
+    def _core(
+        self,
+        h_rows: list[tuple[Any, ...]],
+        replaced: list[Any],
+        m_rows: list[tuple[Any, ...]],
+        head_flags: list[tuple[Any, ...]],
+        sizes: list[tuple[Any, ...]],
+    ) -> None:
+        """SQLAlchemy Core with bind processing: the reference for the storage formats above."""
+        households, members = table_of(Household), table_of(HouseholdMember)
+        upsert(
+            self.session,
+            households,
+            [dict(zip(HOUSEHOLD_COLUMNS, r, strict=True)) for r in h_rows],
+            ["register_no"],
+            list(_UPDATE_COLUMNS),
+        )
+        for start in range(0, len(replaced), 5000):
+            self.session.execute(
+                delete(members).where(members.c.household_id.in_(replaced[start : start + 5000]))
+            )
+        if m_rows:
+            self.session.execute(insert(members), [dict(zip(MEMBER_COLUMNS, r, strict=True)) for r in m_rows])
+        for disabled, ill, hid in head_flags:
+            self.session.execute(
+                update(members)
+                .where(members.c.household_id == hid, members.c.position == 0)
+                .values(disabled=disabled, seriously_ill=ill)
+            )
+        for size, hid in sizes:
+            self.session.execute(update(households).where(households.c.id == hid).values(size=size))
+
+
+_VALUES_CACHE: dict[tuple[str, int], str] = {}
+
+
+def _insert_values(cur: Any, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+    """Multi-row INSERT .. VALUES: SQLite runs hundreds of rows per statement step."""
+    if not rows:
+        return
+    per = max(1, 30000 // len(columns) // 2)  # well inside SQLite's 32,766 bound parameters
+    for start in range(0, len(rows), per):
+        part = rows[start : start + per]
+        sql = _VALUES_CACHE.get((table, len(part)))
+        if sql is None:
+            one = "(" + ", ".join("?" * len(columns)) + ")"
+            head = f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608 (fixed names)
+            sql = head + ", ".join([one] * len(part))
+            _VALUES_CACHE[(table, len(part))] = sql
+        cur.execute(sql, list(chain.from_iterable(part)))
 
 
 def run_import_job(

@@ -16,11 +16,22 @@ from tests.factories import ensure_regions, make_id
 
 ACTOR = Actor.system("test")
 V1, V2 = "150422100200", "150422100201"
-HEADER = "低保证号,户主姓名,身份证号,联系电话,家庭人口,住址,所属村(居),经度,纬度,坐标系,保障类别,补助类型,月保障金额\n"
+HEADER = (
+    "低保证号,户主姓名,身份证号,联系电话,家庭人口,住址,所属村(居),经度,纬度,坐标系,"
+    "保障类别,补助类型,月保障金额\n"
+)
 
 
-def _row(reg: str, idn: str, village: str = V1, lon: str = "119.38", lat: str = "43.98", datum: str = "GCJ02",
-         tier: str = "一般困难", amount: str = "560") -> str:
+def _row(
+    reg: str,
+    idn: str,
+    village: str = V1,
+    lon: str = "119.38",
+    lat: str = "43.98",
+    datum: str = "GCJ02",
+    tier: str = "一般困难",
+    amount: str = "560",
+) -> str:
     return f"{reg},王五,{idn},13812345678,3,林东镇1号,{village},{lon},{lat},{datum},{tier},常补,{amount}\n"
 
 
@@ -57,10 +68,17 @@ def test_import_utf8_bom_gb18030_and_upsert(session: Session, villages: None) ->
 def test_invalid_rows_write_nothing_unless_skip(session: Session, villages: None) -> None:
     good, other = _ids(2)
     bad_checksum = good[:17] + ("0" if good[17] != "0" else "1")
-    text = (HEADER + _row("LB1", good) + _row("LB2", bad_checksum) + _row("LB3", other, village="150422999999")
-            + _row("LB4", other, lon="43.98", lat="119.38") + _row("LB5", other, lon="500", lat="1")
-            + _row("LB6", other, datum="Mars") + _row("LB1", other)
-            + _row("LB7", other, amount="99999999999999999999999999"))
+    text = (
+        HEADER
+        + _row("LB1", good)
+        + _row("LB2", bad_checksum)
+        + _row("LB3", other, village="150422999999")
+        + _row("LB4", other, lon="43.98", lat="119.38")
+        + _row("LB5", other, lon="500", lat="1")
+        + _row("LB6", other, datum="Mars")
+        + _row("LB1", other)
+        + _row("LB7", other, amount="99999999999999999999999999")
+    )
     report = imp.import_households(session, ACTOR, text.encode(), "r.csv")
     assert not report.written
     codes = {(e.row, e.code) for e in report.errors}
@@ -92,10 +110,24 @@ def test_xlsx_formula_stays_text_and_members(session: Session, villages: None) -
     wb = Workbook()
     ws = wb.active
     assert ws is not None
-    ws.append(["低保证号", "户主姓名", "身份证号", "所属村(居)", "保障类别", "住址", "成员姓名", "与户主关系",
-               "成员身份证号", "残疾"])
+    ws.append(
+        [
+            "低保证号",
+            "户主姓名",
+            "身份证号",
+            "所属村(居)",
+            "保障类别",
+            "住址",
+            "成员姓名",
+            "与户主关系",
+            "成员身份证号",
+            "残疾",
+        ]
+    )
     ws.append(["LB9", "赵六", a, V1, "比较困难", '=HYPERLINK("http://evil","x")', "赵六", "户主", a, "否"])
-    ws.append(["LB9", "赵六", a, V1, "比较困难", '=HYPERLINK("http://evil","x")', "赵小六", "父子", b, "二级"])
+    ws.append(
+        ["LB9", "赵六", a, V1, "比较困难", '=HYPERLINK("http://evil","x")', "赵小六", "父子", b, "二级"]
+    )
     buf = io.BytesIO()
     wb.save(buf)
     report = imp.import_households(session, ACTOR, buf.getvalue(), "r.xlsx")
@@ -109,7 +141,14 @@ def test_xlsx_formula_stays_text_and_members(session: Session, villages: None) -
 
 @pytest.mark.parametrize(
     "data",
-    [b"", b"   \n", b"\x00\x01\x02binary", b"PK\x03\x04broken zip", "户主姓名\n张三\n".encode(), b"\xff\xfe\xfa\xfb"],
+    [
+        b"",
+        b"   \n",
+        b"\x00\x01\x02binary",
+        b"PK\x03\x04broken zip",
+        "户主姓名\n张三\n".encode(),
+        b"\xff\xfe\xfa\xfb",
+    ],
 )
 def test_bad_files_get_clear_errors(session: Session, villages: None, data: bytes) -> None:
     with pytest.raises(ValidationFailed) as err:
@@ -124,8 +163,10 @@ def test_oversized_file_is_refused(session: Session) -> None:
 
 def test_english_headers_and_sql_looking_strings(session: Session, villages: None) -> None:
     (a,) = _ids(1)
-    text = ("register_no,head_name,id_number,village_code,tier,address\n"
-            f"LB'; DROP TABLE household;--,Robert,{a},{V1},ordinary,1 Main St\n")
+    text = (
+        "register_no,head_name,id_number,village_code,tier,address\n"
+        f"LB'; DROP TABLE household;--,Robert,{a},{V1},ordinary,1 Main St\n"
+    )
     report = imp.import_households(session, ACTOR, text.encode(), "r.csv")
     assert report.written
     assert session.exec(select(func.count()).select_from(Household)).one() == 1
