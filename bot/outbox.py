@@ -84,7 +84,10 @@ class OutboxDrainer:
                 blocked.add(user)
                 self.db.outbox_retry(row["id"], row["attempts"], self.interval, self.max_backoff, str(exc))
                 if user is not None and user not in self._delayed:
+                    # First failed attempt for this user: say what waits; "all synced" follows later.
                     self._delayed.add(user)
+                    lang = (self.db.user(user) or {}).get("language")
+                    await self._say(user, render.waiting(lang or "zh-CN", self.db.outbox_waiting(user)))
                 continue
             except StoreError as exc:
                 self.db.outbox_finish(row["id"], "failed", error=f"{exc.code}: {exc.detail}")
@@ -107,11 +110,10 @@ class OutboxDrainer:
 
     def waiting_text(self, telegram_user_id: int, lang: str) -> str | None:
         """ "N changes waiting to sync" for a reply, or None when nothing waits."""
+        if telegram_user_id not in self._delayed:
+            return None  # nothing has failed to sync: no need to worry the inspector
         n = self.db.outbox_waiting(telegram_user_id)
-        if n:
-            self._delayed.add(telegram_user_id)
-            return render.waiting(lang, n)
-        return None
+        return render.waiting(lang, n) if n else None
 
     async def _say(self, user: int, text: str) -> None:
         try:

@@ -35,6 +35,7 @@ class BotSettings(BaseSettings):
     # Telegram allows about 30 messages a second overall; raise only against the sandbox.
     telegram_rate: float = Field(default=30.0, ge=0)
     concurrent_updates: int = Field(default=64, ge=1, le=1024)
+    telegram_pool_size: int = Field(default=32, ge=1, le=512)
     outbox_interval: float = Field(default=2.0, gt=0)
     outbox_max_backoff: float = Field(default=300.0, gt=0)
     notice_poll_interval: float = Field(default=15.0, gt=0)

@@ -7,6 +7,7 @@ so these databases are separate from the rolled-back one the other tests share.
 
 from __future__ import annotations
 
+import os
 import socket
 import tempfile
 import threading
@@ -39,8 +40,9 @@ from services.context import Actor
 from tests.conftest import IN_CI, PG_ADMIN_URL
 from tests.factories import make_household, make_user
 
-PG_BOT_DB = "feijian_bot_e2e"
-PG_BOT_STATE_DB = "feijian_bot_state"
+# Per process, so that two test runs on one machine do not drop each other's databases.
+PG_BOT_DB = f"feijian_bot_e2e_{os.getpid()}"
+PG_BOT_STATE_DB = f"feijian_bot_state_{os.getpid()}"
 
 
 def _free_port() -> int:
@@ -119,6 +121,29 @@ def store(request: pytest.FixtureRequest) -> Iterator[StoreServer]:
     yield server
     server.stop()
     engine.dispose()
+    if request.param == "postgresql":
+        _drop_pg(PG_BOT_DB)
+
+
+def _drop_pg(name: str) -> None:
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def bot_state_pg() -> Iterator[str]:
+    """A PostgreSQL database for the bot's own tables (emptied by each test that uses it)."""
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_BOT_STATE_DB}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{PG_BOT_STATE_DB}"'))
+    admin.dispose()
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_BOT_STATE_DB}"
+    _drop_pg(PG_BOT_STATE_DB)
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +234,11 @@ class World:
 
 @pytest.fixture
 def world(
-    store: StoreServer, sandbox_server: SandboxServer, bot_token: str, tmp_path: Path
+    store: StoreServer,
+    sandbox_server: SandboxServer,
+    bot_token: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
 ) -> Iterator[World]:
     """A fresh bot token, bot database and sandbox client over the module's store and sandbox."""
     token = make_token()
@@ -217,7 +246,12 @@ def world(
     db_url = f"sqlite:///{tmp_path / 'bot.sqlite'}"
     if store.kind == "postgresql":
         # The bot's own tables on PostgreSQL too, emptied for each test.
-        db_url = _bot_state_pg_url()
+        db_url = request.getfixturevalue("bot_state_pg")
+        from bot import tables
+
+        eng = create_engine(db_url)
+        tables.metadata.drop_all(eng)
+        eng.dispose()
     settings = BotSettings(
         telegram_token=token,
         telegram_api_url=sandbox_server.bot_base_url,
@@ -233,26 +267,6 @@ def world(
     )
     with SandboxClient(sandbox_server.url, bot=token) as client:
         yield World(store, sandbox_server, client, settings, settings.bot_database_url)
-
-
-_PG_STATE_READY: list[str] = []
-
-
-def _bot_state_pg_url() -> str:
-    from bot import tables
-
-    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_BOT_STATE_DB}"
-    if not _PG_STATE_READY:
-        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{PG_BOT_STATE_DB}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{PG_BOT_STATE_DB}"'))
-        admin.dispose()
-        _PG_STATE_READY.append(url)
-    eng = create_engine(url)
-    tables.metadata.drop_all(eng)
-    eng.dispose()
-    return url
 
 
 def session_of(world: World) -> Session:

@@ -119,12 +119,16 @@ def test_store_down_outbox_drains_exactly_once(world: World) -> None:
         world.store.stop()
         try:
             world.client.press_button(uid, menu, "English")
-            msg = world.client.wait_for_message(uid, lambda m: "Language set to English" in m.text, since=0)
-            assert "1 change(s) waiting to sync" in msg.text
+            world.client.wait_for_message(uid, lambda m: "Language set to English" in m.text, since=0)
+            world.client.wait_for_message(uid, lambda m: "1 change(s) waiting to sync" in m.text, since=0)
+            # while it waits, replies that write say so too
+            world.client.send_text(uid, "/lang en")
+            again = world.client.wait_for_message(uid, lambda m: "Language set to English" in m.text)
+            assert "2 change(s) waiting to sync" in again.text
             time.sleep(1.0)  # several failed attempts while the store is down
             with bot.runtime.db.engine.connect() as conn:
-                row = conn.execute(select(T.outbox)).one()._mapping
-            assert row["status"] == "pending" and row["attempts"] >= 1
+                rows = [r._mapping for r in conn.execute(select(T.outbox).order_by(T.outbox.c.id))]
+            assert [r["status"] for r in rows] == ["pending", "pending"] and rows[0]["attempts"] >= 1
         finally:
             world.store.start()
         world.client.wait_for_message(uid, lambda m: "All your changes are synced" in m.text, timeout=15)
@@ -135,13 +139,14 @@ def test_store_down_outbox_drains_exactly_once(world: World) -> None:
                     AuditEvent.action == "user.language", AuditEvent.entity_id == str(staff.id)
                 )
             ).all()
+            # two queued writes, each applied once (the second changes nothing, so no second event)
             assert len(events) == 1 and events[0].actor == "inspector:zhou8 via bot"
             keys = s.exec(
                 select(func.count())
                 .select_from(IdempotencyRecord)
                 .where(IdempotencyRecord.actor == "inspector:zhou8 via bot")
             ).one()
-            assert keys == 1
+            assert keys == 2
 
 
 def test_429_retry_after_is_honoured(world: World) -> None:
