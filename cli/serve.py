@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 from typing import Annotated
 
@@ -10,9 +11,10 @@ import typer
 import uvicorn
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
+from sqlalchemy import Engine
 
 from cli.common import console, err_console
-from services.config import SettingsError, ensure_demo_keys, get_settings
+from services.config import Settings, SettingsError, ensure_demo_keys, get_settings
 
 
 def serve(
@@ -41,6 +43,9 @@ def demo(
     households: Annotated[int, typer.Option(min=10, max=200_000)] = 5000,
     inspectors: Annotated[int, typer.Option(min=2, max=500)] = 40,
     port: Annotated[int, typer.Option()] = 8000,
+    sandbox_port: Annotated[
+        int, typer.Option(help="port of the local Bot API sandbox and its /chat page")
+    ] = 8081,
     no_serve: Annotated[bool, typer.Option("--no-serve", help="seed, print, and exit")] = False,
 ) -> None:
     """Runs Feijian on SQLite in ./var with a seeded demo county (巴林左旗) and serves it."""
@@ -101,4 +106,58 @@ def demo(
     console.print(f"API      http://127.0.0.1:{port}/api/v1   docs http://127.0.0.1:{port}/docs")
     if no_serve:
         return
-    uvicorn.run("api.asgi:app", host="127.0.0.1", port=port, log_level="warning")
+    _run_demo_services(engine, settings, port, sandbox_port, [lg.login for lg in shown if lg.role != "admin"])
+
+
+def _run_demo_services(
+    engine: Engine, settings: Settings, port: int, sandbox_port: int, logins: list[str]
+) -> None:
+    """Serves the API, the Bot API sandbox and the bot together until Ctrl-C."""
+    from bot.runner import BotThread
+    from bot.settings import BotSettings
+    from models.db import unit_of_work
+    from sandbox.runner import SandboxServer
+    from services import demo as demo_service
+    from services import telegram
+    from services.context import Actor
+    from services.rounds import local_today
+
+    api = uvicorn.Server(uvicorn.Config("api.asgi:app", host="127.0.0.1", port=port, log_level="warning"))
+    api_thread = threading.Thread(target=api.run, name="feijian-api", daemon=True)
+    api_thread.start()
+    sandbox = SandboxServer(port=sandbox_port).start()
+    with unit_of_work(engine) as session:
+        token, _ = telegram.issue_bot_token(session, Actor.system("demo"))
+        codes = demo_service.demo_invites(session, logins)
+        places = demo_service.training_places(session, local_today(settings))
+    from sandbox.client import SandboxClient
+
+    SandboxClient(sandbox.url).set_places(places)
+    bot = BotThread(
+        BotSettings(
+            telegram_api_url=sandbox.bot_base_url,
+            telegram_file_url=sandbox.bot_base_file_url,
+            store_url=f"http://127.0.0.1:{port}",
+            store_token=token,
+        )
+    ).start()
+    invites = Table("login", "send in the chat", title="邀请码 / invite codes (one-time, 72 h)")
+    for login, code in codes.items():
+        invites.add_row(login, f"/start {code}")
+    console.print(invites)
+    console.print(
+        f"[bold]Chat[/bold]     {sandbox.url}/chat\n"
+        "         打开后新建一个用户，发送上面的 /start 邀请码，再发 /tasks\n"
+        f"         open it, create a user, send an invite, then /tasks ({len(places)} households today)\n"
+        "Ctrl-C stops API, sandbox and bot."
+    )
+    try:
+        while api_thread.is_alive():
+            api_thread.join(0.5)
+    except KeyboardInterrupt:
+        console.print("stopping…")
+    finally:
+        bot.stop()
+        sandbox.stop()
+        api.should_exit = True
+        api_thread.join(5)

@@ -263,3 +263,43 @@ def demo_logins(inspectors: int, seed_value: int, townships: list[str] | None = 
 def existing_logins(session: Session) -> list[User]:
     """Accounts present in the store (to print on a re-run)."""
     return list(session.exec(select(User).order_by(col(User.role), col(User.login))).all())
+
+
+def training_places(session: Session, day: date) -> list[dict[str, object]]:
+    """Today's released households as named points for the sandbox chat (masked names, WGS-84)."""
+    from media.geo import to_wgs84
+    from models.round import Assignment
+    from services.pii import mask_name
+
+    rows = session.exec(
+        select(Assignment, Household)
+        .join(Household, col(Household.id) == col(Assignment.household_id))
+        .where(Assignment.visit_date == day, col(Assignment.released_at).is_not(None))
+        .order_by(col(Assignment.route_order))
+    ).all()
+    names = {
+        r.code: r.name for r in session.exec(select(Region).where(Region.level == RegionLevel.village)).all()
+    }
+    places: list[dict[str, object]] = []
+    for a, h in rows:
+        if h.lat is None or h.lon is None:
+            continue
+        lat, lon = to_wgs84(h.lat, h.lon, h.datum.value if h.datum else "wgs84")
+        places.append(
+            {
+                "id": str(a.id),
+                "name": f"{names.get(h.village_code, h.village_code)} {mask_name(h.head_name)}",
+                "latitude": round(lat, 6),
+                "longitude": round(lon, 6),
+                "address": h.address,
+            }
+        )
+    return places
+
+
+def demo_invites(session: Session, logins: list[str]) -> dict[str, str]:
+    """Fresh one-time invite codes for the given demo accounts (older unused codes are revoked)."""
+    from services import invites
+
+    actor = Actor.system("demo")
+    return {login: invites.create_invite(session, actor, login=login, ttl_hours=72).code for login in logins}
