@@ -22,7 +22,7 @@ from telegram.ext import (
 )
 
 from bot.db import BotDB
-from bot.handlers import base, help, lang, start, tasks
+from bot.handlers import base, help, lang, start, tasks, visits
 from bot.notices import NoticeService
 from bot.outbox import OutboxDrainer
 from bot.persistence import SQLPersistence
@@ -82,6 +82,7 @@ def build_application(
 def register(app: AnyApp) -> None:
     """Adds every handler (group -1: the duplicate guard)."""
     app.add_handler(TypeHandler(Update, base.guard), group=-1)
+    visits.register(app)  # the guided visit (issue 8): before the catch-alls below
     private = filters.ChatType.PRIVATE
     app.add_handler(CommandHandler("start", start.start, filters=private))
     app.add_handler(CommandHandler("tasks", tasks.tasks, filters=private))

@@ -38,6 +38,9 @@ class SandboxServer:
         self.app = create_app(self.sandbox)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # Accepted connections inherit this: without it every small response waits ~40 ms for a
+        # delayed ACK (Nagle), which dominated the bot's reply latency against the sandbox.
+        self._sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._sock.bind((host, port))
         self.port: int = self._sock.getsockname()[1]
         self._server = uvicorn.Server(

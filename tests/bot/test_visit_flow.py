@@ -1,0 +1,110 @@
+"""The visit's pure parts: state round trip, rendering, answers for the store, and the catalogs."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import checklists
+from bot import visit_flow as vf
+from bot.visit_flow import Photo, VisitData, vt
+
+ROOT = Path(__file__).resolve().parents[2]
+SOURCES = [
+    ROOT / "bot" / "visit_flow.py",
+    ROOT / "bot" / "handlers" / "visits.py",
+    ROOT / "bot" / "visit_sync.py",
+]
+
+
+def _msgids() -> set[str]:
+    found: set[str] = set()
+    for path in SOURCES:
+        tree = ast.parse(path.read_text())
+        consts = {
+            t.id: n.value.value
+            for n in ast.walk(tree)
+            if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
+            for t in n.targets
+            if isinstance(t, ast.Name)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "vt" and len(node.args) >= 2:
+                arg = node.args[1]
+                if isinstance(arg, ast.Constant):
+                    found.add(arg.value)
+                elif isinstance(arg, ast.Name):
+                    found.add(consts[arg.id])
+    return found
+
+
+def test_every_visit_text_is_translated_to_chinese() -> None:
+    ids = _msgids()
+    assert len(ids) > 80
+    missing = [m for m in ids if vt("zh-CN", m) == m and m not in ("OK",)]
+    assert missing == []
+    assert vt("en", "Visit opened: {label}", label="x") == "Visit opened: x"
+
+
+def _data() -> VisitData:
+    return VisitData("a1", "v1", "王** · 村", "home_visit", 1, lat=43.98, lon=119.38, datum="wgs84")
+
+
+def test_state_round_trips_through_json() -> None:
+    d = _data()
+    d.photos["p1"] = Photo("p1", "entered", "telegram_document", evidence_id="e1", site="on_site", fresh=True)
+    d.multi = ["spouse"]
+    back = VisitData.of(d.to_json())
+    assert back == d and back.photos["p1"].proven
+
+
+def test_steps_render_as_buttons_and_text() -> None:
+    d = _data()
+    cl = d.checklist()
+    first = d.current()
+    assert first is not None and first.id == "arrival_location"
+    assert "📎" in vf.step_prompt(d, first, "en").text
+    state = checklists.answer(cl, d.state(), "arrival_location", {"lat": 43.98, "lon": 119.38})
+    state = checklists.answer(cl, state, "inspectors_count", 2)
+    d.set_state(state)
+    step = d.current()
+    assert step is not None and step.id == "household_status"
+    prompt = vf.step_prompt(d, step, "zh-CN")
+    assert [row[0][1] for row in prompt.buttons] == ["a:home", "a:not_home", "a:moved", "a:not_found"]
+
+
+def test_checkin_verdicts() -> None:
+    d = _data()
+    rec, text = vf.checkin_verdict(d, 43.98, 119.38, 10, live=True, venue=False, lang="en")
+    assert rec["site"] == "on_site" and "On site" in text
+    rec, text = vf.checkin_verdict(d, 44.0, 119.38, 10, live=True, venue=False, lang="en")
+    assert rec["site"] == "off_site" and "2.2 km" in text
+    rec, text = vf.checkin_verdict(d, 43.98, 119.38, None, live=False, venue=False, lang="en")
+    assert rec["weak"] and "weak evidence" in text
+
+
+def test_finish_answers_map_refs_to_store_ids() -> None:
+    answers = [
+        {"step_id": "entered", "value": "yes", "evidence": ["p1"]},
+        {"step_id": "signed_form_photo", "value": ["p2", "p3"], "evidence": []},
+        {"step_id": "remarks", "value": "p9 is not a photo", "evidence": []},
+    ]
+    refs = {"p1", "p2", "p3"}
+    assert vf.finish_answers(answers, refs, {"p1": "E1", "p2": "E2"}) is None
+    out = vf.finish_answers(answers, refs, {"p1": "E1", "p2": "E2", "p3": "E3"})
+    assert out is not None
+    assert (
+        out[0]["evidence"] == ["E1"] and out[1]["value"] == ["E2", "E3"] and out[2]["value"].startswith("p9")
+    )
+
+
+def test_long_summaries_are_split_for_telegram() -> None:
+    chunks = vf.split_text("\n".join(["x" * 100] * 100))
+    assert len(chunks) == 3 and all(len(c) <= vf.MAX_TEXT for c in chunks)
+
+
+def test_photo_documents() -> None:
+    assert vf.is_photo_document("image/jpeg", "a.jpg")
+    assert vf.is_photo_document(None, "IMG_1.HEIC")
+    assert not vf.is_photo_document("application/pdf", "scan.pdf")
+    assert not vf.is_photo_document("application/octet-stream", "scan.pdf")
