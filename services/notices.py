@@ -19,8 +19,8 @@ Keys make both idempotent; a five-minute overlap on the release cursor covers la
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
