@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import logging
+import re
+from email.message import Message
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Message as AsgiMessage
 
 from services.errors import DomainError
 from services.messages import pick_language, translate
@@ -16,6 +22,10 @@ from services.messages import pick_language, translate
 log = logging.getLogger("feijian.api")
 TYPE_BASE = "https://feijian.invalid/problems/"
 MEDIA_TYPE = "application/problem+json"
+# A JSON request never needs more than this; multipart uploads get the largest upload cap plus framing
+# (each upload route still enforces its own, smaller cap on the file itself).
+JSON_MAX_BYTES = 1 << 20
+UPLOAD_MAX_BYTES = 65 << 20
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -30,6 +40,24 @@ _HTTP_CODES = {
     422: "validation_failed",
     429: "too_many_requests",
 }
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem document; `code` names the problem, `errors` lists field errors.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "code": {"type": "string"},
+        "errors": {"type": "array", "items": {"type": "object"}},
+    },
+}
+_PROBLEM_RESPONSE = {"content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
 def problem(request: Request, status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
@@ -52,16 +80,187 @@ def lang_of(request: Request) -> str:
     return pick_language(request.headers.get("accept-language"))
 
 
+def _document_problems(app: FastAPI) -> None:
+    """Makes the OpenAPI schema say what the handlers do: every 4xx is a problem+json document."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        for ops in schema.get("paths", {}).values():
+            for op in ops.values():
+                responses = op.setdefault("responses", {})
+                if "422" in responses:
+                    responses["422"] = {"description": "Validation failed", **_PROBLEM_RESPONSE}
+                responses["4XX"] = {"description": "Client error", **_PROBLEM_RESPONSE}
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        components.pop("HTTPValidationError", None)
+        components.pop("ValidationError", None)
+        components["Problem"] = PROBLEM_SCHEMA
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _media_type(content_type: str | None) -> str:
+    """The bare media type of a Content-Type header value, lower-cased ("" when absent)."""
+    if not content_type:
+        return ""
+    msg = Message()
+    msg["content-type"] = content_type
+    return msg.get_content_type() if "/" in content_type else ""
+
+
+def _is_json(media_type: str) -> bool:
+    return media_type == "application/json" or (
+        media_type.startswith("application/") and media_type.endswith("+json")
+    )
+
+
+def _body_limit(media_type: str) -> int:
+    return UPLOAD_MAX_BYTES if media_type == "multipart/form-data" else JSON_MAX_BYTES
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised from `receive` when a streamed body passes its cap (handled like any HTTP error)."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, detail=f"request body over {limit // 1024} KiB")
+        self.limit = limit
+
+
+# A NUL escape in a JSON string, unless its backslash is itself escaped: PostgreSQL cannot store NUL in
+# text, and SQLite would keep it silently, so it is refused up front the same way on both.
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+
+
+class BodyGuard:
+    """Refuses over-long bodies (413) and JSON holding NUL characters (422) before any route reads them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Checks the declared length, then the bytes actually received (JSON is read whole, capped)."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        media_type = _media_type(headers.get("content-type"))
+        limit = _body_limit(media_type)
+        declared = headers.get("content-length")
+        if declared is not None and (not declared.strip().isdigit() or int(declared) > limit):
+            status, code = (413, "too_large") if declared.strip().isdigit() else (400, "bad_request")
+            await self._refuse(scope, receive, send, status, code, limit)
+            return
+        if _is_json(media_type):
+            await self._json(scope, receive, send, limit)
+            return
+        seen = 0
+
+        async def counted() -> AsgiMessage:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, counted, send)
+
+    async def _json(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        """Reads a JSON body whole (it is small by definition), checks it and hands it on."""
+        chunks: list[bytes] = []
+        seen, more = 0, True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away
+            chunks.append(message.get("body", b""))
+            seen += len(chunks[-1])
+            if seen > limit:
+                await self._refuse(scope, receive, send, 413, "too_large", limit)
+                return
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        if _JSON_NUL.search(body):
+            await self._refuse(
+                scope, receive, send, 422, "validation_failed", limit, "NUL (\\u0000) in a string"
+            )
+            return
+        replayed = False
+
+        async def replay() -> AsgiMessage:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(
+        scope: Scope, receive: Receive, send: Send, status: int, code: str, limit: int, detail: str = ""
+    ) -> None:
+        request = Request(scope)
+        text = translate(code, lang_of(request), limit=f"{limit // 1024} KiB", detail=detail)
+        await problem(request, status, code, text)(scope, receive, send)
+
+
+def _db_problem(request: Request, exc: IntegrityError | DataError) -> JSONResponse:
+    """A constraint the input broke in the database: 409 for uniqueness and references, 422 for values."""
+    log.warning("database refused input on %s %s: %s", request.method, request.url.path, exc.orig)
+    lang = lang_of(request)
+    if isinstance(exc, IntegrityError):
+        return problem(request, 409, "conflict", translate("conflict", lang, detail=_db_reason(exc)))
+    detail = translate("validation_failed", lang, detail=_db_reason(exc))
+    return problem(request, 422, "validation_failed", detail)
+
+
+def _db_reason(exc: IntegrityError | DataError) -> str:
+    """The first line of the driver's message (no SQL, no parameters: they may hold personal data)."""
+    text = str(exc.orig).strip().splitlines()
+    return text[0][:200] if text else type(exc.orig).__name__
+
+
 def install(app: FastAPI) -> None:
     """Registers the handlers that turn every exception into a problem response."""
+    _document_problems(app)
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         extra = {k: v for k, v in exc.params.items() if k in ("errors", "job_id", "report", "fields")}
         return problem(request, exc.status, exc.code, exc.message(lang_of(request)), **extra)
 
+    app.add_middleware(BodyGuard)
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        return _db_problem(request, exc)
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        return _db_problem(request, exc)
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
+        # SQLite refuses integers beyond 64 bits at bind time with a bare OverflowError
+        log.warning("number out of range on %s %s: %s", request.method, request.url.path, exc)
+        detail = translate("validation_failed", lang_of(request), detail="number out of range")
+        return problem(request, 422, "validation_failed", detail)
+
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        media_type = _media_type(request.headers.get("content-type"))
+        whole_body = any(tuple(e.get("loc", ())) == ("body",) for e in exc.errors())
+        if whole_body and media_type and not _is_json(media_type):
+            # A JSON operation sent another kind of body: the media type is wrong, not the fields.
+            detail = translate("unsupported_media_type", lang_of(request), media_type=media_type)
+            return problem(request, 415, "unsupported_media_type", detail)
         errors = [
             {
                 "loc": [str(p) for p in e.get("loc", ())],
@@ -82,7 +281,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         code = _HTTP_CODES.get(exc.status_code, "http_error")
-        detail = exc.detail if isinstance(exc.detail, str) else translate(code, lang_of(request))
+        lang = lang_of(request)
+        if isinstance(exc, BodyTooLarge):
+            return problem(request, 413, code, translate(code, lang, limit=f"{exc.limit // 1024} KiB"))
+        detail = exc.detail if isinstance(exc.detail, str) else translate(code, lang)
         return problem(request, exc.status_code, code, detail)
 
     @app.exception_handler(Exception)

@@ -222,7 +222,7 @@ class Assignment(SQLModel, table=True):
 class RoundCreate(SQLModel):
     name: str = Field(min_length=1, max_length=100)
     type: RoundType = RoundType.flying
-    scope_code: str = Field(regex=r"^\d{2,12}$")
+    scope_code: str = Field(schema_extra={"pattern": r"^[0-9]{2,12}$"})
     window_start: date
     window_end: date
     checklist_ids: list[str] = Field(default_factory=list, max_length=20)

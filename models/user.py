@@ -42,23 +42,26 @@ class User(SQLModel, table=True):
 
 
 class UserCreate(SQLModel):
-    login: str = Field(min_length=2, max_length=60, regex=r"^[A-Za-z0-9_.\-]+$")
+    login: str = Field(min_length=2, max_length=60, schema_extra={"pattern": r"^[A-Za-z0-9_.\-]+$"})
     name: str = Field(min_length=1, max_length=60)
     role: Role
     password: str | None = Field(default=None, min_length=8, max_length=200)
-    home_township_code: str | None = Field(default=None, regex=r"^\d{9}$")
-    scope_code: str | None = Field(default=None, regex=r"^\d{2,12}$")
+    home_township_code: str | None = Field(default=None, schema_extra={"pattern": r"^[0-9]{9}$"})
+    scope_code: str | None = Field(default=None, schema_extra={"pattern": r"^[0-9]{2,12}$"})
     relative_id_numbers: list[str] = Field(default_factory=list, max_length=100)
-    language: str = Field(default="zh-CN", regex=r"^(zh-CN|en)$")
+    language: str = Field(default="zh-CN", schema_extra={"pattern": r"^(zh-CN|en)$"})
 
 
 class UserUpdate(SQLModel):
-    name: str | None = Field(default=None, min_length=1, max_length=60)
-    password: str | None = Field(default=None, min_length=8, max_length=200)
-    home_township_code: str | None = Field(default=None, regex=r"^\d{9}$")
-    scope_code: str | None = Field(default=None, regex=r"^\d{2,12}$")
-    relative_id_numbers: list[str] | None = Field(default=None, max_length=100)
-    active: bool | None = None
+    """A partial change: omitted fields stay; null clears only what may be empty (the two codes)."""
+
+    # Omitted means unchanged; an explicit null for a required column is refused (422), not stored.
+    name: str = Field(default=None, min_length=1, max_length=60)
+    password: str = Field(default=None, min_length=8, max_length=200)
+    home_township_code: str | None = Field(default=None, schema_extra={"pattern": r"^[0-9]{9}$"})
+    scope_code: str | None = Field(default=None, schema_extra={"pattern": r"^[0-9]{2,12}$"})
+    relative_id_numbers: list[str] = Field(default=None, max_length=100)
+    active: bool = Field(default=None)
 
 
 class UserPublic(SQLModel):

@@ -23,6 +23,10 @@ CATALOG: dict[str, dict[str, str]] = {
     },
     "conflict": {"zh-CN": "与现有数据冲突：{detail}", "en": "Conflicts with existing data: {detail}"},
     "too_large": {"zh-CN": "文件过大（上限 {limit}）。", "en": "File too large (limit {limit})."},
+    "unsupported_media_type": {
+        "zh-CN": "不支持的请求内容类型 {media_type}，请发送 application/json。",
+        "en": "Unsupported content type {media_type}; send application/json.",
+    },
     "login_taken": {"zh-CN": "用户名 {login} 已存在。", "en": "Login {login} is taken."},
     "unknown_region": {"zh-CN": "区划代码 {code} 不存在。", "en": "Unknown region code {code}."},
     "bad_cursor": {"zh-CN": "分页游标无效。", "en": "Invalid page cursor."},
@@ -178,7 +182,7 @@ CATALOG: dict[str, dict[str, str]] = {
 }
 
 
-def translate(code: str, lang: str = "zh-CN", **params: Any) -> str:
+def translate(code: str, lang: str = "zh-CN", /, **params: Any) -> str:
     """Looks up a message by code in the language (falls back to zh-CN, then the code itself)."""
     entry = CATALOG.get(code)
     if entry is None:

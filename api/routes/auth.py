@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
 
@@ -29,25 +29,45 @@ class TokenOut(BaseModel):
     user: UserPublic
 
 
-@router.post("/token", response_model=TokenOut)
-async def login(
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    username: Annotated[str | None, Form(max_length=60)] = None,
-    password: Annotated[str | None, Form(max_length=200)] = None,
-) -> TokenOut:
-    """Exchanges a login and password (JSON body or OAuth2 form) for a bearer token."""
-    if request.headers.get("content-type", "").startswith("application/json"):
-        try:
+class _LoginForm(BaseModel):
+    username: str = Field(min_length=1, max_length=60)
+    password: str = Field(min_length=1, max_length=200)
+
+
+_LOGIN_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {"schema": LoginIn.model_json_schema()},
+        "application/x-www-form-urlencoded": {"schema": _LoginForm.model_json_schema()},
+    },
+}
+
+
+_LOGIN_HELP = 'give {"login": ..., "password": ...} or a username/password form'
+
+
+async def _credentials(request: Request) -> tuple[str, str]:
+    """The login and password from a JSON body or an OAuth2 password form; 415 for anything else."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    try:
+        if ctype == "application/json":
             body = LoginIn.model_validate_json(await request.body())
-        except ValueError as exc:
-            raise ValidationFailed(detail='body must be {"login": ..., "password": ...}') from exc
-        name, pwd = body.login, body.password
-    else:
-        if not username or not password:
-            raise ValidationFailed(detail="username and password are required")
-        name, pwd = username, password
+            return body.login, body.password
+        if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.form()
+            data = _LoginForm.model_validate(
+                {k: v for k in ("username", "password") if isinstance(v := form.get(k), str)}
+            )
+            return data.username, data.password
+    except ValueError as exc:
+        raise ValidationFailed(detail=_LOGIN_HELP) from exc
+    raise HTTPException(415, detail="send application/json or application/x-www-form-urlencoded")
+
+
+@router.post("/token", response_model=TokenOut, openapi_extra={"requestBody": _LOGIN_BODY})
+async def login(request: Request, session: SessionDep, settings: SettingsDep) -> TokenOut:
+    """Exchanges a login and password (JSON body or OAuth2 form) for a bearer token."""
+    name, pwd = await _credentials(request)
     token, expires, user = auth.login(session, name, pwd, settings.token_ttl_hours)
     return TokenOut(access_token=token, expires_at=expires, user=UserPublic.of(user))
 

@@ -24,7 +24,7 @@ class HouseholdPage(BaseModel):
 def list_households(
     session: SessionDep,
     actor: SupervisorDep,
-    region: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+    region: Annotated[str | None, Query(pattern=r"^[0-9]{2,12}$")] = None,
     tier: Tier | None = None,
     status: HouseholdStatus | None = None,
     cadre_relative: bool | None = None,

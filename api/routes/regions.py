@@ -11,7 +11,7 @@ from models.region import RegionLevel, RegionPublic
 from services import regions
 
 router = APIRouter(prefix="/regions", tags=["regions"])
-Code = Annotated[str, Path(pattern=r"^\d{2,12}$")]
+Code = Annotated[str, Path(pattern=r"^[0-9]{2,12}$")]
 
 
 @router.get("", response_model=list[RegionPublic])
