@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from pydantic import model_validator
 from sqlalchemy import BigInteger, Column, ForeignKey, Uuid
 from sqlmodel import Field, SQLModel
 
@@ -32,8 +33,14 @@ class InviteCode(SQLModel, table=True):
 
 class InviteCreate(SQLModel):
     user_id: uuid.UUID | None = None
-    login: str | None = Field(default=None, max_length=60)
+    login: str | None = Field(default=None, min_length=1, max_length=60)
     ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
+
+    @model_validator(mode="after")
+    def _one_of(self) -> InviteCreate:
+        if (self.user_id is None) == (self.login is None):
+            raise ValueError("give exactly one of user_id or login")
+        return self
 
 
 class InvitePublic(SQLModel):

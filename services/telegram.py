@@ -45,6 +45,8 @@ def actor_via_bot(session: Session, bot_user: User, telegram_user_id: str | int,
         tg = int(telegram_user_id)
     except (TypeError, ValueError) as exc:
         raise NotBound() from exc
+    if not 0 < tg < 2**63:  # a Telegram id is a positive 64-bit integer; anything else binds nobody
+        raise NotBound()
     user = session.exec(select(User).where(User.telegram_user_id == tg)).first()
     if user is None or not user.active or user.role == Role.bot:
         raise NotBound()

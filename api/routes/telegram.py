@@ -27,7 +27,7 @@ BotDep = Depends(require(Role.bot))
 
 class BindIn(BaseModel):
     code: str = Field(min_length=1, max_length=40)
-    telegram_user_id: int
+    telegram_user_id: int = Field(ge=1, le=2**63 - 1)
 
 
 class TelegramProfile(BaseModel):
@@ -56,7 +56,7 @@ class AckOut(BaseModel):
 
 
 class UnreachableIn(BaseModel):
-    telegram_user_id: int
+    telegram_user_id: int = Field(ge=1, le=2**63 - 1)
 
 
 class UnreachableOut(BaseModel):
