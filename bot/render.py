@@ -66,8 +66,22 @@ NOTICE_TEXTS = {
 }
 
 
+def _serious(lang: str, params: Mapping[str, Any]) -> str:
+    """A supervisor's alert: the household and each serious finding in the reader's language."""
+    lines = [t(lang, "Serious findings in the visit to household {register_no} ({village}):", **params)]
+    for f in params.get("findings") or []:
+        text = f.get("en") if lang == "en" else f.get("zh")
+        lines.append(f"• {text or f.get('category', '')}")
+    return "\n".join(lines)
+
+
 def notice(lang: str, kind: str, params: Mapping[str, Any]) -> str:
     """A notice's text; an unknown kind still tells the user something arrived."""
+    if kind == "serious_findings":
+        try:
+            return _serious(lang, params)
+        except (KeyError, IndexError, AttributeError):
+            return t(lang, "You have a new notice ({kind}).", kind=kind)
     msgid = NOTICE_TEXTS.get(kind)
     if msgid is None:
         return t(lang, "You have a new notice ({kind}).", kind=kind)
