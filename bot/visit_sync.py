@@ -184,6 +184,7 @@ class VisitSync:
         now = utcnow()
         blocked: set[int] = set()
         rows = self._due()
+        log.debug("visit sync: %d rows waiting", len(rows))
         for row in rows:
             if row["kind"] != "photo" or row["telegram_user_id"] in blocked:
                 continue

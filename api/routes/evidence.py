@@ -7,6 +7,7 @@ import uuid
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.deps import ActorDep, SessionDep, SettingsDep
@@ -41,7 +42,11 @@ async def upload(
         "forwarded": forwarded,
         "sha256": hashlib.sha256(data).hexdigest(),
     }
-    return respond(
+    # The pipeline and the database work are blocking: in a worker thread, not on the event loop
+    # (on the loop, an upload waiting for a row or SQLite lock held by another request's session
+    # stalled every request, including the one that would release the lock).
+    return await run_in_threadpool(
+        respond,
         request,
         session,
         actor,

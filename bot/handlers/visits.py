@@ -61,12 +61,23 @@ _SYNCS: weakref.WeakKeyDictionary[Any, VisitSync] = weakref.WeakKeyDictionary()
 # ---- small helpers ---------------------------------------------------------------------------
 
 
-async def _store(call: Callable[[], Awaitable[T]], tries: int = 3) -> T:
+# At most this many of the visit handlers' store calls at once: fifty inspectors pressing at the
+# same moment must not take all of the store's worker threads and connections (its audit chain
+# serializes writers), so the rest wait here, in the bot, a few milliseconds each.
+STORE_CONCURRENCY = 8
+_SLOTS: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+async def _store(call: Callable[[], Awaitable[T]], rt: Runtime | None = None, tries: int = 3) -> T:
     """A direct store call, retried briefly when the store answered 5xx (a busy SQLite store);
     an unreachable store is reported at once so the handler can fall back to its queue."""
+    slots = _SLOTS.setdefault(rt.store, asyncio.Semaphore(STORE_CONCURRENCY)) if rt is not None else None
     for n in range(tries):
         try:
-            return await call()
+            if slots is None:
+                return await call()
+            async with slots:
+                return await call()
         except StoreUnavailable as exc:
             if n == tries - 1 or not str(exc).startswith("HTTP 5"):
                 raise
@@ -294,7 +305,7 @@ async def visit_cmd(update: Update, context: Context) -> None:
 
 async def _assignment_buttons(rt: Runtime, uid: int, lang: str) -> tuple[str, list[list[tuple[str, str]]]]:
     try:
-        items = await _store(lambda: rt.store.my_assignments(uid))
+        items = await _store(lambda: rt.store.my_assignments(uid), rt)
     except StoreUnavailable:
         return t(lang, UNREACHABLE), []
     except StoreError as exc:
@@ -375,7 +386,7 @@ async def _pick(update: Update, context: Context, assignment_id: str) -> None:
     try:
         a = Assignment.of(
             await _store(
-                lambda: rt.store.request("GET", f"/me/assignments/{assignment_id}", telegram_user_id=uid)
+                lambda: rt.store.request("GET", f"/me/assignments/{assignment_id}", telegram_user_id=uid), rt
             )
         )
         visit = await _store(
@@ -385,7 +396,8 @@ async def _pick(update: Update, context: Context, assignment_id: str) -> None:
                 telegram_user_id=uid,
                 json={"assignment_id": assignment_id},
                 idempotency_key=f"vstart:{uid}:{update.update_id}",
-            )
+            ),
+            rt,
         )
     except StoreUnavailable:
         await query.answer()
@@ -418,12 +430,11 @@ async def _pick(update: Update, context: Context, assignment_id: str) -> None:
     else:
         state, prompt = _next(data, lang)
     _save(rt, update, state, data, nonce)
-    await query.answer()
-    try:
-        await query.edit_message_text(vt(lang, "Visit opened: {label}", label=data.label))
-    except Exception:  # the list message may be gone or unchanged; the new prompt follows anyway
-        log.debug("could not edit the assignment list", exc_info=True)
-    await _send(msg, prompt, nonce)
+    await asyncio.gather(
+        query.answer(),
+        _ack(query, msg, vt(lang, "Visit opened: {label}", label=data.label)),
+        _send(msg, prompt, nonce),
+    )
 
 
 # ---- buttons ---------------------------------------------------------------------------------
@@ -503,9 +514,11 @@ async def pressed(update: Update, context: Context) -> None:
             return
         data.multi = [c for c in data.multi if c != choice] if choice in data.multi else [*data.multi, choice]
         _save(rt, update, state, data, conv.nonce)
-        await query.answer()
         prompt = vf.step_prompt(data, step, lang)
-        await query.edit_message_reply_markup(reply_markup=_markup(prompt.buttons, conv.nonce))
+        await asyncio.gather(
+            query.answer(),
+            query.edit_message_reply_markup(reply_markup=_markup(prompt.buttons, conv.nonce)),
+        )
         return
     raw: Any
     if value.startswith("a:") and step.kind in (StepKind.YES_NO, StepKind.CHOICE):
@@ -530,9 +543,12 @@ async def pressed(update: Update, context: Context) -> None:
         return
     new_nonce_ = new_nonce()
     _save(rt, update, new_state, data, new_nonce_)
-    await query.answer()
-    await _ack(query, msg, f"{vf.step_prompt(data, step, lang).text.splitlines()[0]}\n→ {shown}")
-    await _send(msg, prompt, new_nonce_)
+    # The state is committed; the three calls are independent, so they go out together.
+    await asyncio.gather(
+        query.answer(),
+        _ack(query, msg, f"{vf.step_prompt(data, step, lang).text.splitlines()[0]}\n→ {shown}"),
+        _send(msg, prompt, new_nonce_),
+    )
 
 
 async def _ack(query: Any, msg: Message, text: str) -> None:
@@ -967,7 +983,8 @@ async def _photo(
                 telegram_user_id=uid,
                 idempotency_key=key,
                 timeout=min(rt.settings.store_timeout, 15.0),
-            )
+            ),
+            rt,
         )
         photo.apply_verdict(ev)
     except StoreUnavailable:
