@@ -132,6 +132,7 @@ class VisitData:
     step_seconds: dict[str, float] = field(default_factory=dict)
     started_at: str = field(default_factory=now_iso)
     resume_state: str = STEP  # the state to return to from a pause or a cancel question
+    joined: bool = False  # a teammate started the visit: leaving it must not cancel it for them
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON for the conversation table."""

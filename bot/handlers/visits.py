@@ -117,7 +117,7 @@ def _wake(rt: Runtime, app: Any) -> None:
     sync = _SYNCS.get(app)
     jq = getattr(app, "job_queue", None)
     if sync is not None and jq is not None:
-        jq.run_once(_sync_job, 0.05, name="visit_sync_now")
+        jq.run_once(_sync_job, 0.05, name="visit_sync_now", job_kwargs={"max_instances": 3})
 
 
 def _merge_synced(rt: Runtime, data: vf.VisitData) -> None:
@@ -424,6 +424,7 @@ async def _pick(update: Update, context: Context, assignment_id: str) -> None:
         datum=a.datum,
     )
     joined = store_id is not None and str(visit.get("inspector_id")) != str(store_id)
+    data.joined = joined
     nonce = new_nonce()
     if joined:
         state, prompt = vf.HELPER, _helper_prompt(data, lang)
@@ -591,7 +592,7 @@ async def _cancel_answer(
     assert query is not None
     uid, _ = ids(update)
     if value == "cy":
-        leaving_helper = data.resume_state == vf.HELPER
+        leaving_helper = data.resume_state == vf.HELPER or data.joined
         with handled(rt, update) as conn:
             rt.db.end_conversation(conn, uid, NAME)
             if not leaving_helper:
@@ -1114,7 +1115,10 @@ def register(app: AnyApp) -> None:
     app.add_handler(CommandHandler(["back", "pause"], no_visit, filters=private))
     app.add_handler(CommandHandler("tasks", tasks_followup, filters=private), group=1)
     if app.job_queue is not None:
-        app.job_queue.run_repeating(_sync_job, interval=2.0, first=1.0, name="visit_sync")
+        # A pass can outlast the interval while the store is slow; the sync's own flag skips overlaps.
+        app.job_queue.run_repeating(
+            _sync_job, interval=2.0, first=1.0, name="visit_sync", job_kwargs={"max_instances": 3}
+        )
 
 
 def pending_for(rt: Runtime, uid: int) -> int:

@@ -316,6 +316,11 @@ def test_two_inspectors_one_visit(world: World) -> None:
         assert "同组队员正在进行" in joined.text
         verdict = b.photo(as_file=True, pred=lambda m: "照片已核验" in m.text)
         assert "在现场" in verdict.text
+        b.last = joined
+        assert "实时位置" in b.press("run").text  # either of them can run the checklist
+        ask = b.say("/cancel", pred=lambda m: m.reply_markup is not None)
+        b.last = ask
+        b.press("cy", pred=lambda m: "您已退出" in m.text)  # leaving does not cancel the teammate's visit
         run_to(a, [("press", "a:no"), ("type", "家中老人不让进门，说儿子不在")])
         a.press("sub", pred=lambda m: "已提交" in m.text)
         v = _submitted(world, aid)
