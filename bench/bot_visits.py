@@ -317,7 +317,11 @@ async def inspector(
         await asyncio.sleep(0.5)
     mid, values = chats.keyboard[uid]
     go = next(v for k, v in values.items() if k.startswith("go:"))
-    await act(client.press(uid, mid, go), {"sendmessage"})
+    for _ in range(5):  # as a person would: press again when the store could not be reached
+        await act(client.press(uid, mid, go), {"sendmessage"})
+        if "无法连接" not in chats.texts.get(uid, ""):
+            break
+        await asyncio.sleep(0.5)
     await act(client.live_location(uid, *HOME), {"sendmessage"})
     shots = iter(photos)
     for kind, value in SCRIPT:

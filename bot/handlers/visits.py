@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import weakref
 from collections.abc import Awaitable, Callable
 from datetime import date
@@ -68,7 +69,7 @@ STORE_CONCURRENCY = 8
 _SLOTS: weakref.WeakKeyDictionary[Any, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
 
-async def _store(call: Callable[[], Awaitable[T]], rt: Runtime | None = None, tries: int = 3) -> T:
+async def _store(call: Callable[[], Awaitable[T]], rt: Runtime | None = None, tries: int = 4) -> T:
     """A direct store call, retried briefly when the store answered 5xx (a busy SQLite store);
     an unreachable store is reported at once so the handler can fall back to its queue."""
     slots = _SLOTS.setdefault(rt.store, asyncio.Semaphore(STORE_CONCURRENCY)) if rt is not None else None
@@ -81,7 +82,7 @@ async def _store(call: Callable[[], Awaitable[T]], rt: Runtime | None = None, tr
         except StoreUnavailable as exc:
             if n == tries - 1 or not str(exc).startswith("HTTP 5"):
                 raise
-            await asyncio.sleep(0.05 * (n + 1))
+            await asyncio.sleep(random.uniform(0.05, 0.15) * (n + 1))
     raise AssertionError("unreachable")
 
 
