@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -19,8 +19,13 @@ from services.errors import Unauthorized
 _bearer = HTTPBearer(auto_error=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """Opens the request's unit of work; commits before the response, rolls back on error."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """Opens the request's unit of work; commits before the response, rolls back on error.
+
+    Async on purpose: the commit then runs on the event loop, not in the worker-thread pool. A
+    sync dependency's exit needs a free worker thread, and under load every thread can be busy
+    waiting for the audit-chain lock that this very commit would release.
+    """
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         try:
             yield session

@@ -26,7 +26,7 @@ def make_engine(url: str, **kw: Any) -> Engine:
 
 
 def _sqlite_setup(engine: Engine) -> None:
-    """WAL and foreign keys on every connection; explicit BEGIN so SAVEPOINTs work (pysqlite)."""
+    """WAL and foreign keys on every connection; explicit BEGIN (IMMEDIATE) so SAVEPOINTs work (pysqlite)."""
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -40,7 +40,12 @@ def _sqlite_setup(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock up front: a deferred transaction that reads, then writes
+        # after another connection committed, fails at once with "database is locked" (the busy
+        # timeout does not apply to that upgrade). Nearly every request writes (audit events), so
+        # only connections marked read-only (health checks) begin deferred.
+        readonly = conn.get_execution_options().get("readonly", False)
+        conn.exec_driver_sql("BEGIN" if readonly else "BEGIN IMMEDIATE")
 
 
 def is_postgres(engine_or_session: Engine | Session) -> bool:

@@ -20,7 +20,7 @@ def healthz() -> dict[str, str]:
 def readyz(request: Request) -> JSONResponse:
     """The database answers."""
     try:
-        with request.app.state.engine.connect() as conn:
+        with request.app.state.engine.connect().execution_options(readonly=True) as conn:
             conn.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         return JSONResponse({"status": "unavailable", "database": type(exc).__name__}, status_code=503)
