@@ -40,9 +40,20 @@ if importlib.util.find_spec("sniffio") is None:
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
 COMMANDS = {
-    "zh-CN": [("tasks", "我的任务"), ("lang", "切换语言"), ("cancel", "取消当前操作"), ("help", "帮助")],
+    "zh-CN": [
+        ("tasks", "我的任务"),
+        ("visit", "开始或继续走访"),
+        ("back", "返回上一步"),
+        ("pause", "暂停走访"),
+        ("lang", "切换语言"),
+        ("cancel", "取消当前操作"),
+        ("help", "帮助"),
+    ],
     "en": [
         ("tasks", "Your assignments"),
+        ("visit", "Start or resume a visit"),
+        ("back", "Go back one step"),
+        ("pause", "Pause the visit"),
         ("lang", "Language"),
         ("cancel", "Stop the current action"),
         ("help", "Help"),
