@@ -23,6 +23,7 @@ from telegram.ext import (
 
 from bot.db import BotDB
 from bot.handlers import base, help, lang, start, tasks, visits
+from bot.i18n import t
 from bot.notices import NoticeService
 from bot.outbox import OutboxDrainer
 from bot.persistence import SQLPersistence
@@ -39,26 +40,17 @@ if importlib.util.find_spec("sniffio") is None:
     sys.modules["sniffio"] = None  # type: ignore[assignment]
 AnyApp = Application[Any, Any, Any, Any, Any, Any]
 
-COMMANDS = {
-    "zh-CN": [
-        ("tasks", "我的任务"),
-        ("visit", "开始或继续走访"),
-        ("back", "返回上一步"),
-        ("pause", "暂停走访"),
-        ("lang", "切换语言"),
-        ("cancel", "取消当前操作"),
-        ("help", "帮助"),
-    ],
-    "en": [
-        ("tasks", "Your assignments"),
-        ("visit", "Start or resume a visit"),
-        ("back", "Go back one step"),
-        ("pause", "Pause the visit"),
-        ("lang", "Language"),
-        ("cancel", "Stop the current action"),
-        ("help", "Help"),
-    ],
-}
+# The command menu; descriptions are catalog message ids (English), translated per language at start.
+COMMANDS = [
+    ("tasks", "Your assignments"),
+    ("visit", "Start or resume a visit"),
+    ("back", "Go back one step"),
+    ("pause", "Pause the visit"),
+    ("lang", "Language"),
+    ("cancel", "Stop the current action"),
+    ("help", "Help"),
+]
+MENU_LANGUAGES = ("zh-CN", "en")
 
 
 def build_application(
@@ -124,9 +116,10 @@ async def _post_init(app: AnyApp) -> None:
     rt.notices = NoticeService(rt.db, rt.store, app.bot, poll_interval=rt.settings.notice_poll_interval)
     rt.notices.on_unreachable = lambda _user: rt.outbox.wake() if rt.outbox else None
     try:
-        for code, commands in COMMANDS.items():
+        for code in MENU_LANGUAGES:
             await app.bot.set_my_commands(
-                [BotCommand(c, d) for c, d in commands], language_code=None if code == "zh-CN" else code
+                [BotCommand(c, t(code, d)) for c, d in COMMANDS],
+                language_code=None if code == "zh-CN" else code,
             )
     except Exception:  # a cosmetic call; never block start-up on it
         log.warning("setMyCommands failed", exc_info=True)
