@@ -14,6 +14,8 @@ def test_login_and_problem_json_errors(client, session: Session) -> None:  # typ
     assert bad.status_code == 401
     assert bad.headers["content-type"].startswith("application/problem+json")
     assert bad.json()["type"].endswith("/bad_credentials")
+    failed = session.exec(select(AuditEvent).where(AuditEvent.action == "auth.login_failed")).all()
+    assert len(failed) == 1 and failed[0].actor == "anonymous:sup1"
     assert client.get("/api/v1/households").status_code == 401
     garbage = client.post(
         "/api/v1/auth/token", content=b"\xff\xfe{", headers={"content-type": "application/json"}
