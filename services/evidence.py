@@ -26,7 +26,7 @@ from services import audit
 from services.config import Settings
 from services.context import Actor
 from services.errors import NotFound, ValidationFailed
-from services.visits import _visit_for
+from services.visits import visit_for_actor
 
 WINDOW_SLACK = timedelta(minutes=30)  # photos taken shortly before check-in still belong to the visit
 MAX_CANDIDATES = 50_000
@@ -79,7 +79,7 @@ def add_evidence(
     sent_at: datetime | None = None,
 ) -> Evidence:
     """Runs the pipeline on one photo of a visit in progress and stores it (the same bytes once per visit)."""
-    visit = _visit_for(session, actor, visit_id, write=True)
+    visit = visit_for_actor(session, actor, visit_id, write=True)
     if visit.status != VisitStatus.in_progress:
         raise ValidationFailed("visit_not_in_progress")
     try:
@@ -243,7 +243,7 @@ def get_evidence(session: Session, actor: Actor, evidence_id: uuid.UUID) -> Evid
     ev = session.get(Evidence, evidence_id)
     if ev is None:
         raise NotFound(entity="证据 evidence")
-    _visit_for(session, actor, ev.visit_id, write=False)
+    visit_for_actor(session, actor, ev.visit_id, write=False)
     return ev
 
 

@@ -147,7 +147,8 @@ def start_visit(session: Session, actor: Actor, data: VisitStart) -> Visit:
     return visit
 
 
-def _visit_for(session: Session, actor: Actor, visit_id: uuid.UUID, write: bool) -> Visit:
+def visit_for_actor(session: Session, actor: Actor, visit_id: uuid.UUID, write: bool) -> Visit:
+    """The visit if the actor may see it (participants, teammates, scoped supervisors); else a 404."""
     visit = session.get(Visit, visit_id)
     if visit is None:
         raise NotFound(entity="走访 visit")
@@ -174,7 +175,7 @@ def _household_point(session: Session, visit: Visit) -> tuple[tuple[float, float
 
 def add_events(session: Session, actor: Actor, visit_id: uuid.UUID, batch: EventBatch) -> Visit:
     """Appends locations, notes and step timings to a visit in progress."""
-    visit = _visit_for(session, actor, visit_id, write=True)
+    visit = visit_for_actor(session, actor, visit_id, write=True)
     if visit.status != VisitStatus.in_progress:
         raise Conflict("visit_not_in_progress")
     track = list(visit.track)
@@ -253,7 +254,7 @@ def position_flags(track: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: VisitFinish) -> Visit:
     """Replays the answers through the pinned checklist, stores the store's own findings, closes the visit."""
-    visit = _visit_for(session, actor, visit_id, write=True)
+    visit = visit_for_actor(session, actor, visit_id, write=True)
     if visit.status != VisitStatus.in_progress:
         raise Conflict("visit_not_in_progress")
     checklist = checklists.load_checklist(visit.checklist_id, visit.checklist_version)
@@ -366,7 +367,7 @@ def _alert_supervisors(session: Session, visit: Visit, serious: Sequence[checkli
 
 def cancel_visit(session: Session, actor: Actor, visit_id: uuid.UUID) -> Visit:
     """Cancels a visit in progress; the assignment goes back on the list."""
-    visit = _visit_for(session, actor, visit_id, write=True)
+    visit = visit_for_actor(session, actor, visit_id, write=True)
     if visit.status != VisitStatus.in_progress:
         raise Conflict("visit_not_in_progress")
     visit.status = VisitStatus.cancelled
@@ -380,7 +381,7 @@ def cancel_visit(session: Session, actor: Actor, visit_id: uuid.UUID) -> Visit:
 
 def get_visit(session: Session, actor: Actor, visit_id: uuid.UUID) -> VisitPublic:
     """One visit with its findings in the actor's language; the read is audited."""
-    visit = _visit_for(session, actor, visit_id, write=False)
+    visit = visit_for_actor(session, actor, visit_id, write=False)
     audit.record(session, actor, "visit.read", "visit", visit.id)
     return to_public(session, visit, actor.lang)
 
