@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from locales.lang import LangSetting, default_lang
+
 TELEGRAM_API = "https://api.telegram.org/bot"
 TELEGRAM_FILES = "https://api.telegram.org/file/bot"
 SANDBOX_API = "http://127.0.0.1:8081/bot"
@@ -41,7 +43,8 @@ class BotSettings(BaseSettings):
     outbox_max_backoff: float = Field(default=300.0, gt=0)
     notice_poll_interval: float = Field(default=15.0, gt=0)
     persistence_interval: float = Field(default=60.0, gt=0)
-    default_language: str = "zh-CN"
+    # Any tag (zh, en-US, ...) is normalised; unset, it is the language layer's configured default.
+    default_language: LangSetting = Field(default_factory=default_lang)
 
     @field_validator("bot_database_url")
     @classmethod

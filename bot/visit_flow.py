@@ -9,18 +9,12 @@ transaction, so a restart resumes at the same step with every earlier answer.
 
 from __future__ import annotations
 
-import gettext
-import io
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
 from typing import Any
 
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
-
 import checklists
-from bot.i18n import LOCALES, catalog, normalize
+from bot.i18n import t
 from checklists import Checklist, ChecklistError, State, Step, StepKind
 from media.geo import DEFAULT_RADIUS_M, Fix, SiteStatus, is_real_position, judge_site
 
@@ -40,27 +34,9 @@ PAUSED = "paused"
 HELPER = "helper"  # joined a teammate's visit: adds photos
 
 
-@lru_cache(maxsize=4)
-def _visit_catalog(lang: str) -> gettext.NullTranslations:
-    """locales/<lang>/LC_MESSAGES/visit.po, falling back to the bot's own catalog."""
-    path = LOCALES / lang.replace("-", "_") / "LC_MESSAGES" / "visit.po"
-    base = catalog(lang)
-    if not path.exists():
-        return base
-    with path.open("rb") as fh:
-        cat = read_po(fh, locale=lang.replace("-", "_"))
-    buf = io.BytesIO()
-    write_mo(buf, cat)
-    buf.seek(0)
-    trans = gettext.GNUTranslations(buf)
-    trans.add_fallback(base)
-    return trans
-
-
 def vt(lang: str | None, msgid: str, **params: object) -> str:
-    """A visit text in the language, `{name}` placeholders filled."""
-    text = _visit_catalog(normalize(lang)).gettext(msgid)
-    return text.format(**params) if params else text
+    """A visit text in the language, `{name}` placeholders filled (the bot catalog holds them)."""
+    return t(lang, msgid, **params)
 
 
 def now_iso() -> str:

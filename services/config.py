@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from locales.lang import LangSetting, default_lang
+
 VAR_DIR = Path("var")
 
 
@@ -43,7 +45,8 @@ class Settings(BaseSettings):
     media_dir: Path = VAR_DIR / "media"
     secret_key: str | None = None
     pii_key: str | None = None
-    default_language: Literal["zh-CN", "en"] = "zh-CN"
+    # Any tag (zh, en-US, ...) is normalised; unset, it is the language layer's configured default.
+    default_language: LangSetting = Field(default_factory=default_lang)
     token_ttl_hours: int = Field(default=12, ge=1, le=24 * 90)
     timezone: str = "Asia/Shanghai"
     api_host: str = "127.0.0.1"
