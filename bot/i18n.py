@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import gettext
 
-from locales.lang import DEFAULT_LANG, LANG_NAMES, LANGS, LOCALES_DIR, Lang, normalize, translations
+from locales.lang import DEFAULT_LANG, LANGS, LOCALES_DIR, Lang, normalize, translations
+from locales.lang import LANG_NAMES as _LANG_NAMES
 
 __all__ = ["DEFAULT", "DOMAIN", "LANGS", "LANG_NAMES", "LOCALES", "Lang", "catalog", "normalize", "t"]
 
 DOMAIN = "bot"
 LOCALES = LOCALES_DIR
 DEFAULT = DEFAULT_LANG
+# Keyed by plain strings: handlers look names up with the tag a user picked.
+LANG_NAMES: dict[str, str] = {str(lang): name for lang, name in _LANG_NAMES.items()}
 
 
 def catalog(lang: str | None) -> gettext.NullTranslations:

@@ -88,7 +88,8 @@ class Catalog:
     """One domain's compiled messages in one language."""
 
     translations: gettext.NullTranslations
-    msgids: frozenset[str]
+    msgids: frozenset[str]  # the ids this language translates
+    declared: frozenset[str] = frozenset()  # every id in the .po, translated or not
 
     def lookup(self, msgid: str) -> str | None:
         """The translation of `msgid`, or None when this language does not translate it."""
@@ -119,7 +120,8 @@ def catalog(domain: str, lang: str) -> Catalog:
     buf.seek(0)
     # Untranslated (empty) and fuzzy entries are left out by write_mo, so gettext falls back to the id.
     ids = frozenset(str(m.id) for m in po if m.id and m.string and not m.fuzzy)
-    return Catalog(gettext.GNUTranslations(buf), ids)
+    declared = frozenset(str(m.id) for m in po if m.id)
+    return Catalog(gettext.GNUTranslations(buf), ids, declared)
 
 
 def lookup(domain: str, lang: str | None, msgid: str) -> str | None:
