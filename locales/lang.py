@@ -31,8 +31,6 @@ LOCALES_DIR: Final = Path(__file__).resolve().parent
 Domain = Literal["bot", "services", "media", "checklists"]
 DOMAINS: Final[tuple[Domain, ...]] = ("bot", "services", "media", "checklists")
 
-DEFAULT_LANGUAGE_ENV: Final = "FEIJIAN_DEFAULT_LANGUAGE"
-
 
 def _match(tag: str) -> Lang:
     """Today's rule for a given tag: anything starting with "en" is English, everything else zh-CN."""
