@@ -154,108 +154,132 @@ _MDV2_RESERVED = set("_*[]()~`>#+-=|{}.!")
 
 def parse_markdown_v2(text: str) -> tuple[str, list[Entity]]:
     """Parse MarkdownV2 into plain text and entities, rejecting unescaped reserved characters."""
-    out: list[str] = []
-    length = 0
-    entities: list[Entity] = []
-    stack: list[tuple[str, int]] = []
-    i = 0
-    n = len(text)
-    line_start = True
+    return _MarkdownV2(text).parse()
 
-    def emit(s: str) -> None:
-        nonlocal length
-        out.append(s)
-        length += utf16_len(s)
 
-    markers = [("||", "spoiler"), ("__", "underline"), ("*", "bold"), ("_", "italic"), ("~", "strikethrough")]
-    while i < n:
-        c = text[i]
+class _MarkdownV2:
+    """A MarkdownV2 parser: each construct's method consumes it and returns the index after it."""
+
+    MARKERS = (("||", "spoiler"), ("__", "underline"), ("*", "bold"), ("_", "italic"), ("~", "strikethrough"))
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.out: list[str] = []
+        self.length = 0  # in UTF-16 code units, like entity offsets
+        self.entities: list[Entity] = []
+        self.stack: list[tuple[str, int]] = []
+        self.line_start = True
+
+    def parse(self) -> tuple[str, list[Entity]]:
+        """Return the plain text and its entities."""
+        i = 0
+        while i < len(self.text):
+            i = self._step(i)
+        if self.stack:
+            raise EntityParseError(
+                f"Can't find end of the entity starting at byte offset {self.stack[-1][1]}"
+            )
+        return "".join(self.out), _ordered(self.entities)
+
+    def _emit(self, s: str) -> None:
+        self.out.append(s)
+        self.length += utf16_len(s)
+
+    def _step(self, i: int) -> int:
+        text, c = self.text, self.text[i]
         if c == "\\":
-            if i + 1 < n and ord(text[i + 1]) <= 126:
-                emit(text[i + 1])
-                i += 2
-                line_start = False
-                continue
-            raise EntityParseError("Character '\\' is reserved and must be escaped with the preceding '\\'")
+            return self._escaped(i)
         if text.startswith("```", i):
-            end = text.find("```", i + 3)
-            if end < 0:
-                raise EntityParseError(f"Can't find end of PreCode entity at byte offset {i}")
-            body = text[i + 3 : end]
-            lang = ""
-            if "\n" in body:
-                first, rest = body.split("\n", 1)
-                if first and " " not in first:
-                    lang, body = first, rest
-            body = re.sub(r"\\([`\\])", r"\1", body)
-            start = length
-            emit(body)
-            ent: Entity = {"type": "pre", "offset": start, "length": length - start}
-            if lang:
-                ent["language"] = lang
-            entities.append(ent)
-            i = end + 3
-            continue
+            return self._pre(i)
         if c == "`":
-            end = i + 1
-            while end < n and text[end] != "`":
-                end += 2 if text[end] == "\\" else 1
-            if end >= n:
-                raise EntityParseError(f"Can't find end of Code entity at byte offset {i}")
-            body = re.sub(r"\\([`\\])", r"\1", text[i + 1 : end])
-            start = length
-            emit(body)
-            entities.append({"type": "code", "offset": start, "length": length - start})
-            i = end + 1
-            continue
+            return self._code(i)
         if c == "[":
-            stack.append(("[", length))
-            i += 1
-            continue
-        if c == "]" and stack and stack[-1][0] == "[" and text.startswith("(", i + 1):
-            end = text.find(")", i + 2)
-            if end < 0:
-                raise EntityParseError(f"Can't find end of a URL at byte offset {i}")
-            url = text[i + 2 : end].replace("\\)", ")").replace("\\\\", "\\")
-            _, start = stack.pop()
-            entities.append({"type": "text_link", "offset": start, "length": length - start, "url": url})
-            i = end + 1
-            continue
-        if c == ">" and line_start:
-            start = length
-            end = text.find("\n", i)
-            end = n if end < 0 else end
-            inner_text, inner = parse_markdown_v2(text[i + 1 : end].lstrip(" "))
-            for e in inner:
-                e["offset"] += start
-            emit(inner_text)
-            entities.append({"type": "blockquote", "offset": start, "length": length - start})
-            entities.extend(inner)
-            i = end
-            continue
-        matched = False
-        for mark, kind in markers:
+            self.stack.append(("[", self.length))
+            return i + 1
+        if c == "]" and self.stack and self.stack[-1][0] == "[" and text.startswith("(", i + 1):
+            return self._link(i)
+        if c == ">" and self.line_start:
+            return self._quote(i)
+        for mark, kind in self.MARKERS:
             if text.startswith(mark, i):
-                if stack and stack[-1][0] == mark:
-                    _, start = stack.pop()
-                    if length > start:
-                        entities.append({"type": kind, "offset": start, "length": length - start})
-                else:
-                    stack.append((mark, length))
-                i += len(mark)
-                matched = True
-                break
-        if matched:
-            line_start = False
-            continue
+                self._marker(mark, kind)
+                self.line_start = False
+                return i + len(mark)
         if c in _MDV2_RESERVED:
             raise EntityParseError(f"Character '{c}' is reserved and must be escaped with the preceding '\\'")
-        emit(c)
-        line_start = c == "\n"
-        i += 1
-    if stack:
-        raise EntityParseError(f"Can't find end of the entity starting at byte offset {stack[-1][1]}")
-    return "".join(out), _ordered(entities)
+        self._emit(c)
+        self.line_start = c == "\n"
+        return i + 1
+
+    def _escaped(self, i: int) -> int:
+        if i + 1 < len(self.text) and ord(self.text[i + 1]) <= 126:
+            self._emit(self.text[i + 1])
+            self.line_start = False
+            return i + 2
+        raise EntityParseError("Character '\\' is reserved and must be escaped with the preceding '\\'")
+
+    def _pre(self, i: int) -> int:
+        end = self.text.find("```", i + 3)
+        if end < 0:
+            raise EntityParseError(f"Can't find end of PreCode entity at byte offset {i}")
+        body = self.text[i + 3 : end]
+        lang = ""
+        if "\n" in body:
+            first, rest = body.split("\n", 1)
+            if first and " " not in first:
+                lang, body = first, rest
+        body = re.sub(r"\\([`\\])", r"\1", body)
+        start = self.length
+        self._emit(body)
+        ent: Entity = {"type": "pre", "offset": start, "length": self.length - start}
+        if lang:
+            ent["language"] = lang
+        self.entities.append(ent)
+        return end + 3
+
+    def _code(self, i: int) -> int:
+        text, n = self.text, len(self.text)
+        end = i + 1
+        while end < n and text[end] != "`":
+            end += 2 if text[end] == "\\" else 1
+        if end >= n:
+            raise EntityParseError(f"Can't find end of Code entity at byte offset {i}")
+        body = re.sub(r"\\([`\\])", r"\1", text[i + 1 : end])
+        start = self.length
+        self._emit(body)
+        self.entities.append({"type": "code", "offset": start, "length": self.length - start})
+        return end + 1
+
+    def _link(self, i: int) -> int:
+        end = self.text.find(")", i + 2)
+        if end < 0:
+            raise EntityParseError(f"Can't find end of a URL at byte offset {i}")
+        url = self.text[i + 2 : end].replace("\\)", ")").replace("\\\\", "\\")
+        _, start = self.stack.pop()
+        self.entities.append(
+            {"type": "text_link", "offset": start, "length": self.length - start, "url": url}
+        )
+        return end + 1
+
+    def _quote(self, i: int) -> int:
+        start = self.length
+        end = self.text.find("\n", i)
+        end = len(self.text) if end < 0 else end
+        inner_text, inner = parse_markdown_v2(self.text[i + 1 : end].lstrip(" "))
+        for e in inner:
+            e["offset"] += start
+        self._emit(inner_text)
+        self.entities.append({"type": "blockquote", "offset": start, "length": self.length - start})
+        self.entities.extend(inner)
+        return end
+
+    def _marker(self, mark: str, kind: str) -> None:
+        if self.stack and self.stack[-1][0] == mark:
+            _, start = self.stack.pop()
+            if self.length > start:
+                self.entities.append({"type": kind, "offset": start, "length": self.length - start})
+        else:
+            self.stack.append((mark, self.length))
 
 
 def parse_markdown(text: str) -> tuple[str, list[Entity]]:
