@@ -109,3 +109,27 @@ def test_the_same_refusal_from_the_cli_is_audited(
         assert audit.verify_chain(s).ok
     verified = runner.invoke(app, ["audit", "verify"])
     assert verified.exit_code == 0, verified.output
+
+
+def test_the_api_keeps_a_refusal_on_its_real_unit_of_work(own_engine: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Without the test session override: the request's transaction is gone before the refusal's own
+    one begins (on SQLite a second writer would otherwise wait for the first one's lock)."""
+    from fastapi.testclient import TestClient
+
+    from api.app import create_app
+    from services.config import Settings
+
+    app = create_app(Settings(env="test", media_dir=tmp_path / "media", release_every_s=0), engine=own_engine)
+    with Session(own_engine) as s:
+        make_user(s, "sup-real", Role.supervisor, scope_code="150422")
+        s.commit()
+    with TestClient(app, raise_server_exceptions=False) as client:
+        bad = client.post("/api/v1/auth/token", json={"login": "sup-real", "password": "wrong-password"})
+        assert bad.status_code == 401
+        ok = client.post("/api/v1/auth/token", json={"login": "sup-real", "password": "secret-pass-1"})
+        hdr = {"Authorization": f"Bearer {ok.json()['access_token']}"}
+        assert client.get(f"/api/v1/rounds/{uuid.uuid4()}", headers=hdr).status_code == 404
+    with Session(own_engine) as s:
+        actions = list(s.exec(select(AuditEvent.action).order_by(AuditEvent.seq)).all())
+        assert actions == ["auth.login_failed", "auth.login", "round.denied"]
+        assert audit.verify_chain(s).ok
