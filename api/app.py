@@ -25,7 +25,7 @@ from api.routes import (
     visits,
 )
 from models.db import make_engine, unit_of_work
-from services import rounds as rounds_service
+from services import round_dispatch
 from services.config import Settings, get_settings
 
 log = logging.getLogger("feijian.api")
@@ -49,7 +49,7 @@ async def _release_loop(app: FastAPI, every_s: float) -> None:
 
 def _release_once(app: FastAPI) -> None:
     with app.state.session_factory() as session:
-        rounds_service.release_due(session)
+        round_dispatch.release_due(session)
 
 
 @asynccontextmanager

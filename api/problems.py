@@ -11,11 +11,13 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
 
+from services import audit
 from services.errors import DomainError
 from services.messages import pick_language, translate
 
@@ -233,6 +235,10 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        if exc.refusal is not None:
+            # The request's unit of work has rolled back by now; the refusal gets a transaction of
+            # its own, off the event loop (it may wait for the audit-chain lock).
+            await run_in_threadpool(audit.keep_refusal, request.app.state.session_factory, exc)
         extra = {k: v for k, v in exc.params.items() if k in ("errors", "job_id", "report", "fields")}
         return problem(request, exc.status, exc.code, exc.message(lang_of(request)), **extra)
 

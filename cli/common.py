@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from models.db import make_engine, unit_of_work
+from services import audit
 from services.config import Settings, SettingsError, get_settings
 from services.errors import DomainError
 
@@ -37,11 +38,15 @@ def engine() -> Engine:
 
 @contextmanager
 def work() -> Iterator[Session]:
-    """A unit of work that turns domain and settings errors into one red line and exit code 1."""
+    """A unit of work that turns domain and settings errors into one red line and exit code 1.
+
+    A refused attempt is audited as from the API: after the rollback, in a transaction of its own.
+    """
     try:
         with unit_of_work(engine()) as session:
             yield session
     except DomainError as exc:
+        audit.keep_refusal(lambda: unit_of_work(engine()), exc)
         err_console.print(f"[red]{exc.message(settings().default_language)}[/red]")
         raise typer.Exit(1) from exc
     except SettingsError as exc:

@@ -11,7 +11,7 @@ from rich.table import Table
 
 from cli.common import console, err_console, settings, work
 from models.round import InspectionRound, RoundCreate, RoundType, SamplingParams, TakeAllGroup
-from services import rounds
+from services import round_dispatch, round_teams, round_verify, rounds
 from services.context import Actor
 from services.messages import translate
 
@@ -179,8 +179,8 @@ def assign(
     """Forms teams and assigns the sample across townships under the hard rules."""
     with work() as session:
         r = rounds.resolve_ref(session, CLI, ref)
-        ids = rounds.inspector_ids(session, inspector) if inspector else None
-        rep = rounds.assign_round(session, CLI, r.id, ids, None, team_size, per_day, settings())
+        ids = round_teams.inspector_ids(session, inspector) if inspector else None
+        rep = round_teams.assign_round(session, CLI, r.id, ids, None, team_size, per_day, settings())
     table = Table("team", "inspectors", "households")
     for t in rep.teams:
         table.add_row(t.label, ", ".join(t.inspector_logins), str(t.load))
@@ -196,7 +196,7 @@ def assignments(ref: Ref) -> None:
     table = Table("team", "#", "date", "register", "head", "village", "leg m", "status")
     with work() as session:
         r = rounds.resolve_ref(session, CLI, ref)
-        for a in rounds.list_assignments(session, CLI, r.id):
+        for a in round_teams.list_assignments(session, CLI, r.id):
             table.add_row(
                 str(a.team_number),
                 str(a.route_order),
@@ -218,7 +218,7 @@ def dispatch(
     """Releases the assignments due by a day to their inspectors."""
     with work() as session:
         r = rounds.resolve_ref(session, CLI, ref)
-        rep = rounds.dispatch(
+        rep = round_dispatch.dispatch(
             session, CLI, r.id, date.fromisoformat(day) if day else None, settings=settings()
         )
     console.print(f"[green]✓[/green] released {rep.released} assignments due by {rep.day}")
@@ -230,7 +230,7 @@ def dispatch(
 def release_due() -> None:
     """Releases, in every dispatched round, the visits whose day has come (run daily)."""
     with work() as session:
-        rels = rounds.release_due(session, settings=settings())
+        rels = round_dispatch.release_due(session, settings=settings())
     console.print(
         f"released to {len(rels)} inspector(s): {sum(len(r.assignment_ids) for r in rels)} assignment(s)"
     )
@@ -264,7 +264,7 @@ def verify(
     lang = settings().default_language
     with work() as session:
         r = rounds.resolve_ref(session, CLI, ref)
-        rep = rounds.verify_round(session, CLI, r.id, register)
+        rep = round_verify.verify_round(session, CLI, r.id, register)
     if as_json:
         console.print_json(
             json.dumps(

@@ -77,13 +77,13 @@ def demo(
                 seed,
                 progress=lambda done, total: bar.update(task, completed=min(done, households)),
             )
-    from services import rounds
+    from services import round_dispatch
     from services.rounds import local_today
 
     if report.already_seeded:
         console.print("[dim]store already seeded; reusing ./var (delete ./var to start over)[/dim]")
         with unit_of_work(engine) as session:
-            rounds.release_due(session)
+            round_dispatch.release_due(session)
     else:
         console.print(f"[green]✓[/green] {report.villages} villages, {report.households} households")
         with unit_of_work(engine) as session:

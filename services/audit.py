@@ -1,13 +1,21 @@
-"""The audit log: every write and every read of personal data, chained by SHA-256."""
+"""The audit log: every write and every read of personal data, chained by SHA-256.
+
+A refused attempt is audited too. The service raises a `DomainError` carrying a `Refusal` (see
+`refuse`); the edge's unit of work rolls back, then hands the error to `refused`, which writes the
+event in a transaction of its own. One mechanism for every edge: the API's error handler and the
+CLI's unit of work both call `keep_refusal`, the bot reaches the store through the API.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import text
 from sqlmodel import Session, col, select
@@ -16,6 +24,12 @@ from models.audit import AuditEvent
 from models.db import is_postgres
 from models.types import utcnow
 from services.context import Actor
+from services.errors import DomainError, Refusal
+
+log = logging.getLogger("feijian.audit")
+E = TypeVar("E", bound=DomainError)
+# Opens a unit of work of its own (commits on success): `lambda: unit_of_work(engine)` at the edges.
+UnitOpener = Callable[[], AbstractContextManager[Session]]
 
 GENESIS = "0" * 64
 _LOCK_ID = 0x46454A49  # "FEJI": serialises chain appends across PostgreSQL connections
@@ -76,6 +90,51 @@ def record(
     session.add(ev)
     session.flush()
     return ev
+
+
+def _label(actor: Actor | str) -> str:
+    return actor.label if isinstance(actor, Actor) else actor
+
+
+def refuse(
+    error: E,
+    actor: Actor | str,
+    action: str,
+    entity: str,
+    entity_id: object | None = None,
+    also: Callable[[Session], None] | None = None,
+    **details: Any,
+) -> E:
+    """The error to raise for a refused attempt, carrying the event its edge keeps after the rollback."""
+    refusal = Refusal(
+        _label(actor), action, entity, None if entity_id is None else str(entity_id), details, also
+    )
+    return error.audited(refusal)
+
+
+def refused(open_unit: UnitOpener, refusal: Refusal) -> AuditEvent:
+    """Writes a refused attempt's event (and its `also` rows) in a transaction of its own.
+
+    Call it after the refused request's unit of work has rolled back: on SQLite a second writer
+    would wait for the first one's lock.
+    """
+    with open_unit() as session:
+        if refusal.also is not None:
+            refusal.also(session)
+        return record(
+            session, refusal.actor, refusal.action, refusal.entity, refusal.entity_id, **refusal.details
+        )
+
+
+def keep_refusal(open_unit: UnitOpener, exc: BaseException) -> None:
+    """The edges' hook: audits the refusal an error carries; a failure to do so is logged, not raised."""
+    refusal = exc.refusal if isinstance(exc, DomainError) else None
+    if refusal is None:
+        return
+    try:
+        refused(open_unit, refusal)
+    except Exception:  # the caller still gets its refusal; the missing event is in the log
+        log.exception("could not audit the refused attempt %s", refusal.action)
 
 
 @dataclass(frozen=True)

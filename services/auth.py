@@ -53,8 +53,8 @@ def login(session: Session, login_name: str, password: str, ttl_hours: int) -> t
     user = session.exec(select(User).where(User.login == login_name)).first()
     ok = check_password(user.password_hash if user else None, password)
     if not user or not ok or not user.active:
-        audit.record(session, f"anonymous:{login_name[:40]}", "auth.login_failed", "user", None)
-        raise Unauthorized("bad_credentials")
+        actor = f"anonymous:{login_name[:40]}"
+        raise audit.refuse(Unauthorized("bad_credentials"), actor, "auth.login_failed", "user")
     token, expires = issue_token(session, user, ttl_hours)
     audit.record(session, Actor.of(user), "auth.login", "user", user.id)
     return token, expires, user

@@ -223,7 +223,7 @@ class DemoRound:
 def seed_round(session: Session, today: date, witness: str = "3 1 4 1 5 9") -> DemoRound:
     """A flying round over the demo county, drawn with witnesses, assigned to teams and dispatched today."""
     from models.round import RoundCreate, SamplingParams
-    from services import rounds
+    from services import round_dispatch, round_teams, rounds
 
     sup = session.exec(select(User).where(User.login == "sup1")).one()
     actor = Actor.of(sup)
@@ -239,8 +239,8 @@ def seed_round(session: Session, today: date, witness: str = "3 1 4 1 5 9") -> D
     rounds.commit_round(session, actor, r.id)
     rounds.draw_round(session, actor, r.id, witness)
     inspectors = session.exec(select(col(User.id)).where(User.role == Role.inspector)).all()
-    rounds.assign_round(session, actor, r.id, list(inspectors), visits_per_day=4)
-    report = rounds.dispatch(session, actor, r.id, today)
+    round_teams.assign_round(session, actor, r.id, list(inspectors), visits_per_day=4)
+    report = round_dispatch.dispatch(session, actor, r.id, today)
     counts: dict[str, int] = {}
     for rel in report.releases:
         counts[rel.inspector_login] = counts.get(rel.inspector_login, 0) + len(rel.assignment_ids)

@@ -434,3 +434,27 @@ def draw_frame(frame: Frame, params: Mapping[str, Any], derived_hex: str) -> Dra
         int(params.get("min_per_stratum", 2)),
         rng_for(derived_hex),
     )
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    """A draw recomputed from a snapshot: per selected household id, (stratum, π, risk weight, reason)."""
+
+    rows: dict[str, tuple[str, float, float, bool, str]]
+
+
+def recompute(doc: Mapping[str, Any], params: Mapping[str, Any], derived_hex: str) -> Recomputed:
+    """Runs the versioned draw on a snapshot (what both the draw and `verify` call)."""
+    frame = build_frame(doc, params, date.fromisoformat(params["as_of"]))
+    outcome = draw_frame(frame, params, derived_hex)
+    rows: dict[str, tuple[str, float, float, bool, str]] = {}
+    for i in np.flatnonzero(outcome.selected):
+        ta = bool(frame.take_all[i])
+        rows[frame.ids[i]] = (
+            frame.strata[frame.stratum[i]],
+            float(outcome.pi[i]),
+            float(frame.weight[i]),
+            ta,
+            (frame.take_all_reason[i] or "take_all") if ta else "pps",
+        )
+    return Recomputed(rows)

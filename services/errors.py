@@ -2,9 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Self
 
 from services.messages import translate
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """What the audit log keeps of a refused attempt; `audit.refused` writes it in its own transaction.
+
+    `also` writes further rows that must survive with the event (a throttle counter); it gets the
+    refusal's own session.
+    """
+
+    actor: str
+    action: str
+    entity: str
+    entity_id: str | None = None
+    details: Mapping[str, Any] = field(default_factory=dict)
+    also: Callable[[Any], None] | None = None
 
 
 class DomainError(Exception):
@@ -12,6 +30,7 @@ class DomainError(Exception):
 
     status = 400
     code = "bad_request"
+    refusal: Refusal | None = None
 
     def __init__(self, code: str | None = None, /, **params: Any) -> None:
         if code:
@@ -22,6 +41,11 @@ class DomainError(Exception):
     def message(self, lang: str = "zh-CN") -> str:
         """The human message in the given language."""
         return translate(self.code, lang, **self.params)
+
+    def audited(self, refusal: Refusal) -> Self:
+        """This error, carrying the audit event its edge keeps although the unit of work rolls back."""
+        self.refusal = refusal
+        return self
 
 
 class ValidationFailed(DomainError):

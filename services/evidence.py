@@ -22,11 +22,10 @@ from models.evidence import Evidence, EvidencePublic
 from models.household import Household
 from models.types import utcnow
 from models.visit import Visit, VisitStatus
-from services import audit
+from services import access, audit
 from services.config import Settings
 from services.context import Actor
 from services.errors import NotFound, ValidationFailed
-from services.visits import visit_for_actor
 
 WINDOW_SLACK = timedelta(minutes=30)  # photos taken shortly before check-in still belong to the visit
 MAX_CANDIDATES = 50_000
@@ -79,7 +78,7 @@ def add_evidence(
     sent_at: datetime | None = None,
 ) -> Evidence:
     """Runs the pipeline on one photo of a visit in progress and stores it (the same bytes once per visit)."""
-    visit = visit_for_actor(session, actor, visit_id, write=True)
+    visit = access.visit_for_actor(session, actor, visit_id, write=True)
     if visit.status != VisitStatus.in_progress:
         raise ValidationFailed("visit_not_in_progress")
     try:
@@ -240,11 +239,7 @@ def proof_for(session: Session, visit: Visit, evidence_ids: list[str]) -> dict[s
 
 def get_evidence(session: Session, actor: Actor, evidence_id: uuid.UUID) -> Evidence:
     """One piece of evidence the actor may see (participants of the visit, supervisors in scope)."""
-    ev = session.get(Evidence, evidence_id)
-    if ev is None:
-        raise NotFound(entity="证据 evidence")
-    visit_for_actor(session, actor, ev.visit_id, write=False)
-    return ev
+    return access.evidence_for_actor(session, actor, evidence_id)
 
 
 @dataclass(frozen=True)

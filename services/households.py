@@ -19,10 +19,10 @@ from models.household import (
     Tier,
 )
 from models.user import Role
-from services import audit
+from services import access, audit
 from services.cipher import get_cipher
 from services.context import Actor
-from services.errors import NotFound, ValidationFailed
+from services.errors import ValidationFailed
 from services.pii import mask_id, mask_phone, normalize_id
 
 MAX_PAGE = 500
@@ -127,10 +127,7 @@ def list_households(
 
 def get_household(session: Session, actor: Actor, household_id: uuid.UUID) -> HouseholdPublic:
     """One household with its members, masked; the read is audited."""
-    actor.require(Role.supervisor)
-    h = session.get(Household, household_id)
-    if h is None or not actor.sees(h.village_code):
-        raise NotFound(entity="household")
+    h = access.household_for_actor(session, actor, household_id)
     members = session.exec(
         select(HouseholdMember)
         .where(HouseholdMember.household_id == h.id)

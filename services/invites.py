@@ -140,11 +140,25 @@ def _check_throttle(session: Session, telegram_user_id: int) -> None:
 def bind(session: Session, actor: Actor, code: str, telegram_user_id: int) -> User:
     """Binds the Telegram account to the invited user; one answer for every kind of bad code.
 
-    A failed attempt is recorded and committed by the caller's unit of work even though the
-    answer is an error: `record_failure` is called by the edge after rollback (see api/routes).
+    A failed attempt counts towards the throttle although the answer is an error: the error carries
+    the attempt (`audit.refuse`), which the edge writes after the rollback.
     """
     actor.require(Role.bot)
     _check_throttle(session, telegram_user_id)
+    try:
+        return _bind(session, actor, code, telegram_user_id)
+    except (InviteInvalid, Conflict) as exc:
+        raise audit.refuse(
+            exc,
+            "bot",
+            "telegram.bind_failed",
+            "telegram_user",
+            telegram_user_id,
+            also=lambda s: record_failure(s, telegram_user_id),
+        ) from None
+
+
+def _bind(session: Session, actor: Actor, code: str, telegram_user_id: int) -> User:
     now = utcnow()
     invite = session.exec(select(InviteCode).where(InviteCode.code_hash == code_digest(code))).first()
     if (
@@ -189,7 +203,6 @@ def bind(session: Session, actor: Actor, code: str, telegram_user_id: int) -> Us
 
 
 def record_failure(session: Session, telegram_user_id: int) -> None:
-    """Counts a failed bind attempt (in its own unit of work, since the failing one rolls back)."""
+    """Counts a failed bind attempt (in the refusal's own unit of work, since the failing one rolls back)."""
     session.add(BindAttempt(telegram_user_id=telegram_user_id, ok=False))
-    audit.record(session, "bot", "telegram.bind_failed", "telegram_user", telegram_user_id)
     session.flush()

@@ -4,8 +4,7 @@ Services emit a notice (one row per recipient, unique by `key`, so emitting twic
 optionally due later (e.g. "team not started" at noon of the visit day). The bot polls
 `GET /telegram/notices`: due, unfetched notices of bound users; it stores them in its own table
 (unique per notice and recipient) and acknowledges them, after which the store hands them out no
-more. A kind can register a check that runs when the notice falls due and cancels it when it no
-longer applies (the team has started after all). Unbound recipients' notices wait until they bind.
+more. Unbound recipients' notices wait until they bind.
 
 Two kinds are computed from the rounds tables at each poll rather than emitted by rounds itself, so
 that nothing lives only in memory and a restarted bot or store rebuilds them from the database:
@@ -20,7 +19,6 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -36,14 +34,6 @@ from services.config import get_settings
 from services.context import Actor
 
 RELEASE_OVERLAP = timedelta(minutes=5)
-
-# kind -> check(session, notice) -> still relevant? Registered by the capability that emits the kind.
-CHECKS: dict[str, Callable[[Session, Notice], bool]] = {}
-
-
-def register_check(kind: str, check: Callable[[Session, Notice], bool]) -> None:
-    """Registers the relevance check run when a notice of this kind falls due."""
-    CHECKS[kind] = check
 
 
 def emit(
@@ -67,7 +57,7 @@ def emit(
 
 
 def due(session: Session, actor: Actor, limit: int = 100) -> list[NoticeOut]:
-    """Due, unfetched, still relevant notices of bound active users, oldest first (bot only)."""
+    """Due, unfetched, uncancelled notices of bound active users, oldest first (bot only)."""
     actor.require(Role.bot)
     now = utcnow()
     produce(session, now)
@@ -86,11 +76,6 @@ def due(session: Session, actor: Actor, limit: int = 100) -> list[NoticeOut]:
     ).all()
     out: list[NoticeOut] = []
     for notice, user in rows:
-        check = CHECKS.get(notice.kind)
-        if check is not None and not check(session, notice):
-            notice.cancelled_at = now
-            session.add(notice)
-            continue
         assert user.telegram_user_id is not None
         out.append(
             NoticeOut(

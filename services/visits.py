@@ -19,14 +19,14 @@ from sqlmodel import Session, col, select
 import checklists
 from media.geo import Datum, Fix, distance_m, is_real_position, judge_site
 from models.household import Household
-from models.round import Assignment, AssignmentStatus, InspectionRound, TeamMember
+from models.round import AssignmentStatus, InspectionRound
 from models.types import utcnow
 from models.user import Role, User
 from models.visit import Finding, FindingPublic, Visit, VisitPublic, VisitStatus
-from services import audit, notices, rounds
+from services import access, audit, evidence, notices, round_dispatch
 from services.config import get_settings
 from services.context import Actor
-from services.errors import Conflict, NotFound, ValidationFailed
+from services.errors import Conflict, ValidationFailed
 
 MAX_EVENTS = 500
 MAX_SPEED_KMH = 150.0  # faster than a car on county roads: a jump between fixes
@@ -90,21 +90,11 @@ class VisitFinish(BaseModel):
     finished_at: datetime | None = None
 
 
-def _assignment_for(session: Session, actor: Actor, assignment_id: uuid.UUID) -> Assignment:
-    """The released assignment of the actor's team (anything else is a hidden 404)."""
-    a = session.get(Assignment, assignment_id)
-    member = None if a is None or actor.id is None else session.get(TeamMember, (a.team_id, actor.id))
-    if a is None or a.released_at is None or member is None:
-        audit.record(session, actor, "visit.denied", "assignment", assignment_id)
-        raise NotFound(entity="任务 assignment")
-    return a
-
-
 def start_visit(session: Session, actor: Actor, data: VisitStart) -> Visit:
     """Starts the visit of an assignment, or joins the one a teammate already started."""
     actor.require(Role.inspector)
     assert actor.id is not None
-    a = _assignment_for(session, actor, data.assignment_id)
+    a = access.assignment_for_visit(session, actor, data.assignment_id)
     running = session.exec(
         select(Visit).where(Visit.assignment_id == a.id, Visit.status == VisitStatus.in_progress)
     ).first()
@@ -134,7 +124,7 @@ def start_visit(session: Session, actor: Actor, data: VisitStart) -> Visit:
     )
     session.add(visit)
     session.flush()
-    rounds.mark_assignment(session, actor, a.id, AssignmentStatus.in_progress)
+    round_dispatch.mark_assignment(session, actor, a.id, AssignmentStatus.in_progress)
     audit.record(
         session,
         actor,
@@ -147,25 +137,6 @@ def start_visit(session: Session, actor: Actor, data: VisitStart) -> Visit:
     return visit
 
 
-def visit_for_actor(session: Session, actor: Actor, visit_id: uuid.UUID, write: bool) -> Visit:
-    """The visit if the actor may see it (participants, teammates, scoped supervisors); else a 404."""
-    visit = session.get(Visit, visit_id)
-    if visit is None:
-        raise NotFound(entity="走访 visit")
-    if actor.role in (Role.admin, Role.supervisor) and not write:
-        household = session.get(Household, visit.household_id)
-        actor.require_scope(household.village_code if household else None, "走访")
-        return visit
-    if str(actor.id) in visit.participants:
-        return visit
-    if visit.assignment_id and actor.id and visit.status == VisitStatus.in_progress:
-        a = session.get(Assignment, visit.assignment_id)
-        if a is not None and session.get(TeamMember, (a.team_id, actor.id)) is not None:
-            return visit
-    audit.record(session, actor, "visit.denied", "visit", visit_id)
-    raise NotFound(entity="走访 visit")
-
-
 def _household_point(session: Session, visit: Visit) -> tuple[tuple[float, float] | None, str]:
     h = session.get(Household, visit.household_id)
     if h is None or h.lat is None or h.lon is None:
@@ -175,7 +146,7 @@ def _household_point(session: Session, visit: Visit) -> tuple[tuple[float, float
 
 def add_events(session: Session, actor: Actor, visit_id: uuid.UUID, batch: EventBatch) -> Visit:
     """Appends locations, notes and step timings to a visit in progress."""
-    visit = visit_for_actor(session, actor, visit_id, write=True)
+    visit = access.visit_for_actor(session, actor, visit_id, write=True)
     if visit.status != VisitStatus.in_progress:
         raise Conflict("visit_not_in_progress")
     track = list(visit.track)
@@ -254,7 +225,7 @@ def position_flags(track: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: VisitFinish) -> Visit:
     """Replays the answers through the pinned checklist, stores the store's own findings, closes the visit."""
-    visit = visit_for_actor(session, actor, visit_id, write=True)
+    visit = access.visit_for_actor(session, actor, visit_id, write=True)
     if visit.status != VisitStatus.in_progress:
         raise Conflict("visit_not_in_progress")
     checklist = checklists.load_checklist(visit.checklist_id, visit.checklist_version)
@@ -296,7 +267,7 @@ def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: Visi
     session.flush()
     if visit.assignment_id:
         status = AssignmentStatus.revisit if outcome.value == "revisit" else AssignmentStatus.done
-        rounds.mark_assignment(session, actor, visit.assignment_id, status)
+        round_dispatch.mark_assignment(session, actor, visit.assignment_id, status)
     _alert_supervisors(session, visit, [f for f in found if f.severity.value in SERIOUS])
     audit.record(
         session,
@@ -327,9 +298,7 @@ def core_proof(
         if not ans.evidence:
             out[step.core.value] = {"status": "unproven", "reason": "no_photo"}
             continue
-        import services.evidence as evidence_service  # a cycle: evidence uses this module's access rules
-
-        out[step.core.value] = evidence_service.proof_for(session, visit, list(ans.evidence))
+        out[step.core.value] = evidence.proof_for(session, visit, list(ans.evidence))
     return out
 
 
@@ -367,21 +336,21 @@ def _alert_supervisors(session: Session, visit: Visit, serious: Sequence[checkli
 
 def cancel_visit(session: Session, actor: Actor, visit_id: uuid.UUID) -> Visit:
     """Cancels a visit in progress; the assignment goes back on the list."""
-    visit = visit_for_actor(session, actor, visit_id, write=True)
+    visit = access.visit_for_actor(session, actor, visit_id, write=True)
     if visit.status != VisitStatus.in_progress:
         raise Conflict("visit_not_in_progress")
     visit.status = VisitStatus.cancelled
     visit.finished_at = utcnow()
     session.add(visit)
     if visit.assignment_id:
-        rounds.mark_assignment(session, actor, visit.assignment_id, AssignmentStatus.revisit)
+        round_dispatch.mark_assignment(session, actor, visit.assignment_id, AssignmentStatus.revisit)
     audit.record(session, actor, "visit.cancel", "visit", visit.id)
     return visit
 
 
 def get_visit(session: Session, actor: Actor, visit_id: uuid.UUID) -> VisitPublic:
     """One visit with its findings in the actor's language; the read is audited."""
-    visit = visit_for_actor(session, actor, visit_id, write=False)
+    visit = access.visit_for_actor(session, actor, visit_id, write=False)
     audit.record(session, actor, "visit.read", "visit", visit.id)
     return to_public(session, visit, actor.lang)
 

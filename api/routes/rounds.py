@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
-from sqlmodel import Session
 
 from api.deps import ActorDep, SessionDep, SettingsDep
 from models.round import (
@@ -21,23 +19,9 @@ from models.round import (
     SamplePublic,
     TeamPublic,
 )
-from services import rounds
-from services.errors import DomainError
+from services import round_dispatch, round_teams, round_verify, rounds
 
 router = APIRouter(tags=["rounds"])
-
-
-def _audited_session(session: SessionDep) -> Iterator[Session]:
-    """The request's session; a denial whose audit event must survive is committed before the 403/404."""
-    try:
-        yield session
-    except DomainError as exc:
-        if getattr(exc, "keep_audit", False):
-            session.commit()
-        raise
-
-
-AuditedSessionDep = Annotated[Session, Depends(_audited_session, scope="function")]
 
 
 class ExclusionIn(BaseModel):
@@ -124,7 +108,7 @@ class MarkIn(BaseModel):
     status: AssignmentStatus
 
 
-def _verify_out(report: rounds.VerifyReport) -> VerifyOut:
+def _verify_out(report: round_verify.VerifyReport) -> VerifyOut:
     return VerifyOut(
         round_id=report.round_id,
         ok=report.ok,
@@ -133,33 +117,33 @@ def _verify_out(report: rounds.VerifyReport) -> VerifyOut:
     )
 
 
-def _releases(items: list[rounds.Release]) -> list[ReleaseOut]:
+def _releases(items: list[round_dispatch.Release]) -> list[ReleaseOut]:
     return [ReleaseOut(**r.as_dict()) for r in items]
 
 
 @router.post("/rounds", response_model=RoundPublic, status_code=201)
 def create_round(
-    data: RoundCreate, session: AuditedSessionDep, actor: ActorDep, settings: SettingsDep
+    data: RoundCreate, session: SessionDep, actor: ActorDep, settings: SettingsDep
 ) -> RoundPublic:
     """Creates a draft round."""
     return rounds.to_public(rounds.create_round(session, actor, data, settings))
 
 
 @router.get("/rounds", response_model=list[RoundPublic])
-def list_rounds(session: AuditedSessionDep, actor: ActorDep) -> list[RoundPublic]:
+def list_rounds(session: SessionDep, actor: ActorDep) -> list[RoundPublic]:
     """Rounds in the caller's scope."""
     return [rounds.to_public(r) for r in rounds.list_rounds(session, actor)]
 
 
 @router.get("/rounds/{round_id}", response_model=RoundPublic)
-def get_round(round_id: uuid.UUID, session: AuditedSessionDep, actor: ActorDep) -> RoundPublic:
+def get_round(round_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> RoundPublic:
     """One round with its public commitment."""
     return rounds.to_public(rounds.get_round(session, actor, round_id))
 
 
 @router.post("/rounds/{round_id}/exclusions", status_code=201)
 def add_exclusion(
-    round_id: uuid.UUID, data: ExclusionIn, session: AuditedSessionDep, actor: ActorDep
+    round_id: uuid.UUID, data: ExclusionIn, session: SessionDep, actor: ActorDep
 ) -> dict[str, Any]:
     """Leaves a household out of a draft round, with a reason."""
     ex = rounds.add_exclusion(session, actor, round_id, data.household_id, data.reason, data.detail)
@@ -168,7 +152,7 @@ def add_exclusion(
 
 @router.post("/rounds/{round_id}/commit", response_model=RoundPublic)
 def commit_round(
-    round_id: uuid.UUID, session: AuditedSessionDep, actor: ActorDep, settings: SettingsDep
+    round_id: uuid.UUID, session: SessionDep, actor: ActorDep, settings: SettingsDep
 ) -> RoundPublic:
     """Freezes the register snapshot and publishes the seed and snapshot hashes."""
     return rounds.to_public(rounds.commit_round(session, actor, round_id, settings))
@@ -176,24 +160,24 @@ def commit_round(
 
 @router.post("/rounds/{round_id}/draw", response_model=RoundPublic)
 def draw_round(
-    round_id: uuid.UUID, data: DrawIn, session: AuditedSessionDep, actor: ActorDep, settings: SettingsDep
+    round_id: uuid.UUID, data: DrawIn, session: SessionDep, actor: ActorDep, settings: SettingsDep
 ) -> RoundPublic:
     """Draws the sample from the secret seed and the witnesses' input."""
     return rounds.to_public(rounds.draw_round(session, actor, round_id, data.witness, settings))
 
 
 @router.get("/rounds/{round_id}/sample", response_model=list[SamplePublic])
-def get_sample(round_id: uuid.UUID, session: AuditedSessionDep, actor: ActorDep) -> list[SamplePublic]:
+def get_sample(round_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> list[SamplePublic]:
     """The drawn households (sealed; audited)."""
     return rounds.list_sample(session, actor, round_id)
 
 
 @router.post("/rounds/{round_id}/assign", response_model=AssignOut)
 def assign_round(
-    round_id: uuid.UUID, data: AssignIn, session: AuditedSessionDep, actor: ActorDep, settings: SettingsDep
+    round_id: uuid.UUID, data: AssignIn, session: SessionDep, actor: ActorDep, settings: SettingsDep
 ) -> AssignOut:
     """Forms teams and assigns the sample under the hard rules."""
-    rep = rounds.assign_round(
+    rep = round_teams.assign_round(
         session,
         actor,
         round_id,
@@ -213,63 +197,59 @@ def assign_round(
 
 
 @router.get("/rounds/{round_id}/teams", response_model=list[TeamPublic])
-def get_teams(round_id: uuid.UUID, session: AuditedSessionDep, actor: ActorDep) -> list[TeamPublic]:
+def get_teams(round_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> list[TeamPublic]:
     """The round's teams."""
-    return rounds.get_teams(session, actor, round_id)
+    return round_teams.get_teams(session, actor, round_id)
 
 
 @router.get("/rounds/{round_id}/assignments", response_model=list[AssignmentPublic])
-def get_assignments(
-    round_id: uuid.UUID, session: AuditedSessionDep, actor: ActorDep
-) -> list[AssignmentPublic]:
+def get_assignments(round_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> list[AssignmentPublic]:
     """Every assignment of the round (sealed; audited)."""
-    return rounds.list_assignments(session, actor, round_id)
+    return round_teams.list_assignments(session, actor, round_id)
 
 
 @router.post("/rounds/{round_id}/swap", response_model=list[AssignmentPublic])
-def swap(
-    round_id: uuid.UUID, data: SwapIn, session: AuditedSessionDep, actor: ActorDep
-) -> list[AssignmentPublic]:
+def swap(round_id: uuid.UUID, data: SwapIn, session: SessionDep, actor: ActorDep) -> list[AssignmentPublic]:
     """Moves or exchanges assignments by hand, within the hard rules (audited)."""
-    rounds.swap(session, actor, round_id, data.assignment_id, data.team_id, data.other_assignment_id)
-    return rounds.list_assignments(session, actor, round_id)
+    round_teams.swap(session, actor, round_id, data.assignment_id, data.team_id, data.other_assignment_id)
+    return round_teams.list_assignments(session, actor, round_id)
 
 
 @router.post("/rounds/{round_id}/dispatch", response_model=DispatchOut)
 def dispatch(
-    round_id: uuid.UUID, data: DispatchIn, session: AuditedSessionDep, actor: ActorDep, settings: SettingsDep
+    round_id: uuid.UUID, data: DispatchIn, session: SessionDep, actor: ActorDep, settings: SettingsDep
 ) -> DispatchOut:
     """Releases the assignments due by a day (default today), optionally for one team."""
-    rep = rounds.dispatch(session, actor, round_id, data.day, data.team_id, settings=settings)
+    rep = round_dispatch.dispatch(session, actor, round_id, data.day, data.team_id, settings=settings)
     return DispatchOut(
         round_id=rep.round_id, day=rep.day, released=rep.released, releases=_releases(rep.releases)
     )
 
 
 @router.post("/rounds/{round_id}/close", response_model=RoundPublic)
-def close_round(round_id: uuid.UUID, session: AuditedSessionDep, actor: ActorDep) -> RoundPublic:
+def close_round(round_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> RoundPublic:
     """Closes the round."""
     return rounds.to_public(rounds.close_round(session, actor, round_id))
 
 
 @router.post("/rounds/{round_id}/reveal", response_model=RoundPublic)
-def reveal_round(round_id: uuid.UUID, session: AuditedSessionDep, actor: ActorDep) -> RoundPublic:
+def reveal_round(round_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> RoundPublic:
     """Publishes the secret seed of a closed round."""
     return rounds.to_public(rounds.reveal_round(session, actor, round_id))
 
 
 @router.get("/rounds/{round_id}/verify", response_model=VerifyOut)
 def verify_round(
-    round_id: uuid.UUID, session: AuditedSessionDep, actor: ActorDep, register: bool = True
+    round_id: uuid.UUID, session: SessionDep, actor: ActorDep, register: bool = True
 ) -> VerifyOut:
     """Recomputes the draw and compares (supervisors, any time after the draw)."""
-    return _verify_out(rounds.verify_round(session, actor, round_id, register))
+    return _verify_out(round_verify.verify_round(session, actor, round_id, register))
 
 
 @router.get("/public/rounds/{round_id}/verify", response_model=PublicVerifyOut)
-def public_verify(round_id: uuid.UUID, session: AuditedSessionDep, register: bool = True) -> PublicVerifyOut:
+def public_verify(round_id: uuid.UUID, session: SessionDep, register: bool = True) -> PublicVerifyOut:
     """Anyone: the commitment, the seed once revealed, and the verification (no household names)."""
-    pv = rounds.public_verification(session, round_id, register)
+    pv = round_verify.public_verification(session, round_id, register)
     return PublicVerifyOut(
         round_id=pv.round_id,
         name=pv.name,
@@ -285,31 +265,29 @@ def public_verify(round_id: uuid.UUID, session: AuditedSessionDep, register: boo
 
 
 @router.get("/assignment-releases", response_model=list[ReleaseOut])
-def releases(
-    session: AuditedSessionDep, actor: ActorDep, since: Annotated[datetime, Query()]
-) -> list[ReleaseOut]:
+def releases(session: SessionDep, actor: ActorDep, since: Annotated[datetime, Query()]) -> list[ReleaseOut]:
     """Releases after a moment, per inspector (for notifiers; supervisors and admins)."""
-    return _releases(rounds.releases_since(session, actor, since))
+    return _releases(round_dispatch.releases_since(session, actor, since))
 
 
 @router.get("/me/assignments", response_model=list[MyAssignment])
 def my_assignments(
-    session: AuditedSessionDep, actor: ActorDep, released_since: datetime | None = None
+    session: SessionDep, actor: ActorDep, released_since: datetime | None = None
 ) -> list[MyAssignment]:
     """The signed-in inspector's released assignments."""
-    return rounds.my_assignments(session, actor, released_since)
+    return round_dispatch.my_assignments(session, actor, released_since)
 
 
 @router.get("/me/assignments/{assignment_id}", response_model=MyAssignment)
-def my_assignment(assignment_id: uuid.UUID, session: AuditedSessionDep, actor: ActorDep) -> MyAssignment:
+def my_assignment(assignment_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> MyAssignment:
     """One of the inspector's released assignments (404 otherwise, audited)."""
-    return rounds.my_assignment(session, actor, assignment_id)
+    return round_dispatch.my_assignment(session, actor, assignment_id)
 
 
 @router.post("/me/assignments/{assignment_id}/status", response_model=MyAssignment)
 def mark_assignment(
-    assignment_id: uuid.UUID, data: MarkIn, session: AuditedSessionDep, actor: ActorDep
+    assignment_id: uuid.UUID, data: MarkIn, session: SessionDep, actor: ActorDep
 ) -> MyAssignment:
     """Moves an assignment on (in_progress, done, revisit)."""
-    rounds.mark_assignment(session, actor, assignment_id, data.status)
-    return rounds.my_assignment(session, actor, assignment_id)
+    round_dispatch.mark_assignment(session, actor, assignment_id, data.status)
+    return round_dispatch.my_assignment(session, actor, assignment_id)

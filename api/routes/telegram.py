@@ -19,7 +19,6 @@ from models.notice import NoticeOut
 from models.user import Role, User
 from services import invites, notices, telegram
 from services.context import Actor
-from services.errors import Conflict
 
 router = APIRouter(prefix="/telegram", tags=["telegram"])
 BotDep = Depends(require(Role.bot))
@@ -71,13 +70,7 @@ def bind(
     """Binds a Telegram account with an invite code; every bad code gets the same answer."""
 
     def work() -> TelegramProfile:
-        try:
-            return TelegramProfile.of(invites.bind(session, actor, data.code, data.telegram_user_id))
-        except (invites.InviteInvalid, Conflict):
-            session.rollback()
-            invites.record_failure(session, data.telegram_user_id)
-            session.commit()  # the failure must count even though this request fails
-            raise
+        return TelegramProfile.of(invites.bind(session, actor, data.code, data.telegram_user_id))
 
     return respond(request, session, actor, key, data, work)
 

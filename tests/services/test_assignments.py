@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 from models.audit import AuditEvent
 from models.round import Assignment, RoundSample, RoundStatus, RoundTeam
 from services import assignments as core
-from services import rounds
+from services import round_dispatch, round_teams
 from services.cipher import get_cipher
 from services.errors import Conflict, ValidationFailed
 from tests.round_helpers import TOWNS, actor_of, drawn_round, inspectors, populate, relative_hash, supervisor
@@ -113,7 +113,7 @@ def test_assignment_respects_rules_and_lists_the_blocked(session: Session) -> No
     for u in users:  # everyone declared the target's head as a relative: nobody may visit it
         u.relative_id_hashes = [relative_hash(head_id)]
     session.flush()
-    rep = rounds.assign_round(session, sup, r.id)
+    rep = round_teams.assign_round(session, sup, r.id)
     assert [u["household_id"] for u in rep.unassignable] == [str(target.id)]
     assert "declared_relative" in rep.unassignable[0]["rules"]
     assert rep.assigned == len(sampled) - 1 and len(rep.teams) == 3
@@ -133,19 +133,19 @@ def test_manual_swap_only_within_hard_rules_and_audited(session: Session) -> Non
     sup = actor_of(supervisor(session))
     inspectors(session, 8)
     r = drawn_round(session, sup)
-    rounds.assign_round(session, sup, r.id)
+    round_teams.assign_round(session, sup, r.id)
     teams = {t.id: t for t in session.exec(select(RoundTeam).where(RoundTeam.round_id == r.id))}
-    views = rounds.list_assignments(session, sup, r.id)
+    views = round_teams.list_assignments(session, sup, r.id)
     home = {t.id: set() for t in teams.values()}
-    for t in rounds.get_teams(session, sup, r.id):
+    for t in round_teams.get_teams(session, sup, r.id):
         home[t.id] = {TOWNS[int(login[4:]) % 4] for login in t.inspector_logins}
     a = views[0]
     forbidden = next(t for t, towns in home.items() if a.village_code[:9] in towns)
     with pytest.raises(Conflict) as err:
-        rounds.swap(session, sup, r.id, a.id, team_id=forbidden)
+        round_teams.swap(session, sup, r.id, a.id, team_id=forbidden)
     assert err.value.code == "swap_violates"
     allowed = next(t for t, towns in home.items() if a.village_code[:9] not in towns and t != a.team_id)
-    rounds.swap(session, sup, r.id, a.id, team_id=allowed)
+    round_teams.swap(session, sup, r.id, a.id, team_id=allowed)
     assert session.get(Assignment, a.id).team_id == allowed  # type: ignore[union-attr]
     ev = session.exec(select(AuditEvent).where(AuditEvent.action == "round.swap")).one()
     assert ev.details["moves"][0]["to"] == str(allowed)
@@ -157,7 +157,7 @@ def test_too_few_inspectors(session: Session) -> None:
     inspectors(session, 1)
     r = drawn_round(session, sup)
     with pytest.raises(ValidationFailed) as err:
-        rounds.assign_round(session, sup, r.id)
+        round_teams.assign_round(session, sup, r.id)
     assert err.value.code == "too_few_inspectors"
 
 
@@ -166,15 +166,15 @@ def test_previous_round_inspectors_are_blocked(session: Session) -> None:
     sup = actor_of(supervisor(session))
     users = inspectors(session, 4)
     first = drawn_round(session, sup, ratio=1.0)
-    rounds.assign_round(session, sup, first.id)
+    round_teams.assign_round(session, sup, first.id)
     before = {
         a.household_id: a.team_id
         for a in session.exec(select(Assignment).where(Assignment.round_id == first.id))
     }
     second = drawn_round(session, sup, ratio=1.0, witness="9 9")
-    rep = rounds.assign_round(session, sup, second.id, inspector_ids=[u.id for u in users])
+    rep = round_teams.assign_round(session, sup, second.id, inspector_ids=[u.id for u in users])
     # same pairing as before (same inspectors, same teams) → every household's old team is blocked
-    old_members = {t.id: set(t.inspector_ids) for t in rounds.list_teams(session, first.id)}
+    old_members = {t.id: set(t.inspector_ids) for t in round_teams.list_teams(session, first.id)}
     new_members = {t.id: set(t.inspector_ids) for t in rep.teams}
     for a in session.exec(select(Assignment).where(Assignment.round_id == second.id)):
         assert not new_members[a.team_id] & old_members[before[a.household_id]]
@@ -187,20 +187,20 @@ def test_dispatch_releases_by_day_and_release_due_feeds_notices(session: Session
     inspectors(session, 4)
     start = date(2026, 3, 2)
     r = drawn_round(session, sup, start=start)
-    rounds.assign_round(session, sup, r.id, visits_per_day=1)
+    round_teams.assign_round(session, sup, r.id, visits_per_day=1)
     day0 = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # 09:00 in Asia/Shanghai
     with pytest.raises(Conflict):
-        rounds.dispatch(session, sup, r.id, day=date(2026, 3, 3), now=day0)
-    rep = rounds.dispatch(session, sup, r.id, now=day0)
+        round_dispatch.dispatch(session, sup, r.id, day=date(2026, 3, 3), now=day0)
+    rep = round_dispatch.dispatch(session, sup, r.id, now=day0)
     rows = list(session.exec(select(Assignment).where(Assignment.round_id == r.id)))
     assert rep.released == sum(a.visit_date == start for a in rows) > 0
     assert {a.visit_date for a in rows if a.released_at} == {start}
     assert all(len(x.assignment_ids) >= 1 and x.released_at == day0 for x in rep.releases)
     day1 = day0 + timedelta(days=1)
-    due = rounds.release_due(session, day1)
+    due = round_dispatch.release_due(session, day1)
     assert sum(len(x.assignment_ids) for x in due) // 2 == sum(a.visit_date == date(2026, 3, 3) for a in rows)
-    assert rounds.release_due(session, day1) == []  # nothing released twice
-    feed = rounds.releases_since(session, sup, day0)
+    assert round_dispatch.release_due(session, day1) == []  # nothing released twice
+    feed = round_dispatch.releases_since(session, sup, day0)
     assert {(x.inspector_id, tuple(x.assignment_ids)) for x in feed} == {
         (x.inspector_id, tuple(x.assignment_ids)) for x in due
     }

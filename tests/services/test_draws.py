@@ -8,7 +8,7 @@ from scipy import stats
 from sqlmodel import Session, col, select
 
 from models.round import RoundSample, RoundSnapshot, RoundStatus
-from services import draws, rounds
+from services import draws, round_verify, rounds
 from services.errors import Conflict, ValidationFailed
 from tests.round_helpers import actor_of, drawn_round, new_round, populate, supervisor
 
@@ -121,11 +121,11 @@ def test_draw_is_deterministic_and_verifies(session: Session) -> None:
     assert rounds.to_public(r).commitment.secret_seed is None  # sealed until reveal
     snap = session.get(RoundSnapshot, r.id)
     assert snap is not None
-    again = rounds.recompute(draws.unpack_snapshot(snap.data), r.params, r.derived_seed or "")
+    again = draws.recompute(draws.unpack_snapshot(snap.data), r.params, r.derived_seed or "")
     assert set(again.rows) == _sample_ids(session, r.id)
     cadre = [row["id"] for row in draws.unpack_snapshot(snap.data)["households"] if row["cadre"]]
     assert cadre and set(cadre) <= _sample_ids(session, r.id)  # take-all stratum
-    rep = rounds.verify_round(session, actor, r.id)
+    rep = round_verify.verify_round(session, actor, r.id)
     assert rep.ok and rep.draw_reproduced, rep.failures()
     assert r.coverage["drawn"]["townships_covered"] == 4
 
@@ -136,15 +136,15 @@ def test_verify_fails_naming_register_and_parameter_changes(session: Session) ->
     r = drawn_round(session, actor)
     households[0].tier = next(t for t in type(households[0].tier) if t != households[0].tier)
     session.flush()
-    rep = rounds.verify_round(session, actor, r.id)
+    rep = round_verify.verify_round(session, actor, r.id)
     assert not rep.ok and rep.draw_reproduced
     register = next(c for c in rep.failures() if c.name == "register")
     assert register.detail["changed"] == {households[0].register_no: ["tier"]}
-    assert rounds.verify_round(session, actor, r.id, compare_register=False).ok
+    assert round_verify.verify_round(session, actor, r.id, compare_register=False).ok
 
     r.params = {**r.params, "sample_ratio": 0.9}
     session.flush()
-    rep = rounds.verify_round(session, actor, r.id, compare_register=False)
+    rep = round_verify.verify_round(session, actor, r.id, compare_register=False)
     failed = {c.name: c for c in rep.failures()}
     assert "params" in failed and failed["params"].detail["params"] == ["sample_ratio"]
     assert "derived_seed" in failed and "sample" in failed
@@ -160,7 +160,7 @@ def test_verify_detects_a_tampered_snapshot(session: Session) -> None:
     doc["households"][0]["cadre"] = not doc["households"][0]["cadre"]
     snap.data = draws.pack_snapshot(doc)
     session.flush()
-    rep = rounds.verify_round(session, actor, r.id, compare_register=False)
+    rep = round_verify.verify_round(session, actor, r.id, compare_register=False)
     assert {"snapshot", "derived_seed"} <= {c.name for c in rep.failures()}
 
 

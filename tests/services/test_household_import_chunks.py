@@ -14,6 +14,7 @@ from sqlmodel import Session, func, select
 
 from models.household import Datum, Household, HouseholdMember, HouseholdStatus, SubsidyType, Tier
 from services import household_import as imp
+from services import household_writer
 from services.cipher import get_cipher
 from services.context import Actor
 from tests.factories import ensure_regions, make_id
@@ -211,7 +212,7 @@ def test_raw_writes_store_what_sqlalchemy_stores(
     )
     started = datetime.now(UTC)
     assert imp.import_households(session, ACTOR, (FULL + rows).encode(), "r.csv").written
-    monkeypatch.setattr(imp._Writer, "mode_override", "core")
+    monkeypatch.setattr(household_writer.Writer, "mode_override", "core")
     assert imp.import_households(
         session, ACTOR, (FULL + rows.replace("RAW", "CORE")).encode(), "r.csv"
     ).written
@@ -274,7 +275,7 @@ def test_raw_writes_store_what_sqlalchemy_stores(
 
 def test_uuid4_hex_is_a_version_4_uuid() -> None:
     for _ in range(200):
-        value = imp._uuid4_hex()
+        value = household_writer.uuid4_hex()
         parsed = uuid.UUID(value)
         assert parsed.hex == value and parsed.version == 4 and parsed.variant == uuid.RFC_4122
 
