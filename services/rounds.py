@@ -23,27 +23,29 @@ import numpy as np
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
+from contracts.rounds import (
+    ROUND_TYPE_LABELS,
+    AssignmentPublic,
+    Commitment,
+    MyAssignment,
+    RoundCreate,
+    RoundPublic,
+    SamplePublic,
+    TeamPublic,
+)
 from models.household import Household, HouseholdMember, HouseholdStatus
 from models.region import Region
 from models.round import (
-    ROUND_TYPE_LABELS,
     Assignment,
-    AssignmentPublic,
     AssignmentStatus,
-    Commitment,
     InspectionRound,
-    MyAssignment,
-    RoundCreate,
     RoundExclusion,
-    RoundPublic,
     RoundSample,
     RoundSnapshot,
     RoundStatus,
     RoundTeam,
     RoundType,
-    SamplePublic,
     TeamMember,
-    TeamPublic,
 )
 from models.types import utcnow
 from models.user import Role, User
