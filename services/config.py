@@ -13,6 +13,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from contracts.vocab import Language
+
 VAR_DIR = Path("var")
 
 
@@ -43,7 +45,7 @@ class Settings(BaseSettings):
     media_dir: Path = VAR_DIR / "media"
     secret_key: str | None = None
     pii_key: str | None = None
-    default_language: Literal["zh-CN", "en"] = "zh-CN"
+    default_language: Language = "zh-CN"
     token_ttl_hours: int = Field(default=12, ge=1, le=24 * 90)
     timezone: str = "Asia/Shanghai"
     api_host: str = "127.0.0.1"
