@@ -23,7 +23,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy api bot models services checklists media cli sandbox locales
+	$(BIN)/mypy api bot contracts models services checklists media cli sandbox locales
 
 pytest: install
 	$(BIN)/pytest

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from checklists.expr import NAME_RE, Expr, ExprError, compile_expr
 from checklists.messages import LocalizedText, lt
+from contracts.vocab import Severity as Severity  # one enum per meaning: the Finding column uses it too
 
 
 class StepKind(StrEnum):
@@ -31,14 +32,6 @@ class CoreMarker(StrEnum):
     ENTERED = "entered"
     SEEN_PERSON = "seen_person"
     SEEN_DOCUMENTS = "seen_documents"
-
-
-class Severity(StrEnum):
-    """How serious a finding is."""
-
-    LOW = "low"
-    MEDIUM = "medium"
-    HIGH = "high"
 
 
 class Outcome(StrEnum):

@@ -10,7 +10,8 @@ import typer
 from rich.table import Table
 
 from cli.common import console, err_console, settings, work
-from models.round import InspectionRound, RoundCreate, RoundType, SamplingParams, TakeAllGroup
+from contracts.rounds import RoundCreate, SamplingParams, TakeAllGroup
+from models.round import InspectionRound, RoundType
 from services import round_dispatch, round_teams, round_verify, rounds
 from services.context import Actor
 from services.messages import translate

@@ -10,8 +10,9 @@ from rich.progress import Progress
 from rich.table import Table
 
 from cli.common import console, engine, err_console, settings, work
+from contracts.users import UserCreate
 from models.migrate import upgrade
-from models.user import Role, UserCreate
+from models.user import Role
 from services import audit, regions, users
 from services.config import new_key
 from services.context import Actor

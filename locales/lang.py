@@ -21,7 +21,10 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BeforeValidator
 
-Lang = Literal["zh-CN", "en"]
+# The language type is shared vocabulary: the store/bot contracts carry it too, and contracts/
+# imports nothing of the project, so it is defined there once and re-exported here.
+from contracts.vocab import Lang as Lang
+
 LANGS: Final[tuple[Lang, ...]] = ("zh-CN", "en")
 # Chinese is the working language of inspectors, so it is the built-in default and the fallback.
 DEFAULT_LANG: Final[Lang] = "zh-CN"

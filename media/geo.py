@@ -17,6 +17,8 @@ from typing import Final
 
 from geopy.distance import geodesic
 
+from contracts.vocab import Datum as Datum  # one enum for datums, shared with the store
+
 DEFAULT_RADIUS_M: Final = 150.0
 MAX_ACCURACY_M: Final = 1000.0  # a fix vaguer than this cannot place anyone at a house
 
@@ -25,36 +27,28 @@ _EE: Final = 0.00669342162296594323
 _X_PI: Final = math.pi * 3000.0 / 180.0
 
 
-class Datum(StrEnum):
-    """A geodetic datum a coordinate may be expressed in."""
-
-    WGS84 = "wgs84"
-    GCJ02 = "gcj02"
-    BD09 = "bd09"
-
-
 _DATUM_ALIASES: Final[dict[str, Datum]] = {
-    "wgs84": Datum.WGS84,
-    "wgs-84": Datum.WGS84,
-    "wgs 84": Datum.WGS84,
-    "gps": Datum.WGS84,
-    "epsg:4326": Datum.WGS84,
-    "gcj02": Datum.GCJ02,
-    "gcj-02": Datum.GCJ02,
-    "gcj": Datum.GCJ02,
-    "mars": Datum.GCJ02,
-    "amap": Datum.GCJ02,
-    "bd09": Datum.BD09,
-    "bd-09": Datum.BD09,
-    "bd09ll": Datum.BD09,
-    "baidu": Datum.BD09,
+    "wgs84": Datum.wgs84,
+    "wgs-84": Datum.wgs84,
+    "wgs 84": Datum.wgs84,
+    "gps": Datum.wgs84,
+    "epsg:4326": Datum.wgs84,
+    "gcj02": Datum.gcj02,
+    "gcj-02": Datum.gcj02,
+    "gcj": Datum.gcj02,
+    "mars": Datum.gcj02,
+    "amap": Datum.gcj02,
+    "bd09": Datum.bd09,
+    "bd-09": Datum.bd09,
+    "bd09ll": Datum.bd09,
+    "baidu": Datum.bd09,
 }
 
 
 def parse_datum(value: str | Datum | None) -> Datum:
     """Parse a datum name (``WGS-84``, ``gcj02``, ``BD-09`` ...); None means WGS-84."""
     if value is None:
-        return Datum.WGS84
+        return Datum.wgs84
     if isinstance(value, Datum):
         return value
     key = value.strip().lower()
@@ -148,12 +142,12 @@ def bd09_to_wgs84(lat: float, lon: float) -> tuple[float, float]:
     return gcj02_to_wgs84(*bd09_to_gcj02(lat, lon))
 
 
-def to_wgs84(lat: float, lon: float, datum: str | Datum | None = Datum.WGS84) -> tuple[float, float]:
+def to_wgs84(lat: float, lon: float, datum: str | Datum | None = Datum.wgs84) -> tuple[float, float]:
     """Convert a coordinate in ``datum`` to WGS-84."""
     d = parse_datum(datum)
-    if d is Datum.GCJ02:
+    if d is Datum.gcj02:
         return gcj02_to_wgs84(lat, lon)
-    if d is Datum.BD09:
+    if d is Datum.bd09:
         return bd09_to_wgs84(lat, lon)
     return lat, lon
 
@@ -161,9 +155,9 @@ def to_wgs84(lat: float, lon: float, datum: str | Datum | None = Datum.WGS84) ->
 def from_wgs84(lat: float, lon: float, datum: str | Datum) -> tuple[float, float]:
     """Convert a WGS-84 coordinate to ``datum``."""
     d = parse_datum(datum)
-    if d is Datum.GCJ02:
+    if d is Datum.gcj02:
         return wgs84_to_gcj02(lat, lon)
-    if d is Datum.BD09:
+    if d is Datum.bd09:
         return wgs84_to_bd09(lat, lon)
     return lat, lon
 
@@ -198,7 +192,7 @@ class Fix:
     lon: float
     at: datetime | None = None
     accuracy_m: float | None = None
-    datum: Datum = Datum.WGS84
+    datum: Datum = Datum.wgs84
 
     def wgs84(self) -> tuple[float, float]:
         """This fix in WGS-84."""
@@ -264,7 +258,7 @@ class SiteJudgement:
 def judge_site(
     position: Fix | None,
     household: tuple[float, float] | None,
-    household_datum: str | Datum | None = Datum.WGS84,
+    household_datum: str | Datum | None = Datum.wgs84,
     radius_m: float = DEFAULT_RADIUS_M,
     max_accuracy_m: float = MAX_ACCURACY_M,
 ) -> SiteJudgement:

@@ -130,9 +130,9 @@ def _exif_fix(exif: ExifData) -> Fix | None:
     if gps is None:
         return None
     try:
-        datum = parse_datum(gps.datum) if gps.datum else Datum.WGS84
+        datum = parse_datum(gps.datum) if gps.datum else Datum.wgs84
     except ValueError:
-        datum = Datum.WGS84  # e.g. "TOKYO" or junk: GPS receivers report WGS-84 in practice
+        datum = Datum.wgs84  # e.g. "TOKYO" or junk: GPS receivers report WGS-84 in practice
     return Fix(gps.lat, gps.lon, gps.time_utc or exif.captured_at, gps.accuracy_m, datum)
 
 
@@ -184,7 +184,7 @@ def process_full(
         _exif_fix(exif), live_fixes, static_fix, exif.captured_at or received_at, LIVE_MAX_GAP_S
     )
     home: tuple[float, float] | None = None
-    home_datum: str | Datum = Datum.WGS84
+    home_datum: str | Datum = Datum.wgs84
     if household is not None:
         home = (float(household[0]), float(household[1]))
         if len(household) > 2:

@@ -30,8 +30,8 @@ _EDITORS: Final = re.compile(
 )
 
 
-class Severity(StrEnum):
-    """How a reason weighs: ``fail`` blocks the evidence, ``warning`` needs a look, ``ok`` informs."""
+class VerdictLevel(StrEnum):
+    """A photo verdict's reason level: ``fail`` blocks the evidence, ``warning`` needs a look."""
 
     OK = "ok"
     WARNING = "warning"
@@ -44,12 +44,12 @@ class Reason(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     code: str
-    severity: Severity
+    severity: VerdictLevel
     params: dict[str, Any]
     message: dict[str, str]
 
 
-def reason(code: str, severity: Severity, **params: Any) -> Reason:
+def reason(code: str, severity: VerdictLevel, **params: Any) -> Reason:
     """Build a ``Reason`` rendering the catalog message in zh-CN and en."""
     return Reason(
         code=code,
@@ -155,9 +155,9 @@ def judge(
     reasons: list[Reason] = []
 
     if forwarded:
-        reasons.append(reason("forwarded", Severity.FAIL))
+        reasons.append(reason("forwarded", VerdictLevel.FAIL))
     if source is Source.TELEGRAM_PHOTO and exif.captured_at is None:
-        reasons.append(reason("telegram_photo_no_exif", Severity.WARNING))
+        reasons.append(reason("telegram_photo_no_exif", VerdictLevel.WARNING))
 
     # --- on site ---
     names = SOURCE_NAMES[position_source.value]
@@ -165,7 +165,7 @@ def judge(
         reasons.append(
             reason(
                 "on_site",
-                Severity.OK,
+                VerdictLevel.OK,
                 distance_m=site.distance_m,
                 radius_m=round(site.effective_radius_m or site.radius_m),
                 source_zh=names["zh-CN"],
@@ -176,7 +176,7 @@ def judge(
         reasons.append(
             reason(
                 "off_site",
-                Severity.FAIL,
+                VerdictLevel.FAIL,
                 distance_m=site.distance_m,
                 radius_m=round(site.effective_radius_m or site.radius_m),
                 source_zh=names["zh-CN"],
@@ -184,35 +184,35 @@ def judge(
             )
         )
     elif position_source is PositionSource.NONE:
-        reasons.append(reason("no_position", Severity.WARNING))
+        reasons.append(reason("no_position", VerdictLevel.WARNING))
     elif not household_known:
-        reasons.append(reason("no_household_position", Severity.WARNING))
+        reasons.append(reason("no_household_position", VerdictLevel.WARNING))
     else:
-        reasons.append(reason("position_too_vague", Severity.WARNING, accuracy_m=site.accuracy_m))
+        reasons.append(reason("position_too_vague", VerdictLevel.WARNING, accuracy_m=site.accuracy_m))
     if position_source is PositionSource.STATIC_LOCATION:
-        reasons.append(reason("weak_position", Severity.WARNING))
+        reasons.append(reason("weak_position", VerdictLevel.WARNING))
 
     # --- fresh ---
     fresh: bool | None = None
     captured = exif.captured_at
     if captured is None:
-        reasons.append(reason("no_capture_time", Severity.WARNING))
+        reasons.append(reason("no_capture_time", VerdictLevel.WARNING))
     elif captured > now + timedelta(seconds=FUTURE_TOLERANCE_S):
         fresh = False
-        reasons.append(reason("capture_in_future", Severity.FAIL, captured=captured.isoformat()))
+        reasons.append(reason("capture_in_future", VerdictLevel.FAIL, captured=captured.isoformat()))
     elif window is None:
-        reasons.append(reason("no_window", Severity.WARNING))
+        reasons.append(reason("no_window", VerdictLevel.WARNING))
     else:
         start, end = window
         tol = timedelta(seconds=fresh_tolerance_s)
         fresh = start - tol <= captured <= end + tol
         if fresh:
-            reasons.append(reason("fresh", Severity.OK, captured=captured.isoformat()))
+            reasons.append(reason("fresh", VerdictLevel.OK, captured=captured.isoformat()))
         else:
             reasons.append(
                 reason(
                     "stale",
-                    Severity.FAIL,
+                    VerdictLevel.FAIL,
                     captured=captured.isoformat(),
                     start=start.isoformat(),
                     end=end.isoformat(),
@@ -241,7 +241,7 @@ def judge(
         reasons.append(
             reason(
                 "reused",
-                Severity.FAIL,
+                VerdictLevel.FAIL,
                 visit=info.visit_id or "?",
                 date=info.taken_on or "?",
                 distance=info.distance,
@@ -253,19 +253,19 @@ def judge(
     software = editing_software(exif.software)
     if software is not None:
         edited = True
-        reasons.append(reason("edited_software", Severity.FAIL, software=software))
+        reasons.append(reason("edited_software", VerdictLevel.FAIL, software=software))
     after = exif_minus_gps_seconds(exif)
     if after is not None and after > gps_time_tolerance_s:
         edited = True
-        reasons.append(reason("edited_time_after_gps", Severity.FAIL, minutes=round(after / 60, 1)))
+        reasons.append(reason("edited_time_after_gps", VerdictLevel.FAIL, minutes=round(after / 60, 1)))
     ew, eh = exif.exif_width, exif.exif_height
     if ew and eh and ew > 0 and eh > 0 and {ew, eh} != {width, height}:
         edited = True
         reasons.append(
-            reason("edited_dimensions", Severity.FAIL, exif_w=ew, exif_h=eh, width=width, height=height)
+            reason("edited_dimensions", VerdictLevel.FAIL, exif_w=ew, exif_h=eh, width=width, height=height)
         )
 
-    accepted = not any(r.severity is Severity.FAIL for r in reasons)
+    accepted = not any(r.severity is VerdictLevel.FAIL for r in reasons)
     return Verdict(
         accepted=accepted,
         site=site.status,

@@ -30,14 +30,3 @@ class AuditEvent(SQLModel, table=True):
     details: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64, unique=True)
-
-
-class AuditEventPublic(SQLModel):
-    seq: int
-    at: datetime
-    actor: str
-    action: str
-    entity: str
-    entity_id: str | None
-    details: dict[str, Any]
-    hash: str

@@ -52,27 +52,3 @@ class Evidence(SQLModel, table=True):
     phash: str = Field(max_length=64, index=True)
     perceptual_hash: str = Field(max_length=1000)
     verdict: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
-
-
-class EvidencePublic(SQLModel):
-    """Evidence as the API shows it: the verdict with reasons, never the GPS of the photo itself."""
-
-    id: uuid.UUID
-    visit_id: uuid.UUID
-    step_id: str | None
-    source: str
-    mime: str
-    width: int
-    height: int
-    captured_at: datetime | None
-    received_at: datetime
-    position_source: str
-    distance_m: float | None
-    site: str
-    fresh: bool | None
-    reused: bool
-    edited: bool
-    forwarded: bool
-    accepted: bool
-    reasons: list[dict[str, Any]]
-    reused_in: list[dict[str, Any]]

@@ -5,41 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
-from enum import StrEnum
 
 from sqlalchemy import Column, ForeignKey, Numeric, String, Uuid
 from sqlmodel import Field, SQLModel
 
+from contracts.households import HouseholdStatus as HouseholdStatus
+from contracts.households import SubsidyType as SubsidyType
+from contracts.households import Tier as Tier
+from contracts.vocab import Datum as Datum
 from models.types import enum_column, new_uuid, ts_column, utcnow
-
-
-class Datum(StrEnum):
-    """Coordinate reference: phones give WGS-84; Chinese map services give GCJ-02 or BD-09."""
-
-    wgs84 = "wgs84"
-    gcj02 = "gcj02"
-    bd09 = "bd09"
-
-
-class Tier(StrEnum):
-    """Support tier (002)."""
-
-    extreme = "特困"
-    fairly = "比较困难"
-    ordinary = "一般困难"
-
-
-class SubsidyType(StrEnum):
-    """常补 reviewed yearly; 非常补 every six months (002)."""
-
-    regular = "常补"
-    non_regular = "非常补"
-
-
-class HouseholdStatus(StrEnum):
-    active = "active"
-    suspended = "suspended"
-    exited = "exited"
 
 
 class Household(SQLModel, table=True):
@@ -90,37 +64,3 @@ class HouseholdMember(SQLModel, table=True):
     disabled: bool = False
     seriously_ill: bool = False
     position: int = 0
-
-
-class MemberPublic(SQLModel):
-    name: str
-    relation: str
-    id_number: str | None = None
-    disabled: bool = False
-    seriously_ill: bool = False
-
-
-class HouseholdPublic(SQLModel):
-    """A household as the API shows it: identifiers masked."""
-
-    id: uuid.UUID
-    register_no: str
-    head_name: str
-    head_id_number: str | None = None
-    phone: str | None = None
-    size: int
-    address: str | None = None
-    village_code: str
-    township_code: str
-    county_code: str
-    lat: float | None = None
-    lon: float | None = None
-    datum: Datum | None = None
-    tier: Tier
-    subsidy_type: SubsidyType
-    monthly_amount: Decimal
-    start_date: date | None = None
-    last_review_date: date | None = None
-    status: HouseholdStatus
-    cadre_relative: bool
-    members: list[MemberPublic] | None = None

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from pydantic import model_validator
 from sqlalchemy import BigInteger, Column, ForeignKey, Uuid
 from sqlmodel import Field, SQLModel
 
@@ -29,25 +28,6 @@ class InviteCode(SQLModel, table=True):
     used_at: datetime | None = Field(default=None, sa_column=ts_column())
     used_by_telegram_id: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
     revoked_at: datetime | None = Field(default=None, sa_column=ts_column())
-
-
-class InviteCreate(SQLModel):
-    user_id: uuid.UUID | None = None
-    login: str | None = Field(default=None, min_length=1, max_length=60)
-    ttl_hours: int = Field(default=72, ge=1, le=24 * 30)
-
-    @model_validator(mode="after")
-    def _one_of(self) -> InviteCreate:
-        if (self.user_id is None) == (self.login is None):
-            raise ValueError("give exactly one of user_id or login")
-        return self
-
-
-class InvitePublic(SQLModel):
-    code: str
-    user_id: uuid.UUID
-    login: str
-    expires_at: datetime
 
 
 class BindAttempt(SQLModel, table=True):

@@ -4,19 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlmodel import Field, SQLModel
 
+from contracts.household_import import JobStatus as JobStatus
 from models.types import enum_column, json_column, new_uuid, ts_column, utcnow
-
-
-class JobStatus(StrEnum):
-    queued = "queued"
-    running = "running"
-    succeeded = "succeeded"
-    failed = "failed"
 
 
 class Job(SQLModel, table=True):
@@ -31,17 +24,6 @@ class Job(SQLModel, table=True):
     result: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=ts_column())
-
-
-class JobPublic(SQLModel):
-    id: uuid.UUID
-    kind: str
-    status: JobStatus
-    total: int
-    processed: int
-    result: dict[str, Any]
-    created_at: datetime
-    finished_at: datetime | None
 
 
 class IdempotencyRecord(SQLModel, table=True):

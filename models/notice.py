@@ -28,13 +28,3 @@ class Notice(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     fetched_at: datetime | None = Field(default=None, sa_column=ts_column(index=True))
     cancelled_at: datetime | None = Field(default=None, sa_column=ts_column())
-
-
-class NoticeOut(SQLModel):
-    id: uuid.UUID
-    kind: str
-    recipient_id: uuid.UUID
-    telegram_user_id: int
-    language: str
-    params: dict[str, Any]
-    due_at: datetime

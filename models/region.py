@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlmodel import Field, SQLModel
 
+from contracts.regions import RegionLevel as RegionLevel
 from models.types import enum_column, ts_column, utcnow
-
-
-class RegionLevel(StrEnum):
-    """Levels by code length: 2 province, 4 city, 6 county, 9 township, 12 village."""
-
-    province = "province"
-    city = "city"
-    county = "county"
-    township = "township"
-    village = "village"
-
 
 LEVEL_BY_LENGTH: dict[int, RegionLevel] = {
     2: RegionLevel.province,
@@ -30,24 +19,16 @@ LEVEL_BY_LENGTH: dict[int, RegionLevel] = {
 LENGTH_BY_LEVEL: dict[RegionLevel, int] = {v: k for k, v in LEVEL_BY_LENGTH.items()}
 
 
-class RegionBase(SQLModel):
+class Region(SQLModel, table=True):
+    """A division; codes are never deleted so old households keep pointing at them."""
+
     code: str = Field(primary_key=True, max_length=12)
     name: str = Field(max_length=100)
     level: RegionLevel = Field(sa_column=enum_column(RegionLevel, index=True))
     parent_code: str | None = Field(default=None, max_length=12, index=True)
-
-
-class Region(RegionBase, table=True):
-    """A division; codes are never deleted so old households keep pointing at them."""
-
     edition: str | None = Field(default=None, max_length=20)
     retired: bool = Field(default=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
-
-
-class RegionPublic(RegionBase):
-    retired: bool = False
-    edition: str | None = None
 
 
 def parent_of(code: str) -> str | None:

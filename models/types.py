@@ -71,9 +71,11 @@ class StrEnumType(TypeDecorator[StrEnum]):
         return self.enum(value)
 
 
-def enum_column(enum: type[StrEnum], nullable: bool = False, index: bool = False, **kw: Any) -> Any:
-    """A VARCHAR column for a StrEnum."""
-    length = max(len(m.value) for m in enum) + 8
+def enum_column(
+    enum: type[StrEnum], nullable: bool = False, index: bool = False, length: int | None = None, **kw: Any
+) -> Any:
+    """A VARCHAR column for a StrEnum (by default its longest value plus room for new members)."""
+    length = length or max(len(m.value) for m in enum) + 8
     return Column(StrEnumType(enum, length), nullable=nullable, index=index, **kw)
 
 

@@ -4,20 +4,12 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
-from typing import Any
 
 from sqlalchemy import BigInteger, Column, ForeignKey, Uuid
 from sqlmodel import Field, SQLModel
 
+from contracts.users import Role as Role
 from models.types import enum_column, json_column, new_uuid, ts_column, utcnow
-
-
-class Role(StrEnum):
-    admin = "admin"
-    supervisor = "supervisor"
-    inspector = "inspector"
-    bot = "bot"  # the Telegram bot's service account: acts on behalf of bound users
 
 
 class User(SQLModel, table=True):
@@ -39,54 +31,6 @@ class User(SQLModel, table=True):
     language: str = Field(default="zh-CN", max_length=10)
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
-
-
-class UserCreate(SQLModel):
-    login: str = Field(min_length=2, max_length=60, schema_extra={"pattern": r"^[A-Za-z0-9_.\-]+$"})
-    name: str = Field(min_length=1, max_length=60)
-    role: Role
-    password: str | None = Field(default=None, min_length=8, max_length=200)
-    home_township_code: str | None = Field(default=None, schema_extra={"pattern": r"^[0-9]{9}$"})
-    scope_code: str | None = Field(default=None, schema_extra={"pattern": r"^[0-9]{2,12}$"})
-    relative_id_numbers: list[str] = Field(default_factory=list, max_length=100)
-    language: str = Field(default="zh-CN", schema_extra={"pattern": r"^(zh-CN|en)$"})
-
-
-class UserUpdate(SQLModel):
-    """A partial change: omitted fields stay; null clears only what may be empty (the two codes)."""
-
-    # Omitted means unchanged; an explicit null for a required column is refused (422), not stored.
-    name: str = Field(default=None, min_length=1, max_length=60)
-    password: str = Field(default=None, min_length=8, max_length=200)
-    home_township_code: str | None = Field(default=None, schema_extra={"pattern": r"^[0-9]{9}$"})
-    scope_code: str | None = Field(default=None, schema_extra={"pattern": r"^[0-9]{2,12}$"})
-    relative_id_numbers: list[str] = Field(default=None, max_length=100)
-    active: bool = Field(default=None)
-
-
-class UserPublic(SQLModel):
-    id: uuid.UUID
-    login: str
-    name: str
-    role: Role
-    home_township_code: str | None
-    scope_code: str | None
-    declared_relatives: int = 0
-    telegram_bound: bool = False
-    language: str
-    active: bool
-
-    @classmethod
-    def of(cls, user: User) -> UserPublic:
-        """The public view of a user (no hashes, no Telegram id)."""
-        data: dict[str, Any] = user.model_dump(
-            include={"id", "login", "name", "role", "home_township_code", "scope_code", "language", "active"}
-        )
-        return cls(
-            **data,
-            declared_relatives=len(user.relative_id_hashes or []),
-            telegram_bound=user.telegram_user_id is not None,
-        )
 
 
 class ApiToken(SQLModel, table=True):

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Column, ForeignKey, String, Uuid
 from sqlmodel import Field, SQLModel
 
+from contracts.visits import VisitStatus as VisitStatus
+from contracts.vocab import Severity as Severity
 from models.types import enum_column, json_column, new_uuid, ts_column, utcnow
-
-
-class VisitStatus(StrEnum):
-    in_progress = "in_progress"
-    submitted = "submitted"
-    cancelled = "cancelled"
 
 
 class Visit(SQLModel, table=True):
@@ -53,13 +48,6 @@ class Visit(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
 
 
-class FindingSeverity(StrEnum):
-    low = "low"
-    medium = "medium"
-    high = "high"
-    critical = "critical"
-
-
 class Finding(SQLModel, table=True):
     """A problem the store derived by replaying a visit's answers (never the client's own list)."""
 
@@ -73,42 +61,9 @@ class Finding(SQLModel, table=True):
     round_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid(), nullable=True, index=True))
     rule_id: str = Field(max_length=80)
     category: str = Field(max_length=40, index=True)
-    severity: str = Field(max_length=20)
+    # VARCHAR(20) as before: the enum needs no wider column, and the DDL stays the same.
+    severity: Severity = Field(sa_column=enum_column(Severity, length=20))
     step_ids: list[str] = Field(default_factory=list, sa_column=json_column())
     message_zh: str = Field(max_length=1000)
     message_en: str = Field(max_length=1000)
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
-
-
-class FindingPublic(SQLModel):
-    id: uuid.UUID
-    rule_id: str
-    category: str
-    severity: str
-    step_ids: list[str]
-    message: str
-
-
-class VisitPublic(SQLModel):
-    """A visit as the API shows it."""
-
-    id: uuid.UUID
-    household_id: uuid.UUID
-    inspector_id: uuid.UUID
-    assignment_id: uuid.UUID | None
-    round_id: uuid.UUID | None
-    checklist_id: str
-    checklist_version: int
-    status: VisitStatus
-    outcome: str | None
-    participants: list[str]
-    answers: list[dict[str, Any]]
-    step_seconds: dict[str, float]
-    track_points: int
-    checkin: dict[str, Any]
-    flags: list[dict[str, Any]]
-    core_proof: dict[str, Any]
-    started_at: datetime
-    finished_at: datetime | None
-    duration_s: float | None
-    findings: list[FindingPublic] = []

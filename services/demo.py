@@ -12,9 +12,10 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, col, func, select
 
+from contracts.users import UserCreate
 from models.household import Household
 from models.region import Region, RegionLevel
-from models.user import Role, User, UserCreate
+from models.user import Role, User
 from services import household_import, regions, users
 from services.context import Actor
 from services.pii import id_check_char
@@ -222,7 +223,7 @@ class DemoRound:
 
 def seed_round(session: Session, today: date, witness: str = "3 1 4 1 5 9") -> DemoRound:
     """A flying round over the demo county, drawn with witnesses, assigned to teams and dispatched today."""
-    from models.round import RoundCreate, SamplingParams
+    from contracts.rounds import RoundCreate, SamplingParams
     from services import round_dispatch, round_teams, rounds
 
     sup = session.exec(select(User).where(User.login == "sup1")).one()

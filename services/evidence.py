@@ -12,13 +12,14 @@ from typing import Any, BinaryIO, Literal
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from contracts.evidence import EvidencePublic
 from media.exif import Source
 from media.geo import Fix
 from media.hashing import Candidate
 from media.messages import MediaError
 from media.pipeline import process_full
 from media.storage import BlobStore, LocalBlobStore
-from models.evidence import Evidence, EvidencePublic
+from models.evidence import Evidence
 from models.household import Household
 from models.types import utcnow
 from models.visit import Visit, VisitStatus

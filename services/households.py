@@ -10,14 +10,8 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, select
 
-from models.household import (
-    Household,
-    HouseholdMember,
-    HouseholdPublic,
-    HouseholdStatus,
-    MemberPublic,
-    Tier,
-)
+from contracts.households import HouseholdPublic, MemberPublic
+from models.household import Household, HouseholdMember, HouseholdStatus, Tier
 from models.user import Role
 from services import access, audit
 from services.cipher import get_cipher

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from models.job import Job, JobPublic, JobStatus
+from contracts.household_import import JobPublic
+from models.job import Job, JobStatus
 from models.types import utcnow
 from services.context import Actor
 from services.errors import DomainError, NotFound

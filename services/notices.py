@@ -25,7 +25,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
-from models.notice import Notice, NoticeOut
+from contracts.telegram import NoticeOut
+from models.notice import Notice
 from models.region import in_subtree
 from models.round import Assignment, AssignmentStatus, InspectionRound, TeamMember
 from models.types import utcnow

@@ -16,17 +16,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from contracts.rounds import MyAssignment
 from models.household import Household
 from models.region import Region
-from models.round import (
-    Assignment,
-    AssignmentStatus,
-    InspectionRound,
-    MyAssignment,
-    RoundStatus,
-    RoundTeam,
-    TeamMember,
-)
+from models.round import Assignment, AssignmentStatus, InspectionRound, RoundStatus, RoundTeam, TeamMember
 from models.types import utcnow
 from models.user import Role, User
 from services import access, audit

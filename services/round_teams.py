@@ -11,17 +11,16 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from contracts.rounds import AssignmentPublic, TeamPublic
 from models.household import Household, HouseholdMember
 from models.round import (
     Assignment,
-    AssignmentPublic,
     AssignmentStatus,
     InspectionRound,
     RoundSample,
     RoundStatus,
     RoundTeam,
     TeamMember,
-    TeamPublic,
 )
 from models.types import utcnow
 from models.user import Role, User

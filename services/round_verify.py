@@ -8,7 +8,8 @@ from typing import Any
 
 from sqlmodel import Session, select
 
-from models.round import Commitment, InspectionRound, RoundSample, RoundSnapshot, RoundStatus, RoundType
+from contracts.rounds import Commitment
+from models.round import InspectionRound, RoundSample, RoundSnapshot, RoundStatus, RoundType
 from services import access, audit, draws
 from services.context import Actor
 from services.errors import Conflict, NotFound

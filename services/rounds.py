@@ -18,21 +18,10 @@ import numpy as np
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, func, select
 
+from contracts.rounds import ROUND_TYPE_LABELS, Commitment, RoundCreate, RoundPublic, SamplePublic
 from models.household import Household, HouseholdStatus
 from models.region import Region
-from models.round import (
-    ROUND_TYPE_LABELS,
-    Commitment,
-    InspectionRound,
-    RoundCreate,
-    RoundExclusion,
-    RoundPublic,
-    RoundSample,
-    RoundSnapshot,
-    RoundStatus,
-    RoundType,
-    SamplePublic,
-)
+from models.round import InspectionRound, RoundExclusion, RoundSample, RoundSnapshot, RoundStatus, RoundType
 from models.types import utcnow
 from models.user import Role
 from models.visit import Visit

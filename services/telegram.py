@@ -8,6 +8,7 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
+from contracts.telegram import TelegramProfile
 from models.invite import TelegramLink
 from models.region import in_subtree
 from models.types import utcnow
@@ -140,3 +141,10 @@ def telegram_ids(session: Session, user_ids: list[uuid.UUID]) -> dict[uuid.UUID,
         return {}
     rows = session.exec(select(User).where(User.id.in_(user_ids))).all()  # type: ignore[attr-defined]
     return {u.id: u for u in rows if u.telegram_user_id is not None and u.active}
+
+
+def profile_of(user: User) -> TelegramProfile:
+    """The profile the bot keeps for a bound user."""
+    return TelegramProfile(
+        user_id=user.id, login=user.login, name=user.name, role=user.role, language=user.language
+    )

@@ -6,7 +6,8 @@ import uuid
 
 from sqlmodel import Session, col, select
 
-from models.user import Role, User, UserCreate, UserUpdate
+from contracts.users import UserCreate, UserPublic, UserUpdate
+from models.user import Role, User
 from services import audit
 from services.auth import hash_password
 from services.cipher import get_cipher
@@ -88,3 +89,19 @@ def list_users(session: Session, actor: Actor, role: Role | None = None) -> list
     if actor.role == Role.supervisor:
         users = [u for u in users if u.role == Role.inspector and actor.sees(u.home_township_code)]
     return users
+
+
+def to_public(user: User) -> UserPublic:
+    """The public view of a user (no hashes, no Telegram id)."""
+    return UserPublic(
+        id=user.id,
+        login=user.login,
+        name=user.name,
+        role=user.role,
+        home_township_code=user.home_township_code,
+        scope_code=user.scope_code,
+        declared_relatives=len(user.relative_id_hashes or []),
+        telegram_bound=user.telegram_user_id is not None,
+        language=user.language,
+        active=user.active,
+    )

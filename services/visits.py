@@ -11,83 +11,35 @@ import itertools
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import BaseModel, Field
 from sqlmodel import Session, col, select
 
 import checklists
+from contracts.visits import (
+    EventBatch,
+    FindingPublic,
+    LocationEvent,
+    NoteEvent,
+    VisitFinish,
+    VisitPublic,
+    VisitStart,
+)
+from contracts.vocab import SERIOUS_SEVERITIES
 from media.geo import Datum, Fix, distance_m, is_real_position, judge_site
 from models.household import Household
 from models.round import AssignmentStatus, InspectionRound
 from models.types import utcnow
 from models.user import Role, User
-from models.visit import Finding, FindingPublic, Visit, VisitPublic, VisitStatus
+from models.visit import Finding, Visit, VisitStatus
 from services import access, audit, evidence, notices, round_dispatch
 from services.config import get_settings
 from services.context import Actor
 from services.errors import Conflict, ValidationFailed
 
-MAX_EVENTS = 500
 MAX_SPEED_KMH = 150.0  # faster than a car on county roads: a jump between fixes
 FROZEN_MIN_S = 20 * 60  # a live track that never moves over this long is suspicious
 SECONDS_PER_STEP_MIN = 8.0  # an answered step faster than this on average is a rushed visit
-SERIOUS = {"high", "critical"}
-
-
-class LocationEvent(BaseModel):
-    """A position shared during the visit (Telegram live or static location)."""
-
-    kind: Literal["location"] = "location"
-    lat: float = Field(ge=-90, le=90)
-    lon: float = Field(ge=-180, le=180)
-    at: datetime
-    accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
-    live: bool = False
-    venue: bool = False
-    forwarded: bool = False
-
-
-class NoteEvent(BaseModel):
-    """A free-text remark."""
-
-    kind: Literal["note"] = "note"
-    text: str = Field(min_length=1, max_length=2000)
-    at: datetime
-
-
-class StepTimeEvent(BaseModel):
-    """How long the inspector spent on one step."""
-
-    kind: Literal["step_time"] = "step_time"
-    step_id: str = Field(min_length=1, max_length=80)
-    seconds: float = Field(ge=0, le=86_400)
-
-
-class AnswerIn(BaseModel):
-    """One answer as the engine stores it."""
-
-    step_id: str = Field(min_length=1, max_length=80)
-    value: Any = None
-    evidence: list[str] = Field(default_factory=list, max_length=50)
-
-
-VisitEvent = LocationEvent | NoteEvent | StepTimeEvent
-
-
-class VisitStart(BaseModel):
-    assignment_id: uuid.UUID
-    checklist_id: str | None = Field(default=None, max_length=60)
-
-
-class EventBatch(BaseModel):
-    events: list[VisitEvent] = Field(max_length=MAX_EVENTS)
-
-
-class VisitFinish(BaseModel):
-    answers: list[AnswerIn] = Field(max_length=1000)
-    client_findings: list[dict[str, Any]] = Field(default_factory=list, max_length=200)
-    finished_at: datetime | None = None
 
 
 def start_visit(session: Session, actor: Actor, data: VisitStart) -> Visit:
@@ -141,7 +93,7 @@ def _household_point(session: Session, visit: Visit) -> tuple[tuple[float, float
     h = session.get(Household, visit.household_id)
     if h is None or h.lat is None or h.lon is None:
         return None, "wgs84"
-    return (h.lat, h.lon), (h.datum or Datum.WGS84).value
+    return (h.lat, h.lon), (h.datum or Datum.wgs84).value
 
 
 def add_events(session: Session, actor: Actor, visit_id: uuid.UUID, batch: EventBatch) -> Visit:
@@ -258,7 +210,7 @@ def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: Visi
                 round_id=visit.round_id,
                 rule_id=f.rule_id,
                 category=f.category.value,
-                severity=f.severity.value,
+                severity=f.severity,
                 step_ids=list(f.step_ids),
                 message_zh=f.message.get("zh-CN")[:1000],
                 message_en=f.message.get("en")[:1000],
@@ -268,7 +220,7 @@ def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: Visi
     if visit.assignment_id:
         status = AssignmentStatus.revisit if outcome.value == "revisit" else AssignmentStatus.done
         round_dispatch.mark_assignment(session, actor, visit.assignment_id, status)
-    _alert_supervisors(session, visit, [f for f in found if f.severity.value in SERIOUS])
+    _alert_supervisors(session, visit, [f for f in found if f.severity in SERIOUS_SEVERITIES])
     audit.record(
         session,
         actor,

@@ -8,8 +8,9 @@ from decimal import Decimal
 
 from sqlmodel import Session
 
+from contracts.rounds import RoundCreate, SamplingParams
 from models.household import Household, SubsidyType, Tier
-from models.round import InspectionRound, RoundCreate, SamplingParams
+from models.round import InspectionRound
 from models.user import Role, User
 from services import rounds
 from services.cipher import get_cipher

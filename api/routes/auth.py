@@ -2,43 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel, Field
 
 from api.deps import ActorDep, SessionDep, SettingsDep
-from models.user import UserPublic
-from services import auth
+from contracts.auth import LoginForm, LoginIn, TokenOut
+from services import auth, users
 from services.errors import ValidationFailed
 
 router = APIRouter(prefix="/auth", tags=["auth"])
-
-
-class LoginIn(BaseModel):
-    login: str = Field(min_length=1, max_length=60)
-    password: str = Field(min_length=1, max_length=200)
-
-
-class TokenOut(BaseModel):
-    access_token: str
-    token_type: str = "bearer"  # noqa: S105 (the OAuth2 scheme name, not a secret)
-    expires_at: datetime
-    user: UserPublic
-
-
-class _LoginForm(BaseModel):
-    username: str = Field(min_length=1, max_length=60)
-    password: str = Field(min_length=1, max_length=200)
 
 
 _LOGIN_BODY = {
     "required": True,
     "content": {
         "application/json": {"schema": LoginIn.model_json_schema()},
-        "application/x-www-form-urlencoded": {"schema": _LoginForm.model_json_schema()},
+        "application/x-www-form-urlencoded": {"schema": LoginForm.model_json_schema()},
     },
 }
 
@@ -55,7 +36,7 @@ async def _credentials(request: Request) -> tuple[str, str]:
             return body.login, body.password
         if ctype in ("application/x-www-form-urlencoded", "multipart/form-data"):
             form = await request.form()
-            data = _LoginForm.model_validate(
+            data = LoginForm.model_validate(
                 {k: v for k in ("username", "password") if isinstance(v := form.get(k), str)}
             )
             return data.username, data.password
@@ -69,7 +50,7 @@ async def login(request: Request, session: SessionDep, settings: SettingsDep) ->
     """Exchanges a login and password (JSON body or OAuth2 form) for a bearer token."""
     name, pwd = await _credentials(request)
     token, expires, user = auth.login(session, name, pwd, settings.token_ttl_hours)
-    return TokenOut(access_token=token, expires_at=expires, user=UserPublic.of(user))
+    return TokenOut(access_token=token, expires_at=expires, user=users.to_public(user))
 
 
 @router.delete("/token", status_code=204)

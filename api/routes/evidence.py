@@ -13,8 +13,8 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from api.deps import ActorDep, SessionDep, SettingsDep
 from api.idempotency import IdempotencyKey, respond
 from api.uploads import read_capped
+from contracts.evidence import EvidencePublic, EvidenceSource
 from media.checks import MAX_BYTES
-from models.evidence import EvidencePublic
 from services import evidence
 
 router = APIRouter(tags=["evidence"])
@@ -28,7 +28,7 @@ async def upload(
     actor: ActorDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or HEIC, at most 20 MB")],
-    source: Annotated[Literal["telegram_photo", "telegram_document", "upload"], Form()] = "upload",
+    source: Annotated[EvidenceSource, Form()] = "upload",
     step_id: Annotated[str | None, Form(max_length=80)] = None,
     forwarded: Annotated[bool, Form()] = False,
     key: IdempotencyKey = None,

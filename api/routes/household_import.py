@@ -9,7 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, File, Query, Request, UploadFile
 
 from api.deps import ActorDep, SessionDep, SupervisorDep
 from api.uploads import read_capped
-from models.job import JobPublic
+from contracts.household_import import JobPublic
 from services import household_import, jobs
 from services.errors import ValidationFailed
 
@@ -42,7 +42,7 @@ async def import_households(
         dry_run,
         skip_invalid,
     )
-    return JobPublic.model_validate(job, from_attributes=True)
+    return JobPublic.model_validate(job)
 
 
 @router.get("/jobs/{job_id}", response_model=JobPublic)

@@ -6,18 +6,12 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from api.deps import SessionDep, SupervisorDep
-from models.household import HouseholdPublic, HouseholdStatus, Tier
+from contracts.households import HouseholdPage, HouseholdPublic, HouseholdStatus, Tier
 from services import households
 
 router = APIRouter(prefix="/households", tags=["households"])
-
-
-class HouseholdPage(BaseModel):
-    items: list[HouseholdPublic]
-    next_cursor: str | None
 
 
 @router.get("", response_model=HouseholdPage)

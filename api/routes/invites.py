@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from api.deps import SessionDep, SupervisorDep
-from models.invite import InviteCreate, InvitePublic
+from contracts.invites import InviteCreate, InvitePublic
 from services import invites
 from services.errors import ValidationFailed
 

@@ -3,109 +3,36 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
 
 from api.deps import ActorDep, SessionDep, SettingsDep
-from models.round import (
+from contracts.rounds import (
+    AssignIn,
     AssignmentPublic,
-    AssignmentStatus,
+    AssignOut,
+    CheckOut,
+    DispatchIn,
+    DispatchOut,
+    DrawIn,
+    ExclusionIn,
+    ExclusionOut,
+    MarkIn,
     MyAssignment,
+    PublicVerifyOut,
+    ReleaseOut,
     RoundCreate,
     RoundPublic,
     SamplePublic,
+    SwapIn,
     TeamPublic,
+    VerifyOut,
 )
 from services import round_dispatch, round_teams, round_verify, rounds
 
 router = APIRouter(tags=["rounds"])
-
-
-class ExclusionIn(BaseModel):
-    household_id: uuid.UUID
-    reason: str = Field(min_length=1, max_length=40)
-    detail: str | None = Field(default=None, max_length=300)
-
-
-class DrawIn(BaseModel):
-    witness: str = Field(min_length=1, max_length=500, description="the witnesses' input, e.g. dice rolls")
-
-
-class AssignIn(BaseModel):
-    inspector_ids: list[uuid.UUID] | None = Field(default=None, max_length=5000)
-    teams: list[list[uuid.UUID]] | None = Field(default=None, max_length=2500)
-    team_size: int = Field(default=2, ge=2, le=10)
-    visits_per_day: int = Field(default=6, ge=1, le=100)
-
-
-class AssignOut(BaseModel):
-    round_id: uuid.UUID
-    teams: list[TeamPublic]
-    assigned: int
-    unassignable: list[dict[str, Any]]
-    coverage: dict[str, Any]
-
-
-class SwapIn(BaseModel):
-    assignment_id: uuid.UUID
-    team_id: uuid.UUID | None = None
-    other_assignment_id: uuid.UUID | None = None
-
-
-class DispatchIn(BaseModel):
-    day: date | None = None
-    team_id: uuid.UUID | None = None
-
-
-class ReleaseOut(BaseModel):
-    inspector_id: uuid.UUID
-    inspector_login: str
-    telegram_user_id: int | None
-    round_id: uuid.UUID
-    round_name: str
-    assignment_ids: list[uuid.UUID]
-    visit_dates: list[date]
-    released_at: datetime | None
-
-
-class DispatchOut(BaseModel):
-    round_id: uuid.UUID
-    day: date
-    released: int
-    releases: list[ReleaseOut]
-
-
-class CheckOut(BaseModel):
-    name: str
-    ok: bool
-    detail: dict[str, Any]
-
-
-class VerifyOut(BaseModel):
-    round_id: uuid.UUID
-    ok: bool
-    draw_reproduced: bool
-    checks: list[CheckOut]
-
-
-class PublicVerifyOut(BaseModel):
-    round_id: uuid.UUID
-    name: str
-    type: str
-    status: str
-    frame_size: int
-    sample_size: int
-    commitment: dict[str, Any]
-    revealed: bool
-    verification: VerifyOut | None
-    message: str
-
-
-class MarkIn(BaseModel):
-    status: AssignmentStatus
 
 
 def _verify_out(report: round_verify.VerifyReport) -> VerifyOut:
@@ -141,13 +68,13 @@ def get_round(round_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> Roun
     return rounds.to_public(rounds.get_round(session, actor, round_id))
 
 
-@router.post("/rounds/{round_id}/exclusions", status_code=201)
+@router.post("/rounds/{round_id}/exclusions", response_model=ExclusionOut, status_code=201)
 def add_exclusion(
     round_id: uuid.UUID, data: ExclusionIn, session: SessionDep, actor: ActorDep
-) -> dict[str, Any]:
+) -> ExclusionOut:
     """Leaves a household out of a draft round, with a reason."""
     ex = rounds.add_exclusion(session, actor, round_id, data.household_id, data.reason, data.detail)
-    return {"id": str(ex.id), "household_id": str(ex.household_id), "reason": ex.reason}
+    return ExclusionOut(id=ex.id, household_id=ex.household_id, reason=ex.reason)
 
 
 @router.post("/rounds/{round_id}/commit", response_model=RoundPublic)

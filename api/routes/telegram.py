@@ -5,62 +5,29 @@ The bot calls these with its service token; `X-Feijian-Telegram-User` makes it a
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
-from typing import Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
 from api.deps import ActorDep, SessionDep, require
 from api.idempotency import IdempotencyKey, respond
-from models.notice import NoticeOut
-from models.user import Role, User
+from contracts.telegram import (
+    AckIn,
+    AckOut,
+    BindIn,
+    LanguageIn,
+    NoticeOut,
+    TelegramProfile,
+    UnreachableIn,
+    UnreachableOut,
+)
+from models.user import Role
 from services import invites, notices, telegram
 from services.context import Actor
 
 router = APIRouter(prefix="/telegram", tags=["telegram"])
 BotDep = Depends(require(Role.bot))
-
-
-class BindIn(BaseModel):
-    code: str = Field(min_length=1, max_length=40)
-    telegram_user_id: int = Field(ge=1, le=2**63 - 1)
-
-
-class TelegramProfile(BaseModel):
-    user_id: uuid.UUID
-    login: str
-    name: str
-    role: Role
-    language: str
-
-    @classmethod
-    def of(cls, user: User) -> TelegramProfile:
-        """The profile the bot keeps for a bound user."""
-        return cls(user_id=user.id, login=user.login, name=user.name, role=user.role, language=user.language)
-
-
-class LanguageIn(BaseModel):
-    language: Literal["zh-CN", "en"]
-
-
-class AckIn(BaseModel):
-    ids: list[uuid.UUID] = Field(max_length=500)
-
-
-class AckOut(BaseModel):
-    acknowledged: int
-
-
-class UnreachableIn(BaseModel):
-    telegram_user_id: int = Field(ge=1, le=2**63 - 1)
-
-
-class UnreachableOut(BaseModel):
-    user_id: uuid.UUID | None
-    marked_at: datetime | None = None
 
 
 @router.post("/bind", response_model=TelegramProfile)
@@ -70,7 +37,7 @@ def bind(
     """Binds a Telegram account with an invite code; every bad code gets the same answer."""
 
     def work() -> TelegramProfile:
-        return TelegramProfile.of(invites.bind(session, actor, data.code, data.telegram_user_id))
+        return telegram.profile_of(invites.bind(session, actor, data.code, data.telegram_user_id))
 
     return respond(request, session, actor, key, data, work)
 
@@ -78,7 +45,7 @@ def bind(
 @router.get("/me", response_model=TelegramProfile)
 def me(session: SessionDep, actor: ActorDep) -> TelegramProfile:
     """The bound user behind `X-Feijian-Telegram-User` (403 telegram_not_bound otherwise)."""
-    return TelegramProfile.of(telegram.profile(session, actor))
+    return telegram.profile_of(telegram.profile(session, actor))
 
 
 @router.put("/me/language", response_model=TelegramProfile)
@@ -92,7 +59,7 @@ def set_language(
         actor,
         key,
         data,
-        lambda: TelegramProfile.of(telegram.set_language(session, actor, data.language)),
+        lambda: telegram.profile_of(telegram.set_language(session, actor, data.language)),
     )
 
 

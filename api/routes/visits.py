@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import ActorDep, SessionDep
 from api.idempotency import IdempotencyKey, respond
-from models.visit import VisitPublic
+from contracts.visits import EventBatch, VisitFinish, VisitPublic, VisitStart
 from services import visits
 
 router = APIRouter(prefix="/visits", tags=["visits"])
@@ -18,7 +18,7 @@ router = APIRouter(prefix="/visits", tags=["visits"])
 
 @router.post("", response_model=VisitPublic, status_code=201)
 def start(
-    data: visits.VisitStart,
+    data: VisitStart,
     request: Request,
     session: SessionDep,
     actor: ActorDep,
@@ -39,7 +39,7 @@ def start(
 @router.post("/{visit_id}/events", response_model=VisitPublic)
 def events(
     visit_id: uuid.UUID,
-    data: visits.EventBatch,
+    data: EventBatch,
     request: Request,
     session: SessionDep,
     actor: ActorDep,
@@ -59,7 +59,7 @@ def events(
 @router.post("/{visit_id}/finish", response_model=VisitPublic)
 def finish(
     visit_id: uuid.UUID,
-    data: visits.VisitFinish,
+    data: VisitFinish,
     request: Request,
     session: SessionDep,
     actor: ActorDep,

@@ -74,7 +74,7 @@ def test_baidu_beijing_station() -> None:
     [(23.177917, 113.394317), (43.8, 87.6), (45.75, 126.65), (18.25, 109.5), (29.65, 91.1), (39.9, 116.4)],
 )
 def test_round_trips_are_exact(point: tuple[float, float]) -> None:
-    for datum in (Datum.GCJ02, Datum.BD09):
+    for datum in (Datum.gcj02, Datum.bd09):
         there = from_wgs84(*point, datum)
         assert distance_m(point, there) > 50
         assert distance_m(to_wgs84(*there, datum), point) < 0.01
@@ -88,10 +88,10 @@ def test_outside_china_is_unchanged() -> None:
 
 
 def test_parse_datum() -> None:
-    assert parse_datum("WGS-84") is Datum.WGS84
-    assert parse_datum(" gcj-02 ") is Datum.GCJ02
-    assert parse_datum("BD09") is Datum.BD09
-    assert parse_datum(None) is Datum.WGS84
+    assert parse_datum("WGS-84") is Datum.wgs84
+    assert parse_datum(" gcj-02 ") is Datum.gcj02
+    assert parse_datum("BD09") is Datum.bd09
+    assert parse_datum(None) is Datum.wgs84
     with pytest.raises(ValueError):
         parse_datum("tokyo")
 
@@ -141,7 +141,7 @@ def test_household_in_gcj02_is_converted_before_measuring() -> None:
     """A household pinned on a Chinese map (GCJ-02) is ~500 m off unless converted."""
     photo = Fix(*HOME)
     gcj_home = wgs84_to_gcj02(*HOME)
-    assert judge_site(photo, gcj_home, Datum.GCJ02).distance_m == pytest.approx(0, abs=0.5)
-    assert judge_site(photo, gcj_home, Datum.WGS84).status is SiteStatus.OFF_SITE
+    assert judge_site(photo, gcj_home, Datum.gcj02).distance_m == pytest.approx(0, abs=0.5)
+    assert judge_site(photo, gcj_home, Datum.wgs84).status is SiteStatus.OFF_SITE
     bd_home = wgs84_to_bd09(*HOME)
     assert judge_site(photo, bd_home, "bd09").distance_m == pytest.approx(0, abs=0.5)

@@ -121,7 +121,7 @@ def test_telegram_photo_falls_back_to_live_location() -> None:
 
 def test_static_location_is_weak() -> None:
     stripped = jpeg(room(23, (800, 600)))
-    static = Fix(*wgs84_to_gcj02(*HOME), datum=Datum.GCJ02)
+    static = Fix(*wgs84_to_gcj02(*HOME), datum=Datum.gcj02)
     v = process(stripped, "telegram_photo", household=HOME, static_fix=static).verdict
     assert v.position_source is PositionSource.STATIC_LOCATION and v.site is SiteStatus.ON_SITE
     assert "weak_position" in {r.code for r in v.reasons}

@@ -6,6 +6,7 @@ import pytest
 from sqlmodel import Session, select
 
 import checklists
+from contracts.visits import AnswerIn, EventBatch, LocationEvent, StepTimeEvent, VisitFinish, VisitStart
 from models.round import Assignment, AssignmentStatus
 from models.types import utcnow
 from models.user import Role, User
@@ -42,23 +43,23 @@ def _answers_with_photos(session: Session, settings: Settings, actor: Actor, vis
 
 def test_start_join_events_and_finish(session: Session, settings: Settings, team) -> None:  # type: ignore[no-untyped-def]
     a, b, _h, assignment = team
-    v = visits.start_visit(session, a, visits.VisitStart(assignment_id=assignment.id))
-    joined = visits.start_visit(session, b, visits.VisitStart(assignment_id=assignment.id))
+    v = visits.start_visit(session, a, VisitStart(assignment_id=assignment.id))
+    joined = visits.start_visit(session, b, VisitStart(assignment_id=assignment.id))
     assert joined.id == v.id and set(joined.participants) == {str(a.id), str(b.id)}
     now = utcnow()
     visits.add_events(
         session,
         a,
         v.id,
-        visits.EventBatch(
+        EventBatch(
             events=[
-                visits.LocationEvent(lat=HOME[0] + 0.0003, lon=HOME[1], at=now, accuracy_m=10, live=True),
-                visits.LocationEvent(
+                LocationEvent(lat=HOME[0] + 0.0003, lon=HOME[1], at=now, accuracy_m=10, live=True),
+                LocationEvent(
                     lat=HOME[0], lon=HOME[1], at=now + timedelta(seconds=5), accuracy_m=0, live=True
                 ),
-                visits.LocationEvent(lat=HOME[0] + 1, lon=HOME[1], at=now + timedelta(seconds=10), live=True),
-                visits.LocationEvent(lat=HOME[0], lon=HOME[1], at=now, forwarded=True),
-                visits.StepTimeEvent(step_id="entered", seconds=12.5),
+                LocationEvent(lat=HOME[0] + 1, lon=HOME[1], at=now + timedelta(seconds=10), live=True),
+                LocationEvent(lat=HOME[0], lon=HOME[1], at=now, forwarded=True),
+                StepTimeEvent(step_id="entered", seconds=12.5),
             ]
         ),
     )
@@ -72,9 +73,7 @@ def test_start_join_events_and_finish(session: Session, settings: Settings, team
         session,
         b,
         v.id,
-        visits.VisitFinish(
-            answers=[visits.AnswerIn(**x) for x in answers], client_findings=[{"category": "made_up"}]
-        ),
+        VisitFinish(answers=[AnswerIn(**x) for x in answers], client_findings=[{"category": "made_up"}]),
     )
     assert done.status == VisitStatus.submitted and done.outcome == "completed"
     assert all(p["status"] == "proven" for p in done.core_proof.values()), done.core_proof
@@ -84,12 +83,12 @@ def test_start_join_events_and_finish(session: Session, settings: Settings, team
 
 def test_cadre_holds_card_yields_stored_finding(session: Session, settings: Settings, team) -> None:  # type: ignore[no-untyped-def]
     a, _, _, assignment = team
-    v = visits.start_visit(session, a, visits.VisitStart(assignment_id=assignment.id))
+    v = visits.start_visit(session, a, VisitStart(assignment_id=assignment.id))
     cl = checklists.load_checklist("home_visit")
     card_step = next(s for s in cl.steps if "card" in s.id and s.kind.value == "choice")
     cadre = next(c.id for c in card_step.choices if "cadre" in c.id)
     answers, _ = _answers_with_photos(session, settings, a, v.id, {card_step.id: cadre})
-    visits.finish_visit(session, a, v.id, visits.VisitFinish(answers=[visits.AnswerIn(**x) for x in answers]))
+    visits.finish_visit(session, a, v.id, VisitFinish(answers=[AnswerIn(**x) for x in answers]))
     found = session.exec(select(Finding).where(Finding.visit_id == v.id)).all()
     assert any(f.category == "funds_misuse" for f in found), [f.category for f in found]
 
@@ -98,21 +97,19 @@ def test_not_home_is_a_revisit_and_bad_answers_are_refused(
     session: Session, settings: Settings, team
 ) -> None:  # type: ignore[no-untyped-def]
     a, _, _, assignment = team
-    v = visits.start_visit(session, a, visits.VisitStart(assignment_id=assignment.id))
+    v = visits.start_visit(session, a, VisitStart(assignment_id=assignment.id))
     cl = checklists.load_checklist("home_visit")
     with pytest.raises(ValidationFailed):
-        visits.finish_visit(
-            session, a, v.id, visits.VisitFinish(answers=[visits.AnswerIn(step_id="nope", value=1)])
-        )
+        visits.finish_visit(session, a, v.id, VisitFinish(answers=[AnswerIn(step_id="nope", value=1)]))
     with pytest.raises(ValidationFailed):
-        visits.finish_visit(session, a, v.id, visits.VisitFinish(answers=[]))
+        visits.finish_visit(session, a, v.id, VisitFinish(answers=[]))
     ev = evidence.add_evidence(session, a, settings, v.id, jpeg_with_gps(*HOME, seed=5), "telegram_document")
     state = walk(cl, {"household_status": "not_home"})
     answers = [
-        visits.AnswerIn(step_id=x.step_id, value=x.value, evidence=[str(ev.id)] if x.evidence else [])
+        AnswerIn(step_id=x.step_id, value=x.value, evidence=[str(ev.id)] if x.evidence else [])
         for x in state.answers
     ]
-    done = visits.finish_visit(session, a, v.id, visits.VisitFinish(answers=answers))
+    done = visits.finish_visit(session, a, v.id, VisitFinish(answers=answers))
     assert done.outcome == "revisit"
     assert session.get(Assignment, assignment.id).status == AssignmentStatus.revisit  # type: ignore[union-attr]
 
@@ -121,22 +118,22 @@ def test_outsiders_cannot_touch_a_visit(session: Session, team) -> None:  # type
     a, _, _, assignment = team
     other = Actor.of(make_user(session, "insC", Role.inspector))
     with pytest.raises(NotFound):
-        visits.start_visit(session, other, visits.VisitStart(assignment_id=assignment.id))
-    v = visits.start_visit(session, a, visits.VisitStart(assignment_id=assignment.id))
+        visits.start_visit(session, other, VisitStart(assignment_id=assignment.id))
+    v = visits.start_visit(session, a, VisitStart(assignment_id=assignment.id))
     with pytest.raises(NotFound):
         visits.get_visit(session, other, v.id)
 
 
 def test_reused_photo_is_caught_across_households(session: Session, settings: Settings, team) -> None:  # type: ignore[no-untyped-def]
     a, _, _, assignment = team
-    v = visits.start_visit(session, a, visits.VisitStart(assignment_id=assignment.id))
+    v = visits.start_visit(session, a, VisitStart(assignment_id=assignment.id))
     photo = jpeg_with_gps(*HOME, seed=9)
     first = evidence.add_evidence(session, a, settings, v.id, photo, "telegram_document")
     again = evidence.add_evidence(session, a, settings, v.id, photo, "telegram_document")
     assert again.id == first.id  # same bytes, same visit: stored once
     h2 = make_household(session, "LB200")
     a2 = released_assignment(session, h2, [session.get(User, a.id)])  # type: ignore[list-item]
-    v2 = visits.start_visit(session, a, visits.VisitStart(assignment_id=a2.id))
+    v2 = visits.start_visit(session, a, VisitStart(assignment_id=a2.id))
     reused = evidence.add_evidence(session, a, settings, v2.id, photo, "telegram_document")
     assert reused.reused and reused.verdict["reused_in"][0]["visit_id"] == str(v.id)
     assert evidence.proof_for(session, v2, [str(reused.id)])["reason"] == "reused"
