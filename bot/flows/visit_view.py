@@ -1,17 +1,13 @@
-"""The guided visit as data: where a visit stands, what to show for a step, what a reply means.
+"""The visit's texts and prompts: a step, the evidence it needs, verdicts, the summary.
 
-Nothing here talks to Telegram or the store. A step becomes a `Prompt` (text and rows of
-`(label, callback value)` buttons) which the handler turns into an inline keyboard; replies are
-checked by the checklist engine, whose messages come back in the inspector's language. The visit's
-state (`VisitData`) is plain JSON, written to the bot's `conversation` table inside each handler's
-transaction, so a restart resumes at the same step with every earlier answer.
+Messenger-neutral: a step becomes a `Prompt` (text and rows of (label, Action) buttons) which the
+Telegram edge renders; the checklist engine's messages come back in the inspector's language.
 """
 
 from __future__ import annotations
 
 import gettext
 import io
-from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
@@ -20,24 +16,12 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 import checklists
+from bot.flows.callbacks import Act, Action
+from bot.flows.view import Buttons, Prompt, rows, split_text
+from bot.flows.visit_data import Photo, VisitData, now_iso
 from bot.i18n import LOCALES, catalog, normalize
-from checklists import Checklist, ChecklistError, State, Step, StepKind
-from media.geo import DEFAULT_RADIUS_M, Fix, SiteStatus, is_real_position, judge_site
-
-FLOW = "v"
-NAME = "visit"
-# Telegram allows 4096 characters per message; summaries are split below that.
-MAX_TEXT = 3900
-MAX_PHOTO_BYTES = 20 * 1024 * 1024
-IMAGE_MIMES = ("image/jpeg", "image/png", "image/webp", "image/heic", "image/heif")
-
-# Conversation states
-STEP = "step"  # answering the engine's current step
-EVIDENCE = "evidence"  # answered; collecting the photo(s) that answer needs
-SUMMARY = "summary"  # all answered; confirm or go back
-CONFIRM_CANCEL = "confirm_cancel"
-PAUSED = "paused"
-HELPER = "helper"  # joined a teammate's visit: adds photos
+from checklists import Checklist, ChecklistError, Step, StepKind
+from media.geo import DEFAULT_RADIUS_M, Fix, SiteStatus, judge_site
 
 
 @lru_cache(maxsize=4)
@@ -63,136 +47,9 @@ def vt(lang: str | None, msgid: str, **params: object) -> str:
     return text.format(**params) if params else text
 
 
-def now_iso() -> str:
-    """The current UTC time as ISO text (state is JSON)."""
-    return datetime.now(UTC).isoformat()
-
-
-@dataclass
-class Photo:
-    """One photo of the visit and the store's verdict on it (or the bot's own until it is synced)."""
-
-    ref: str
-    step_id: str | None
-    source: str
-    status: str = "stored"  # stored | queued
-    evidence_id: str | None = None
-    site: str = "unknown"
-    distance_m: float | None = None
-    fresh: bool | None = None
-    reused: bool = False
-    edited: bool = False
-    forwarded: bool = False
-    reasons: list[str] = field(default_factory=list)
-
-    @property
-    def proven(self) -> bool:
-        """Proof for a core step, as the store judges it: fresh, not off site, not reused or forwarded."""
-        return (
-            self.status == "stored"
-            and self.fresh is not False
-            and self.site != "off_site"
-            and not self.reused
-            and not self.forwarded
-        )
-
-    def apply_verdict(self, ev: dict[str, Any]) -> None:
-        """Takes the store's EvidencePublic JSON."""
-        self.status = "stored"
-        self.evidence_id = str(ev["id"])
-        self.site = str(ev.get("site") or "unknown")
-        self.distance_m = ev.get("distance_m")
-        self.fresh = ev.get("fresh")
-        self.reused = bool(ev.get("reused"))
-        self.edited = bool(ev.get("edited"))
-        self.forwarded = bool(ev.get("forwarded"))
-        self.reasons = [str(r.get("message")) for r in ev.get("reasons") or [] if r.get("message")][:4]
-
-
-@dataclass
-class VisitData:
-    """Where a visit stands; stored as the `conversation` row's JSON."""
-
-    assignment_id: str
-    visit_id: str
-    label: str
-    checklist_id: str
-    version: int
-    lat: float | None = None
-    lon: float | None = None
-    datum: str | None = None
-    answers: list[dict[str, Any]] = field(default_factory=list)
-    pending: dict[str, Any] | None = None  # {"step_id", "value", "need"} while collecting evidence
-    pending_photos: list[str] = field(default_factory=list)
-    multi: list[str] = field(default_factory=list)
-    photos: dict[str, Photo] = field(default_factory=dict)
-    checkin: dict[str, Any] | None = None
-    told_file_tip: bool = False
-    step_shown_at: str = field(default_factory=now_iso)
-    step_seconds: dict[str, float] = field(default_factory=dict)
-    started_at: str = field(default_factory=now_iso)
-    resume_state: str = STEP  # the state to return to from a pause or a cancel question
-    joined: bool = False  # a teammate started the visit: leaving it must not cancel it for them
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON for the conversation table."""
-        return asdict(self)
-
-    @classmethod
-    def of(cls, data: dict[str, Any]) -> VisitData:
-        """From the conversation table's JSON."""
-        raw = dict(data)
-        raw["photos"] = {k: Photo(**v) for k, v in (raw.get("photos") or {}).items()}
-        return cls(**raw)
-
-    def checklist(self) -> Checklist:
-        """The pinned checklist version of this visit."""
-        return checklists.load_checklist(self.checklist_id, self.version)
-
-    def state(self) -> State:
-        """The engine's state."""
-        return State.model_validate(
-            {"checklist_id": self.checklist_id, "version": self.version, "answers": self.answers}
-        )
-
-    def set_state(self, state: State) -> None:
-        """Stores the engine's state."""
-        self.answers = [a.model_dump(mode="json") for a in state.answers]
-
-    def current(self) -> Step | None:
-        """The step to ask now (None when every step is answered)."""
-        return checklists.next_step(self.checklist(), self.state())
-
-    def household(self) -> tuple[float, float] | None:
-        """The household's position on file."""
-        return (self.lat, self.lon) if self.lat is not None and self.lon is not None else None
-
-    def time_step(self, step_id: str) -> None:
-        """Adds the time since the step was shown to its total, and restarts the clock."""
-        try:
-            shown = datetime.fromisoformat(self.step_shown_at)
-            secs = max(0.0, (datetime.now(UTC) - shown).total_seconds())
-        except ValueError:
-            secs = 0.0
-        self.step_seconds[step_id] = round(self.step_seconds.get(step_id, 0.0) + min(secs, 86_400.0), 1)
-        self.step_shown_at = now_iso()
-
-
-@dataclass(frozen=True)
-class Prompt:
-    """A message to show: text and rows of (label, callback value) buttons."""
-
-    text: str
-    buttons: list[list[tuple[str, str]]] = field(default_factory=list)
-
-
 def yes_no_labels(lang: str) -> tuple[str, str]:
     """The yes and no button labels."""
     return vt(lang, "Yes"), vt(lang, "No")
-
-
-def _rows(items: list[tuple[str, str]], per_row: int) -> list[list[tuple[str, str]]]:
-    return [items[i : i + per_row] for i in range(0, len(items), per_row)]
 
 
 LOCATION_HOWTO = (
@@ -211,17 +68,20 @@ def step_prompt(data: VisitData, step: Step, lang: str) -> Prompt:
     lines = [head + step.label.get(lang)]
     if step.help:
         lines.append(step.help.get(lang))
-    buttons: list[list[tuple[str, str]]] = []
+    buttons: Buttons = []
     kind = step.kind
     if kind is StepKind.YES_NO:
         yes, no = yes_no_labels(lang)
-        buttons = [[(yes, "a:yes"), (no, "a:no")]]
+        buttons = [[(yes, Action(Act.ANSWER, "yes")), (no, Action(Act.ANSWER, "no"))]]
     elif kind is StepKind.CHOICE:
-        buttons = _rows([(c.label.get(lang), f"a:{c.id}") for c in step.choices], 1)
+        buttons = rows([(c.label.get(lang), Action(Act.ANSWER, c.id)) for c in step.choices], 1)
     elif kind is StepKind.MULTI_CHOICE:
         chosen = set(data.multi)
-        items = [(("☑ " if c.id in chosen else "☐ ") + c.label.get(lang), f"m:{c.id}") for c in step.choices]
-        buttons = [*_rows(items, 1), [(vt(lang, "Done ✔"), "md")]]
+        items = [
+            (("☑ " if c.id in chosen else "☐ ") + c.label.get(lang), Action(Act.TOGGLE, c.id))
+            for c in step.choices
+        ]
+        buttons = [*rows(items, 1), [(vt(lang, "Done ✔"), Action(Act.MULTI_DONE))]]
         lines.append(vt(lang, "Tap to select, tap again to clear, then Done."))
     elif kind is StepKind.NUMBER:
         lines.append(vt(lang, "Type a number."))
@@ -231,13 +91,13 @@ def step_prompt(data: VisitData, step: Step, lang: str) -> Prompt:
         got = len(data.pending_photos)
         lines.append(vt(lang, "Send photos; tap Done when all are sent ({count} so far).", count=got))
         if got:
-            buttons = [[(vt(lang, "Done ✔"), "pd")]]
+            buttons = [[(vt(lang, "Done ✔"), Action(Act.PHOTOS_DONE))]]
     elif kind is StepKind.LOCATION:
         lines.append(vt(lang, LOCATION_HOWTO))
     elif kind is StepKind.NOTE:
-        buttons = [[(vt(lang, "OK"), "ok")]]
+        buttons = [[(vt(lang, "OK"), Action(Act.OK))]]
     if not step.required and kind not in (StepKind.NOTE,):
-        buttons.append([(vt(lang, "Skip"), "sk")])
+        buttons.append([(vt(lang, "Skip"), Action(Act.SKIP))])
     lines.append(vt(lang, "/back previous step · /pause · /cancel"))
     return Prompt("\n".join(lines), buttons)
 
@@ -322,27 +182,6 @@ def distance(lang: str, meters: float | None) -> str:
     return vt(lang, "{km} km", km=f"{meters / 1000:.1f}")
 
 
-def location_event(
-    lat: float, lon: float, accuracy: float | None, live: bool, venue: bool, forwarded: bool
-) -> dict[str, Any]:
-    """A location event for `POST /visits/{id}/events`."""
-    return {
-        "kind": "location",
-        "lat": lat,
-        "lon": lon,
-        "at": now_iso(),
-        "accuracy_m": accuracy,
-        "live": live,
-        "venue": venue,
-        "forwarded": forwarded,
-    }
-
-
-def usable_position(lat: float, lon: float) -> bool:
-    """Not (0, 0), in range, finite."""
-    return is_real_position(lat, lon)
-
-
 def photo_verdict(photo: Photo, lang: str) -> str:
     """One line per photo: on site, fresh, reused (the store's verdict, or "waiting" while queued)."""
     if photo.status == "queued":
@@ -366,16 +205,6 @@ def photo_verdict(photo: Photo, lang: str) -> str:
     if photo.forwarded:
         parts.append(vt(lang, "⚠️ forwarded"))
     return vt(lang, "📷 Photo checked: {verdict}", verdict=" · ".join(parts))
-
-
-def is_photo_document(mime: str | None, file_name: str | None) -> bool:
-    """Whether a sent file claims to be an image the evidence pipeline accepts."""
-    if mime and mime.lower() in IMAGE_MIMES:
-        return True
-    name = (file_name or "").lower()
-    return mime in (None, "", "application/octet-stream") and name.endswith(
-        (".jpg", ".jpeg", ".png", ".webp", ".heic", ".heif")
-    )
 
 
 def core_lines(data: VisitData, cl: Checklist, lang: str) -> list[str]:
@@ -437,58 +266,6 @@ def summary_texts(data: VisitData, lang: str) -> list[str]:
     return split_text("\n".join(lines))
 
 
-def summary_buttons(lang: str) -> list[list[tuple[str, str]]]:
+def summary_buttons(lang: str) -> Buttons:
     """Submit or go back."""
-    return [[(vt(lang, "✅ Submit"), "sub"), (vt(lang, "↩ Back"), "bk")]]
-
-
-def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
-    """Splits at line ends into messages Telegram accepts."""
-    chunks: list[str] = []
-    cur = ""
-    for line in text.split("\n"):
-        while len(line) > limit:
-            chunks.append(line[:limit])
-            line = line[limit:]
-        if len(cur) + len(line) + 1 > limit:
-            chunks.append(cur)
-            cur = line
-        else:
-            cur = f"{cur}\n{line}" if cur else line
-    if cur:
-        chunks.append(cur)
-    return chunks
-
-
-def client_findings(data: VisitData) -> list[dict[str, Any]]:
-    """The bot's findings, sent beside the answers (the store derives its own)."""
-    cl = data.checklist()
-    return [
-        {"rule_id": f.rule_id, "category": f.category.value, "severity": f.severity.value}
-        for f in checklists.findings(cl, data.state())
-    ]
-
-
-def finish_answers(
-    answers: list[dict[str, Any]], refs: set[str], ids: dict[str, str]
-) -> list[dict[str, Any]] | None:
-    """The answers with photo refs replaced by the store's evidence ids (None while one is missing)."""
-    out: list[dict[str, Any]] = []
-    for a in answers:
-        ev = []
-        for ref in a.get("evidence") or []:
-            if ref not in ids:
-                return None
-            ev.append(ids[ref])
-        value = a.get("value")
-        if isinstance(value, list) and value and all(isinstance(v, str) and v in refs for v in value):
-            if any(v not in ids for v in value):
-                return None
-            value = [ids[v] for v in value]
-        out.append({"step_id": a["step_id"], "value": value, "evidence": ev})
-    return out
-
-
-def known_ids(data: VisitData) -> dict[str, str]:
-    """Photo ref → store evidence id, for photos already in the store."""
-    return {ref: p.evidence_id for ref, p in data.photos.items() if p.evidence_id}
+    return [[(vt(lang, "✅ Submit"), Action(Act.SUBMIT)), (vt(lang, "↩ Back"), Action(Act.BACK))]]
