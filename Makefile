@@ -23,7 +23,7 @@ lint: install
 	$(BIN)/ruff format --check .
 
 typecheck: install
-	$(BIN)/mypy api bot models services checklists media cli sandbox
+	$(BIN)/mypy api bot contracts models services checklists media cli sandbox
 
 pytest: install
 	$(BIN)/pytest

@@ -1,0 +1,61 @@
+"""The bot's own endpoints: bind, the bound user's profile and language, notices, unreachable users."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from contracts.users import Role
+from contracts.vocab import FROM_ROWS, Language
+
+TELEGRAM_USER_HEADER = "X-Feijian-Telegram-User"
+"""The header with which the bot's service token acts for a bound Telegram user."""
+
+
+class BindIn(BaseModel):
+    code: str = Field(min_length=1, max_length=40)
+    telegram_user_id: int = Field(ge=1, le=2**63 - 1)
+
+
+class TelegramProfile(BaseModel):
+    user_id: uuid.UUID
+    login: str
+    name: str
+    role: Role
+    language: str
+
+
+class LanguageIn(BaseModel):
+    language: Language
+
+
+class NoticeOut(BaseModel):
+    model_config = FROM_ROWS
+
+    id: uuid.UUID
+    kind: str
+    recipient_id: uuid.UUID
+    telegram_user_id: int
+    language: str
+    params: dict[str, Any]
+    due_at: datetime
+
+
+class AckIn(BaseModel):
+    ids: list[uuid.UUID] = Field(max_length=500)
+
+
+class AckOut(BaseModel):
+    acknowledged: int
+
+
+class UnreachableIn(BaseModel):
+    telegram_user_id: int = Field(ge=1, le=2**63 - 1)
+
+
+class UnreachableOut(BaseModel):
+    user_id: uuid.UUID | None
+    marked_at: datetime | None = None

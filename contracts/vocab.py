@@ -1,0 +1,34 @@
+"""Shared vocabulary: one enum per meaning, used by every layer that needs it."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import ConfigDict
+
+Language = Literal["zh-CN", "en"]
+"""A language the product speaks (message catalogs exist for exactly these)."""
+
+
+class Datum(StrEnum):
+    """Coordinate reference: phones give WGS-84; Chinese map services give GCJ-02 or BD-09."""
+
+    wgs84 = "wgs84"
+    gcj02 = "gcj02"
+    bd09 = "bd09"
+
+
+class Severity(StrEnum):
+    """How serious a finding is (a checklist rule declares it; the store's Finding keeps it)."""
+
+    low = "low"
+    medium = "medium"
+    high = "high"
+
+
+SERIOUS_SEVERITIES: frozenset[Severity] = frozenset({Severity.high})
+"""Findings of these severities alert the supervisors at once."""
+
+FROM_ROWS = ConfigDict(from_attributes=True)
+"""The config of a shape the store builds from a table row (`Shape.model_validate(row)`)."""
