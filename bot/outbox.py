@@ -98,7 +98,7 @@ class OutboxDrainer:
 
     async def drain_once(self) -> int:
         """One pass over due rows; returns how many reached the store."""
-        done = 0
+        before = self.sent
         blocked: set[int | None] = set()
         now = utcnow()
         for row in self.db.outbox_due():
@@ -108,11 +108,9 @@ class OutboxDrainer:
             if row["next_attempt_at"] > now:
                 blocked.add(user)  # keep the user's order: later writes wait for this one
                 continue
-            if await self._send(row):
-                done += 1
-            else:
+            if not await self._send(row):
                 blocked.add(user)
-        return done
+        return self.sent - before
 
     async def _send(self, row: dict[str, Any]) -> bool:
         """One row; False when the user's later rows must wait."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
-from bot import store_calls
 from bot.flows import visit_data as vd
 from bot.flows.callbacks import Act, Action
 from bot.flows.core import Turn
@@ -122,9 +121,12 @@ async def pick(turn: Turn) -> None:
         return
     aid = turn.action.arg
     try:
-        a = await store_call(turn.rt, lambda: store_calls.assignment(turn.rt.store, turn.uid, aid))
+        a = Assignment.from_contract(
+            await store_call(turn.rt, lambda: turn.rt.store.my_assignment(turn.uid, aid))
+        )
         key = f"vstart:{turn.uid}:{turn.update.update_id}"
-        visit = await store_call(turn.rt, lambda: store_calls.start_visit(turn.rt.store, turn.uid, aid, key))
+        started = await store_call(turn.rt, lambda: turn.rt.store.start_visit(turn.uid, aid, key))
+        visit = started.model_dump(mode="json")
     except StoreUnavailable:
         await turn.answer(record=False)  # not recorded: pressing again tries again
         await turn.reply(t(lang, UNREACHABLE), record=False)

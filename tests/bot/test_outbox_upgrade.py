@@ -88,7 +88,9 @@ def _old_schema(url: str) -> None:
                 label="language", **common, **at(0),
             )
         )  # fmt: skip
-        events = {"events": [{"kind": "location", "lat": 43.98, "lon": 119.38}]}
+        events = {
+            "events": [{"kind": "location", "lat": 43.98, "lon": 119.38, "at": "2026-01-01T00:00:00+00:00"}]
+        }
         conn.execute(
             insert(outbox).values(
                 key="loc:1", method="POST", path=f"/visits/{VISIT}/events", body=events,
@@ -137,6 +139,31 @@ class _Bot:
         return None
 
 
+STAMP = "2026-01-01T00:00:00+00:00"
+IDS = "00000000-0000-4000-8000-0000000000"
+
+
+def _answer(path: str) -> dict[str, Any]:
+    """What the store answers, in its contract's shape."""
+    if path.endswith("/language"):
+        return {"user_id": IDS + "01", "login": "li", "name": "李", "role": "inspector", "language": "en"}
+    if path.endswith("/evidence"):
+        return {
+            "id": IDS + "07", "visit_id": VISIT, "step_id": "entered", "source": "telegram_document",
+            "mime": "image/jpeg", "width": 1, "height": 1, "captured_at": None, "received_at": STAMP,
+            "position_source": "none", "distance_m": None, "site": "on_site", "fresh": True,
+            "reused": False, "edited": False, "forwarded": False, "accepted": True, "reasons": [],
+            "reused_in": [],
+        }  # fmt: skip
+    return {
+        "id": VISIT, "household_id": IDS + "02", "inspector_id": IDS + "03", "assignment_id": None,
+        "round_id": None, "checklist_id": "home_visit", "checklist_version": 1, "status": "in_progress",
+        "outcome": None, "participants": [], "answers": [], "step_seconds": {}, "track_points": 0,
+        "checkin": {}, "flags": [], "core_proof": {}, "started_at": STAMP, "finished_at": None,
+        "duration_s": None,
+    }  # fmt: skip
+
+
 def test_a_schema_1_database_is_upgraded_and_its_queue_drains(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'old.sqlite'}"
     _old_schema(url)
@@ -162,9 +189,7 @@ def test_a_schema_1_database_is_upgraded_and_its_queue_drains(tmp_path: Path) ->
             json.loads(request.content) if request.headers.get("content-type") == "application/json" else None
         )
         calls.append((request.method, request.url.path, key, body))
-        if request.url.path.endswith("/evidence"):
-            return httpx.Response(201, json={"id": "E7", "site": "on_site", "fresh": True})
-        return httpx.Response(200, json={"ok": True})
+        return httpx.Response(200, json=_answer(request.url.path))
 
     client = StoreClient("http://store", "token", transport=httpx.MockTransport(store))
     told: list[str] = []
@@ -180,6 +205,6 @@ def test_a_schema_1_database_is_upgraded_and_its_queue_drains(tmp_path: Path) ->
         ("POST", f"/api/v1/visits/{VISIT}/evidence", f"ev:{VISIT}:p7"),
         ("POST", f"/api/v1/visits/{VISIT}/finish", f"finish:{VISIT}"),
     ]
-    assert calls[3][3]["answers"] == [{"step_id": "entered", "value": "yes", "evidence": ["E7"]}]
+    assert calls[3][3]["answers"] == [{"step_id": "entered", "value": "yes", "evidence": [IDS + "07"]}]
     assert db.outbox_waiting(USER) == 0 and asyncio.run(drainer.drain_once()) == 0  # sent once
     db.dispose()
