@@ -9,20 +9,11 @@ import sys
 from typing import Any
 
 from telegram import BotCommand, Update
-from telegram.ext import (
-    AIORateLimiter,
-    Application,
-    ApplicationBuilder,
-    CallbackQueryHandler,
-    ChatMemberHandler,
-    CommandHandler,
-    MessageHandler,
-    TypeHandler,
-    filters,
-)
+from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
 
 from bot.db import BotDB
-from bot.handlers import base, help, lang, start, tasks, visits
+from bot.flows.dispatch import dispatch
+from bot.flows.visit_evidence import photo_text
 from bot.i18n import t
 from bot.notices import NoticeService
 from bot.outbox import OutboxDrainer
@@ -83,21 +74,8 @@ def build_application(
 
 
 def register(app: AnyApp) -> None:
-    """Adds every handler (group -1: the duplicate guard)."""
-    app.add_handler(TypeHandler(Update, base.guard), group=-1)
-    visits.register(app)  # the guided visit (issue 8): before the catch-alls below
-    private = filters.ChatType.PRIVATE
-    app.add_handler(CommandHandler("start", start.start, filters=private))
-    app.add_handler(CommandHandler("tasks", tasks.tasks, filters=private))
-    app.add_handler(CommandHandler("lang", lang.lang, filters=private))
-    app.add_handler(CommandHandler("help", help.help_, filters=private))
-    app.add_handler(CommandHandler("cancel", help.cancel, filters=private))
-    app.add_handler(CallbackQueryHandler(tasks.refresh, pattern=rf"^{tasks.FLOW}\|"))
-    app.add_handler(CallbackQueryHandler(lang.pressed, pattern=rf"^{lang.FLOW}\|"))
-    app.add_handler(MessageHandler(private & filters.LOCATION & ~filters.FORWARDED, help.location))
-    app.add_handler(ChatMemberHandler(help.membership, ChatMemberHandler.MY_CHAT_MEMBER))
-    app.add_handler(CallbackQueryHandler(help.stale_button))
-    app.add_handler(MessageHandler(private & ~filters.UpdateType.EDITED, help.unknown))
+    """One handler for every update: the flows' dispatcher (duplicate guard, gate, states tables)."""
+    app.add_handler(TypeHandler(Update, dispatch))
 
 
 async def _notify(app: AnyApp, user: int, text: str) -> None:
@@ -109,12 +87,14 @@ async def _post_init(app: AnyApp) -> None:
     rt.outbox = OutboxDrainer(
         rt.db,
         rt.store,
+        app.bot,
         lambda user, text: _notify(app, user, text),
+        photo_text,
         interval=rt.settings.outbox_interval,
         max_backoff=rt.settings.outbox_max_backoff,
     )
     rt.notices = NoticeService(rt.db, rt.store, app.bot, poll_interval=rt.settings.notice_poll_interval)
-    rt.notices.on_unreachable = lambda _user: rt.outbox.wake() if rt.outbox else None
+    rt.notices.on_unreachable = lambda _user: rt.wake_outbox()
     try:
         for code in MENU_LANGUAGES:
             await app.bot.set_my_commands(
@@ -123,21 +103,18 @@ async def _post_init(app: AnyApp) -> None:
             )
     except Exception:  # a cosmetic call; never block start-up on it
         log.warning("setMyCommands failed", exc_info=True)
-    tasks_ = [asyncio.create_task(rt.outbox.run()), asyncio.create_task(rt.notices.run())]
-    app.bot_data.setdefault("_", None)
-    _BACKGROUND[id(app)] = tasks_
-
-
-_BACKGROUND: dict[int, list[asyncio.Task[None]]] = {}
+    rt.background = [asyncio.create_task(rt.outbox.run()), asyncio.create_task(rt.notices.run())]
 
 
 async def _post_stop(app: AnyApp) -> None:
-    for task in _BACKGROUND.pop(id(app), []):
+    rt = runtime_of(app)
+    for task in rt.background:
         task.cancel()
         try:
             await task
         except (asyncio.CancelledError, Exception):
             log.debug("background task ended", exc_info=True)
+    rt.background = []
 
 
 async def _post_shutdown(app: AnyApp) -> None:

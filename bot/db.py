@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -20,6 +20,11 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
 from bot import tables as T
+from bot import upgrade
+from bot.store_calls import UPLOAD_OP
+
+if TYPE_CHECKING:
+    from bot.outbox import Job
 
 
 def utcnow() -> datetime:
@@ -67,15 +72,17 @@ class BotDB:
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
         self._dialect = self.engine.dialect.name
-        T.metadata.create_all(self.engine)
         with self.tx() as conn:
-            found = conn.execute(select(T.bot_meta.c.value).where(T.bot_meta.c.key == "schema")).scalar()
-            if found is None:
-                conn.execute(insert(T.bot_meta).values(key="schema", value=T.SCHEMA_VERSION))
-            elif found != T.SCHEMA_VERSION:
+            found = upgrade.schema_version(conn)
+            if found not in (None, T.SCHEMA_VERSION, upgrade.PREVIOUS):
                 raise SchemaMismatch(
                     f"bot database schema {found} != {T.SCHEMA_VERSION}; drain the outbox, then remove it"
                 )
+            if found == upgrade.PREVIOUS:
+                upgrade.upgrade(conn)  # in place, queued store writes kept
+            T.metadata.create_all(conn)
+            if found is None:
+                conn.execute(insert(T.bot_meta).values(key="schema", value=T.SCHEMA_VERSION))
 
     def dispose(self) -> None:
         """Closes every pooled connection."""
@@ -118,6 +125,22 @@ class BotDB:
             )
             return int(res.rowcount or 0)
 
+    def turn_state(
+        self, update_id: int, telegram_user_id: int
+    ) -> tuple[bool, dict[str, Any] | None, list[dict[str, Any]]]:
+        """What one update needs, in one connection: handled before?, the user, their conversations."""
+        with self.engine.connect() as conn:
+            q = select(T.processed_update.c.update_id).where(T.processed_update.c.update_id == update_id)
+            if conn.execute(q).first() is not None:
+                return True, None, []
+            user = conn.execute(
+                select(T.bot_user).where(T.bot_user.c.telegram_user_id == telegram_user_id)
+            ).first()
+            convs = conn.execute(
+                select(T.conversation).where(T.conversation.c.telegram_user_id == telegram_user_id)
+            ).all()
+            return False, dict(user._mapping) if user else None, [dict(r._mapping) for r in convs]
+
     # ---- users
     def user(self, telegram_user_id: int) -> dict[str, Any] | None:
         """The bot's record of a Telegram user."""
@@ -139,32 +162,31 @@ class BotDB:
             )
 
     # ---- outbox
-    def outbox_add(
-        self,
-        conn: Connection,
-        key: str,
-        telegram_user_id: int | None,
-        method: str,
-        path: str,
-        body: Any,
-        label: str = "",
-    ) -> None:
+    def outbox_add(self, conn: Connection, telegram_user_id: int | None, job: Job) -> None:
         """Queues a write for the store (a repeated key is ignored)."""
         now = utcnow()
         conn.execute(
             self._insert_ignore(T.outbox).values(
-                key=key,
+                key=job.key,
                 telegram_user_id=telegram_user_id,
-                method=method,
-                path=path,
-                body=body,
-                label=label,
+                op=job.op,
+                target=job.target,
+                body=job.body,
                 status="pending",
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,
             )
         )
+
+    def outbox_uploads(self, target: str, status: str | None = None) -> list[dict[str, Any]]:
+        """The photo uploads queued for a visit (all, or those in one status)."""
+        c = T.outbox.c
+        q = select(T.outbox).where(c.target == target, c.op == UPLOAD_OP)
+        if status is not None:
+            q = q.where(c.status == status)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q.order_by(c.id))]
 
     def outbox_waiting(self, telegram_user_id: int) -> int:
         """How many of the user's writes are not yet in the store."""

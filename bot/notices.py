@@ -23,6 +23,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot import render
 from bot.db import BotDB, utcnow
+from bot.outbox import Job
 from bot.store_client import StoreClient, StoreError, StoreUnavailable
 
 log = logging.getLogger("feijian.bot.notices")
@@ -147,14 +148,8 @@ class NoticeService:
         now = utcnow()
         with self.db.tx() as conn:
             self.db.save_user(conn, telegram_user_id, telegram_user_id, unreachable_at=now)
-            self.db.outbox_add(
-                conn,
-                f"unreachable:{telegram_user_id}:{now.date().isoformat()}",
-                None,
-                "POST",
-                "/telegram/unreachable",
-                {"telegram_user_id": telegram_user_id},
-                label="unreachable",
-            )
+            key = f"unreachable:{telegram_user_id}:{now.date().isoformat()}"
+            job = Job("unreachable", key, {"telegram_user_id": telegram_user_id}, anonymous=True)
+            self.db.outbox_add(conn, None, job)
         if self.on_unreachable:
             self.on_unreachable(telegram_user_id)

@@ -1,10 +1,12 @@
-"""The outbox drainer: sends queued writes to the store with their idempotency keys, in order per user.
+"""The one outbox: every write for the store (JSON calls and photo uploads), drained by one task.
 
-A write is in the outbox before the inspector sees "saved" (same transaction as the state change).
-Transient failures (store down, 5xx, 429) are retried with exponential backoff and jitter; a user's
-later writes wait behind an earlier one so the store sees them in order. A refusal (4xx) is final:
-the item is marked failed and the inspector is told. When a user's backlog empties after a failure,
-they are told everything is synced.
+Handlers queue a `Job` in their own transaction, before they reply. The drainer sends each row with
+its idempotency key, in order per user (a user's later writes wait while an earlier one cannot be
+sent), with exponential backoff while the store is unreachable. A photo's file is fetched from
+Telegram at send time. A visit's finish names its photos by their refs and waits behind them (same
+user, earlier rows); at send time the refs become the store's evidence ids, and a photo the store
+refused is left out rather than blocking the visit. The inspector is told once when something
+waits, and again when everything is synced.
 """
 
 from __future__ import annotations
@@ -12,25 +14,59 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Bot
+from telegram.error import TelegramError
 
 from bot import render
 from bot.db import BotDB, utcnow
+from bot.flows.visit_data import finish_answers, without_refs
 from bot.i18n import t
+from bot.store_calls import UPLOAD_OP, call, upload_evidence
 from bot.store_client import StoreClient, StoreError, StoreUnavailable
 
 log = logging.getLogger("feijian.bot.outbox")
 Notify = Callable[[int, str], Awaitable[None]]
+# The text for a photo synced later: (language, the store's verdict or None when refused, refusal).
+PhotoText = Callable[[str, dict[str, Any] | None, str], str]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One write for the store: an operation, its resource and body, under an idempotency key."""
+
+    op: str
+    key: str
+    body: Any = None
+    target: str | None = None
+    user: int | None = None  # None: the turn's user
+    anonymous: bool = False  # sent without a user (the store acts for the bot itself)
+
+
+class Unresolved(Exception):
+    """A finish still names a photo the store has no id for."""
 
 
 class OutboxDrainer:
-    """One background task per bot process."""
+    """The one drainer of the one outbox (one background task per bot process)."""
 
     def __init__(
-        self, db: BotDB, store: StoreClient, notify: Notify, interval: float = 2.0, max_backoff: float = 300.0
+        self,
+        db: BotDB,
+        store: StoreClient,
+        bot: Bot,
+        notify: Notify,
+        photo_text: PhotoText,
+        interval: float = 2.0,
+        max_backoff: float = 300.0,
     ) -> None:
         self.db = db
         self.store = store
+        self.bot = bot
         self.notify = notify
+        self.photo_text = photo_text
         self.interval = interval
         self.max_backoff = max_backoff
         self._wake = asyncio.Event()
@@ -61,8 +97,8 @@ class OutboxDrainer:
             self._wake.clear()
 
     async def drain_once(self) -> int:
-        """One pass over due items; returns how many reached the store."""
-        done = 0
+        """One pass over due rows; returns how many reached the store."""
+        before = self.sent
         blocked: set[int | None] = set()
         now = utcnow()
         for row in self.db.outbox_due():
@@ -72,41 +108,77 @@ class OutboxDrainer:
             if row["next_attempt_at"] > now:
                 blocked.add(user)  # keep the user's order: later writes wait for this one
                 continue
-            try:
-                response = await self.store.request(
-                    row["method"],
-                    row["path"],
-                    telegram_user_id=user,
-                    json=row["body"],
-                    idempotency_key=row["key"],
-                )
-            except StoreUnavailable as exc:
+            if not await self._send(row):
                 blocked.add(user)
-                self.db.outbox_retry(row["id"], row["attempts"], self.interval, self.max_backoff, str(exc))
-                if user is not None and user not in self._delayed:
-                    # First failed attempt for this user: say what waits; "all synced" follows later.
-                    self._delayed.add(user)
-                    lang = (self.db.user(user) or {}).get("language")
-                    await self._say(user, render.waiting(lang or "zh-CN", self.db.outbox_waiting(user)))
-                continue
-            except StoreError as exc:
-                self.db.outbox_finish(row["id"], "failed", error=f"{exc.code}: {exc.detail}")
-                log.warning("outbox item %s refused: %s", row["key"], exc)
-                if user is not None:
-                    lang = (self.db.user(user) or {}).get("language")
-                    await self._say(
-                        user,
-                        t(lang, "A change could not be saved on the server: {detail}", detail=exc.detail),
-                    )
-                continue
-            self.db.outbox_finish(row["id"], "done", response=response)
-            done += 1
-            self.sent += 1
-            if user is not None and user in self._delayed and self.db.outbox_waiting(user) == 0:
-                self._delayed.discard(user)
-                lang = (self.db.user(user) or {}).get("language")
-                await self._say(user, t(lang, "All your changes are synced with the server."))
-        return done
+        return self.sent - before
+
+    async def _send(self, row: dict[str, Any]) -> bool:
+        """One row; False when the user's later rows must wait."""
+        user = row["telegram_user_id"]
+        try:
+            response = await self._call(row)
+        except (StoreUnavailable, TelegramError) as exc:
+            self.db.outbox_retry(row["id"], row["attempts"], self.interval, self.max_backoff, str(exc))
+            if user is not None and user not in self._delayed:
+                # First failed attempt for this user: say what waits; "all synced" follows later.
+                self._delayed.add(user)
+                await self._say(user, render.waiting(self._lang(user), self.db.outbox_waiting(user)))
+            return False
+        except (StoreError, Unresolved) as exc:
+            detail = exc.detail if isinstance(exc, StoreError) else str(exc)
+            code = exc.code if isinstance(exc, StoreError) else "unresolved"
+            self.db.outbox_finish(row["id"], "failed", error=f"{code}: {detail}")
+            log.warning("outbox item %s refused: %s", row["key"], exc)
+            if user is not None:
+                await self._say(user, self._refused(row, detail))
+            return True
+        self.db.outbox_finish(row["id"], "done", response=response)
+        self.sent += 1
+        if user is not None and row["op"] == UPLOAD_OP:
+            await self._say(user, self.photo_text(self._lang(user), response, ""))
+        if user is not None and user in self._delayed and self.db.outbox_waiting(user) == 0:
+            self._delayed.discard(user)
+            await self._say(user, t(self._lang(user), "All your changes are synced with the server."))
+        return True
+
+    async def _call(self, row: dict[str, Any]) -> Any:
+        user, key, body = row["telegram_user_id"], row["key"], row["body"]
+        if row["op"] == UPLOAD_OP:
+            tg_file = await self.bot.get_file(body["file_id"])
+            blob = bytes(await tg_file.download_as_bytearray())
+            return await upload_evidence(self.store, row["target"], body, blob, user, key)
+        if row["op"] == "visit_finish" and body and "refs" in body:
+            body = self._resolve(row["target"], body)
+        return await call(self.store, row["op"], row["target"], body, user or None, key)
+
+    def _resolve(self, visit_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        """A finish's photo refs as the store's evidence ids (refused photos left out)."""
+        ids = dict(body.get("known") or {})
+        failed: set[str] = set()
+        for upload in self.db.outbox_uploads(visit_id):
+            ref = (upload["body"] or {}).get("ref")
+            if upload["status"] == "done" and upload["response"]:
+                ids[ref] = str(upload["response"]["id"])
+            elif upload["status"] == "failed" and ref:
+                failed.add(ref)
+        refs = set(body.get("refs") or [])
+        answers = finish_answers(without_refs(body["answers"], failed), refs - failed, ids)
+        if answers is None:
+            raise Unresolved("a photo of this visit never reached the store")
+        return {
+            "answers": answers,
+            "client_findings": body.get("client_findings") or [],
+            "finished_at": body.get("finished_at"),
+        }
+
+    def _refused(self, row: dict[str, Any], detail: str) -> str:
+        lang = self._lang(row["telegram_user_id"])
+        if row["op"] == UPLOAD_OP:
+            return self.photo_text(lang, None, detail)
+        return t(lang, "A change could not be saved on the server: {detail}", detail=detail)
+
+    def _lang(self, user: int) -> str:
+        return str((self.db.user(user) or {}).get("language") or "zh-CN")
 
     def waiting_text(self, telegram_user_id: int, lang: str) -> str | None:
         """ "N changes waiting to sync" for a reply, or None when nothing waits."""

@@ -1,7 +1,8 @@
-"""PTB persistence in the bot's database (user_data, chat_data, bot_data, conversations as JSON).
+"""PTB persistence in the bot's database (user_data, chat_data, conversations as JSON).
 
 PTB flushes this only every `update_interval`; it keeps PTB's conveniences across restarts. What must
-survive a `kill -9` the next instant is written by the handlers themselves (see bot/handlers/base.py).
+survive a `kill -9` the next instant is written by the handlers themselves (see bot/flows/core.py).
+`bot_data` is not persisted: it holds the process's Runtime (bot/runtime.py).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ class SQLPersistence(BasePersistence[dict[Any, Any], dict[Any, Any], dict[Any, A
 
     def __init__(self, db: BotDB, update_interval: float = 60) -> None:
         super().__init__(
-            store_data=PersistenceInput(bot_data=True, chat_data=True, user_data=True, callback_data=False),
+            store_data=PersistenceInput(bot_data=False, chat_data=True, user_data=True, callback_data=False),
             update_interval=update_interval,
         )
         self.db = db

@@ -1,8 +1,12 @@
-"""What every handler reaches through its context: settings, the bot's database, the store client."""
+"""What every handler reaches: settings, the bot's database, the store client, the outbox.
+
+One Runtime per Application, kept in the Application's `bot_data` (which the bot does not persist),
+so nothing of it lives in module globals.
+"""
 
 from __future__ import annotations
 
-import weakref
+import asyncio
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -16,10 +20,16 @@ if TYPE_CHECKING:
     from bot.notices import NoticeService
     from bot.outbox import OutboxDrainer
 
+RUNTIME_KEY = "feijian.runtime"
+# At most this many direct store calls of handlers at once: fifty inspectors pressing at the same
+# moment must not take all of the store's worker threads and connections (its audit chain
+# serializes writers), so the rest wait here, in the bot, a few milliseconds each.
+STORE_CONCURRENCY = 8
+
 
 @dataclass
 class Runtime:
-    """The bot's collaborators, one set per Application."""
+    """The bot's collaborators and its background state, one set per Application."""
 
     settings: BotSettings
     db: BotDB
@@ -27,16 +37,25 @@ class Runtime:
     outbox: OutboxDrainer | None = None
     notices: NoticeService | None = None
     stats: dict[str, int] = field(default_factory=dict)
+    background: list[asyncio.Task[None]] = field(default_factory=list)
+    _slots: asyncio.Semaphore | None = None
 
+    @property
+    def store_slots(self) -> asyncio.Semaphore:
+        """The limit on handlers' concurrent store calls (made on the running loop)."""
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(STORE_CONCURRENCY)
+        return self._slots
 
-_RUNTIMES: weakref.WeakKeyDictionary[Application[Any, Any, Any, Any, Any, Any], Runtime] = (
-    weakref.WeakKeyDictionary()
-)
+    def wake_outbox(self) -> None:
+        """Drain the outbox now (a handler just queued something)."""
+        if self.outbox is not None:
+            self.outbox.wake()
 
 
 def attach(app: Application[Any, Any, Any, Any, Any, Any], runtime: Runtime) -> None:
     """Binds the runtime to an Application."""
-    _RUNTIMES[app] = runtime
+    app.bot_data[RUNTIME_KEY] = runtime
 
 
 def runtime_of(
@@ -44,4 +63,6 @@ def runtime_of(
 ) -> Runtime:
     """The runtime of the Application handling this update."""
     app = context if isinstance(context, Application) else context.application
-    return _RUNTIMES[app]
+    runtime = app.bot_data[RUNTIME_KEY]
+    assert isinstance(runtime, Runtime)
+    return runtime

@@ -1,8 +1,9 @@
 """The bot's own tables (SQLAlchemy Core): user state, handled updates, outbox, notices, PTB state.
 
 They are created with `metadata.create_all` at start (see `bot.db.BotDB`): the bot's database is
-its private working state, not a record, so there is no migration history to replay; a schema
-version row makes a mismatched database refuse to start with a clear message instead.
+its private working state, not a record, so there is no migration history to replay. A schema
+version row says which version made it: the previous version is upgraded in place at start (its
+queued store writes kept, see `bot.upgrade`), anything else refuses to start with a clear message.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 metadata = MetaData()
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -94,17 +95,18 @@ conversation = Table(
     Column("updated_at", AwareDateTime(), nullable=False),
 )
 
-# Writes for the store, in order per user, each with its idempotency key.
+# Writes for the store, in order per user, each with its idempotency key: JSON calls and photo
+# uploads alike. A row names a store operation (see bot/store_calls.py), never a path; a photo's
+# body carries its Telegram file id and upload fields, the file itself is fetched at send time.
 outbox = Table(
     "outbox",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("key", String(200), nullable=False, unique=True),
     Column("telegram_user_id", BigInteger, nullable=True, index=True),
-    Column("method", String(10), nullable=False),
-    Column("path", String(300), nullable=False),
+    Column("op", String(40), nullable=False),
+    Column("target", String(64), nullable=True, index=True),  # the resource, e.g. the visit id
     Column("body", JSONType, nullable=True),
-    Column("label", String(60), nullable=False, default=""),
     Column("status", String(12), nullable=False, index=True),  # pending | done | failed
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", AwareDateTime(), nullable=False, index=True),

@@ -14,7 +14,6 @@ from typing import Any
 from sqlmodel import col, func, select
 
 from bot import tables as T
-from bot.visit_sync import visit_pending
 from models.audit import AuditEvent
 from models.evidence import Evidence
 from models.round import Assignment, TeamMember
@@ -275,7 +274,15 @@ def test_store_down_photo_and_submit_sync_later_exactly_once(world: World) -> No
             assert "同步" in done.text
             db = bot.runtime.db
             with db.engine.connect() as conn:
-                assert conn.execute(select(func.count()).select_from(visit_pending)).scalar() == 2
+                # the photo and the finish waiting behind it, in the one outbox
+                waiting = (
+                    select(func.count())
+                    .select_from(T.outbox)
+                    .where(
+                        T.outbox.c.op.in_(["evidence_upload", "visit_finish"]), T.outbox.c.status == "pending"
+                    )
+                )
+                assert conn.execute(waiting).scalar() == 2
             time.sleep(1.0)  # the sync job and the drainer try, and fail
             assert _visit(world, aid) is not None and _visit(world, aid).status == "in_progress"  # type: ignore[union-attr]
         finally:

@@ -6,15 +6,14 @@ import ast
 from pathlib import Path
 
 import checklists
-from bot import visit_flow as vf
-from bot.visit_flow import Photo, VisitData, vt
+from bot.flows import view
+from bot.flows import visit_data as vd
+from bot.flows import visit_view as vf
+from bot.flows.visit_data import Photo, VisitData
+from bot.i18n import t
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = [
-    ROOT / "bot" / "visit_flow.py",
-    ROOT / "bot" / "handlers" / "visits.py",
-    ROOT / "bot" / "visit_sync.py",
-]
+SOURCES = sorted((ROOT / "bot" / "flows").glob("*.py"))
 
 
 def _msgids() -> set[str]:
@@ -29,7 +28,7 @@ def _msgids() -> set[str]:
             if isinstance(t, ast.Name)
         }
         for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "vt" and len(node.args) >= 2:
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "t" and len(node.args) >= 2:
                 arg = node.args[1]
                 if isinstance(arg, ast.Constant):
                     found.add(arg.value)
@@ -41,9 +40,9 @@ def _msgids() -> set[str]:
 def test_every_visit_text_is_translated_to_chinese() -> None:
     ids = _msgids()
     assert len(ids) > 80
-    missing = [m for m in ids if vt("zh-CN", m) == m and m not in ("OK",)]
+    missing = [m for m in ids if t("zh-CN", m) == m and m not in ("OK",)]
     assert missing == []
-    assert vt("en", "Visit opened: {label}", label="x") == "Visit opened: x"
+    assert t("en", "Visit opened: {label}", label="x") == "Visit opened: x"
 
 
 def _data() -> VisitData:
@@ -70,7 +69,7 @@ def test_steps_render_as_buttons_and_text() -> None:
     step = d.current()
     assert step is not None and step.id == "household_status"
     prompt = vf.step_prompt(d, step, "zh-CN")
-    assert [row[0][1] for row in prompt.buttons] == ["a:home", "a:not_home", "a:moved", "a:not_found"]
+    assert [str(row[0][1]) for row in prompt.buttons] == ["a:home", "a:not_home", "a:moved", "a:not_found"]
 
 
 def test_checkin_verdicts() -> None:
@@ -90,8 +89,8 @@ def test_finish_answers_map_refs_to_store_ids() -> None:
         {"step_id": "remarks", "value": "p9 is not a photo", "evidence": []},
     ]
     refs = {"p1", "p2", "p3"}
-    assert vf.finish_answers(answers, refs, {"p1": "E1", "p2": "E2"}) is None
-    out = vf.finish_answers(answers, refs, {"p1": "E1", "p2": "E2", "p3": "E3"})
+    assert vd.finish_answers(answers, refs, {"p1": "E1", "p2": "E2"}) is None
+    out = vd.finish_answers(answers, refs, {"p1": "E1", "p2": "E2", "p3": "E3"})
     assert out is not None
     assert (
         out[0]["evidence"] == ["E1"] and out[1]["value"] == ["E2", "E3"] and out[2]["value"].startswith("p9")
@@ -99,12 +98,12 @@ def test_finish_answers_map_refs_to_store_ids() -> None:
 
 
 def test_long_summaries_are_split_for_telegram() -> None:
-    chunks = vf.split_text("\n".join(["x" * 100] * 100))
-    assert len(chunks) == 3 and all(len(c) <= vf.MAX_TEXT for c in chunks)
+    chunks = view.split_text("\n".join(["x" * 100] * 100))
+    assert len(chunks) == 3 and all(len(c) <= view.MAX_TEXT for c in chunks)
 
 
 def test_photo_documents() -> None:
-    assert vf.is_photo_document("image/jpeg", "a.jpg")
-    assert vf.is_photo_document(None, "IMG_1.HEIC")
-    assert not vf.is_photo_document("application/pdf", "scan.pdf")
-    assert not vf.is_photo_document("application/octet-stream", "scan.pdf")
+    assert vd.is_photo_document("image/jpeg", "a.jpg")
+    assert vd.is_photo_document(None, "IMG_1.HEIC")
+    assert not vd.is_photo_document("application/pdf", "scan.pdf")
+    assert not vd.is_photo_document("application/octet-stream", "scan.pdf")

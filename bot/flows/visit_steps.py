@@ -1,0 +1,136 @@
+"""The checklist step by step: typed answers, answer buttons, multi-choice toggles, /back."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import checklists
+from bot.flows import visit_data as vd
+from bot.flows import visit_view as vv
+from bot.flows.callbacks import Act
+from bot.flows.core import Turn
+from bot.flows.gate import refuse
+from bot.flows.view import Prompt
+from bot.flows.visit_common import advance, data_of, prompt_of
+from bot.flows.visit_data import VisitData
+from bot.i18n import t
+from checklists import ChecklistError, Step, StepKind
+
+TYPED = (StepKind.NUMBER, StepKind.TEXT)
+# Buttons that answer a step, by act: the step kinds they fit.
+FITS: dict[Act, tuple[StepKind, ...]] = {
+    Act.ANSWER: (StepKind.YES_NO, StepKind.CHOICE),
+    Act.MULTI_DONE: (StepKind.MULTI_CHOICE,),
+    Act.PHOTOS_DONE: (StepKind.PHOTO,),
+    Act.OK: (StepKind.NOTE,),
+}
+
+
+def answer_step(data: VisitData, step: Step, raw: Any, lang: str) -> tuple[str, Prompt, str]:
+    """Validates an answer; records it (or waits for its photos); returns (state, prompt, answer shown)."""
+    cl = data.checklist()
+    state = data.state()
+    value = checklists.parse_value(step, raw, state.values(), lang)
+    need = checklists.required_evidence(cl, state, step.id, value)
+    shown = vv.answer_label(step, value, lang)
+    if need > 0:
+        data.pending = {"step_id": step.id, "value": value, "need": need}
+        data.pending_photos = []
+        return vd.EVIDENCE, vv.evidence_prompt(data, step, lang), shown
+    data.set_state(checklists.answer(cl, state, step.id, value, lang))
+    data.time_step(step.id)
+    new_state, prompt = advance(data, lang)
+    return new_state, prompt, shown
+
+
+async def typed(turn: Turn) -> None:
+    """A typed answer to a number or text step."""
+    data = data_of(turn)
+    step = data.current()
+    if step is None or step.kind not in TYPED:
+        await refuse(turn)
+        return
+    try:
+        new_state, prompt, shown = answer_step(data, step, turn.text, turn.lang)
+    except ChecklistError as err:
+        await turn.reply(f"⚠️ {err.message(turn.lang)}\n{step.label.get(turn.lang)}")
+        return
+    nonce = turn.save(new_state, data.to_json())
+    await turn.reply(prompt, f"✔ {shown}", nonce)
+
+
+def _raw(turn: Turn, data: VisitData, step: Step) -> tuple[bool, Any]:
+    """(fits, raw answer) of the pressed button for this step."""
+    act, arg = turn.action.act, turn.action.arg
+    if act in FITS:
+        fits = step.kind in FITS[act]
+        raw = {Act.ANSWER: arg, Act.MULTI_DONE: list(data.multi), Act.PHOTOS_DONE: list(data.pending_photos)}
+        return fits, raw.get(act)
+    if act is Act.SKIP:
+        return not step.required, None
+    return False, None
+
+
+async def pressed(turn: Turn) -> None:
+    """An answer button of the current step."""
+    data = data_of(turn)
+    step = data.current()
+    if step is None:
+        await refuse(turn)
+        return
+    if turn.action.act is Act.TOGGLE and step.kind is StepKind.MULTI_CHOICE:
+        await _toggle(turn, data, step)
+        return
+    fits, raw = _raw(turn, data, step)
+    if not fits:
+        await refuse(turn)
+        return
+    try:
+        new_state, prompt, shown = answer_step(data, step, raw, turn.lang)
+    except ChecklistError as err:
+        await turn.answer(err.message(turn.lang), alert=True)
+        return
+    nonce = turn.save(new_state, data.to_json())
+    # The state is committed; the three calls are independent, so they go out together.
+    asked = vv.step_prompt(data, step, turn.lang).text.splitlines()[0]
+    await asyncio.gather(turn.answer(), turn.ack(f"{asked}\n→ {shown}"), turn.reply(prompt, nonce=nonce))
+
+
+async def _toggle(turn: Turn, data: VisitData, step: Step) -> None:
+    """Ticks or clears one choice of a multi-choice step; the keyboard is redrawn in place."""
+    assert turn.conv is not None
+    choice = turn.action.arg
+    if step.choice(choice) is None:
+        await turn.answer(t(turn.lang, "This button has expired."))
+        return
+    data.multi = [c for c in data.multi if c != choice] if choice in data.multi else [*data.multi, choice]
+    turn.save(turn.conv.state, data.to_json(), turn.conv.nonce)
+    prompt = vv.step_prompt(data, step, turn.lang)
+    query = turn.update.callback_query
+    assert query is not None
+    await asyncio.gather(
+        turn.answer(), query.edit_message_reply_markup(reply_markup=turn.markup(prompt, turn.conv.nonce))
+    )
+
+
+async def go_back(turn: Turn) -> None:
+    """Undoes the last answer (or the answer waiting for photos) and asks that step again."""
+    assert turn.conv is not None
+    data = data_of(turn)
+    if turn.conv.state == vd.EVIDENCE:
+        data.pending = None
+        data.pending_photos = []
+        new_state, prompt = vd.STEP, prompt_of(vd.STEP, data, turn.lang)
+    else:
+        try:
+            data.set_state(checklists.back(data.checklist(), data.state()))
+        except ChecklistError as err:
+            await turn.say(err.message(turn.lang))
+            return
+        new_state, prompt = advance(data, turn.lang)
+    nonce = turn.save(new_state, data.to_json())
+    if turn.update.callback_query is not None:
+        await turn.answer()
+        await turn.ack(t(turn.lang, "Going back a step."))
+    await turn.reply(prompt, t(turn.lang, "Back one step."), nonce)

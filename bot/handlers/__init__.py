@@ -1,1 +1,0 @@
-"""Handlers by capability; each is thin: parse the update, call the store or the engine, render."""
