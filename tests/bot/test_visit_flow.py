@@ -18,15 +18,17 @@ SOURCES = sorted((ROOT / "bot" / "flows").glob("*.py"))
 
 def _msgids() -> set[str]:
     found: set[str] = set()
-    for path in SOURCES:
-        tree = ast.parse(path.read_text())
-        consts = {
-            t.id: n.value.value
-            for n in ast.walk(tree)
-            if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
-            for t in n.targets
-            if isinstance(t, ast.Name)
-        }
+    trees = [ast.parse(path.read_text()) for path in SOURCES]
+    # message constants are shared between the flow modules (e.g. visit_common.UNREACHABLE)
+    consts = {
+        t.id: n.value.value
+        for tree in trees
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
+    for tree in trees:
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "t" and len(node.args) >= 2:
                 arg = node.args[1]
