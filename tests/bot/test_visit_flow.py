@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import checklists
 from bot.flows import view
@@ -16,17 +17,25 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted((ROOT / "bot" / "flows").glob("*.py"))
 
 
+def _constants(tree: ast.Module) -> dict[str, Any]:
+    return {
+        t.id: n.value.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
+        for t in n.targets
+        if isinstance(t, ast.Name)
+    }
+
+
 def _msgids() -> set[str]:
     found: set[str] = set()
-    for path in SOURCES:
-        tree = ast.parse(path.read_text())
-        consts = {
-            t.id: n.value.value
-            for n in ast.walk(tree)
-            if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
-            for t in n.targets
-            if isinstance(t, ast.Name)
-        }
+    trees = {path: ast.parse(path.read_text()) for path in SOURCES}
+    # A flow may pass a text defined in another flow (`from bot.flows.start import UNREACHABLE`).
+    shared: dict[str, Any] = {}
+    for tree in trees.values():
+        shared.update(_constants(tree))
+    for tree in trees.values():
+        consts = {**shared, **_constants(tree)}
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "t" and len(node.args) >= 2:
                 arg = node.args[1]

@@ -11,7 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.store_client import ENDPOINTS, OPS, StoreClient, StoreError
+from bot.store_client import StoreClient, StoreError
+from bot.store_endpoints import ENDPOINTS, OPS
 from contracts.telegram import TelegramProfile
 from contracts.visits import VisitPublic
 
@@ -77,8 +78,8 @@ async def test_typed_methods_use_the_endpoint_table(fake: tuple[StoreClient, Rec
     assert isinstance(profile, TelegramProfile) and str(profile.user_id) == USER_ID
     visit = await client.cancel_visit(42, VISIT_ID, idempotency_key="cancel:1")
     assert isinstance(visit, VisitPublic)
-    legacy = await client.profile(42)
-    assert legacy is not None and legacy.user_id == USER_ID and legacy.role == "inspector"
+    known = await client.telegram_profile(42)
+    assert known is not None and str(known.user_id) == USER_ID and known.role == "inspector"
     assert [(m, p) for m, p, _, _ in rec.seen] == [
         ("POST", "/api/v1/telegram/bind"),
         ("POST", f"/api/v1/visits/{VISIT_ID}/cancel"),
