@@ -14,7 +14,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHa
 from bot.db import BotDB
 from bot.flows.dispatch import dispatch
 from bot.flows.visit_evidence import photo_text
-from bot.i18n import t
+from bot.i18n import DEFAULT, LANGS, t
 from bot.notices import NoticeService
 from bot.outbox import OutboxDrainer
 from bot.persistence import SQLPersistence
@@ -41,7 +41,6 @@ COMMANDS = [
     ("cancel", "Stop the current action"),
     ("help", "Help"),
 ]
-MENU_LANGUAGES = ("zh-CN", "en")
 
 
 def build_application(
@@ -96,10 +95,10 @@ async def _post_init(app: AnyApp) -> None:
     rt.notices = NoticeService(rt.db, rt.store, app.bot, poll_interval=rt.settings.notice_poll_interval)
     rt.notices.on_unreachable = lambda _user: rt.wake_outbox()
     try:
-        for code in MENU_LANGUAGES:
+        for code in LANGS:
             await app.bot.set_my_commands(
                 [BotCommand(c, t(code, d)) for c, d in COMMANDS],
-                language_code=None if code == "zh-CN" else code,
+                language_code=None if code == DEFAULT else code,
             )
     except Exception:  # a cosmetic call; never block start-up on it
         log.warning("setMyCommands failed", exc_info=True)

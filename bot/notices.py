@@ -81,19 +81,19 @@ class NoticeService:
 
     async def poll_once(self) -> int:
         """Takes over the store's due notices; returns how many."""
-        due = await self.store.due_notices()
+        due = await self.store.notices_due()
         rows: list[dict[str, Any]] = [
             {
-                "notice_id": n.id,
+                "notice_id": str(n.id),
                 "recipient": n.telegram_user_id,
                 "kind": n.kind,
-                "params": n.params,
+                "params": dict(n.params),
                 "language": n.language,
             }
             for n in due
         ]
         self.db.notices_add(rows)
-        await self.store.ack_notices([n.id for n in due])
+        await self.store.notices_ack([n.id for n in due])
         return len(rows)
 
     async def send_due(self) -> int:

@@ -7,24 +7,41 @@ from datetime import date
 from typing import Any
 
 from bot.i18n import t
-from bot.store_client import Assignment
+from contracts.rounds import AssignmentStatus, MyAssignment
 from media.geo import distance_m, to_wgs84
 
-STATUS = {
-    "released": "to visit",
-    "in_progress": "in progress",
-    "done": "done",
-    "revisit": "revisit",
-    "pending": "not released",
+STATUS: dict[AssignmentStatus, str] = {
+    AssignmentStatus.released: "to visit",
+    AssignmentStatus.in_progress: "in progress",
+    AssignmentStatus.done: "done",
+    AssignmentStatus.revisit: "revisit",
+    AssignmentStatus.pending: "not released",
 }
 
 
-def distance_text(lang: str, a: Assignment, here: tuple[float, float] | None) -> str | None:
+def assignment_label(a: MyAssignment) -> str:
+    """How an assignment is named to its inspector: the masked head's name, village and address."""
+    who = a.head_name or a.register_no
+    where = a.village_name or a.village_code
+    return f"{who} · {where}" + (f" · {a.address}" if a.address else "")
+
+
+def visit_day(lang: str, a: MyAssignment, today: date) -> str:
+    """An assignment's visit date: "today", or the ISO date."""
+    return t(lang, "today") if a.visit_date == today else a.visit_date.isoformat()
+
+
+def route_key(a: MyAssignment) -> tuple[date, int]:
+    """The order assignments are shown in: by visit date, then along the day's route."""
+    return (a.visit_date, a.route_order)
+
+
+def distance_text(lang: str, a: MyAssignment, here: tuple[float, float] | None) -> str | None:
     """How far the household is from the inspector's last shared location."""
     if here is None or a.lat is None or a.lon is None:
         return None
     try:
-        there = to_wgs84(a.lat, a.lon, a.datum or "wgs84")
+        there = to_wgs84(a.lat, a.lon, a.datum)
     except (ValueError, KeyError):
         there = (a.lat, a.lon)
     d = distance_m(here, there)
@@ -33,15 +50,14 @@ def distance_text(lang: str, a: Assignment, here: tuple[float, float] | None) ->
     return t(lang, "{km} km away", km=f"{d / 1000:.1f}")
 
 
-def tasks(lang: str, items: list[Assignment], here: tuple[float, float] | None, today: date) -> str:
+def tasks(lang: str, items: list[MyAssignment], here: tuple[float, float] | None, today: date) -> str:
     """The /tasks list: masked name, village, address, date, status, distance."""
     if not items:
         return t(lang, "No assignments have been released to you.")
     lines = [t(lang, "Your assignments ({count}):", count=len(items))]
-    ordered = sorted(items, key=lambda a: (a.visit_date, a.route_order))
-    for n, a in enumerate(ordered, 1):
-        when = t(lang, "today") if a.visit_date == today else a.visit_date.isoformat()
-        status = t(lang, STATUS.get(a.status, a.status))
+    for n, a in enumerate(sorted(items, key=route_key), 1):
+        when = visit_day(lang, a, today)
+        status = t(lang, STATUS.get(a.status, str(a.status)))
         head = f"{n}. {a.head_name or a.register_no} · {a.village_name or a.village_code}"
         lines.append(head)
         lines.append(f"   {a.address or t(lang, 'no address')}")

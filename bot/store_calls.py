@@ -1,6 +1,6 @@
 """The outbox's side of the typed store client: operation names, replay, and photo uploads.
 
-Handlers and the outbox name an operation; only bot/store_client.py knows the store's paths. The
+Handlers and the outbox name an operation; only bot/store_endpoints.py knows the store's paths. The
 store's answers are kept as plain JSON (the outbox row's `response`, a photo's verdict).
 """
 
@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.store_client import ENDPOINTS, StoreClient
+from bot.store_client import StoreClient
+from bot.store_endpoints import ENDPOINTS
 
 UPLOAD_OP = "evidence_upload"
 # Queued operations and the client endpoint each replays through (for reading older databases).

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from bot.flows.core import Flow, Turn
 from bot.i18n import t
-from bot.store_client import Profile, StoreError, StoreUnavailable
+from bot.store_client import StoreError, StoreUnavailable
+from contracts.telegram import TelegramProfile
+from contracts.users import Role
 
 NOT_LINKED = (
     "This Telegram account is not linked to Feijian yet. Ask your supervisor for an invite code, "
@@ -18,9 +20,9 @@ BIND_ERRORS = {
 INVALID = "This invite code is not valid. Ask your supervisor for a new one."
 
 
-def welcome(lang: str, profile: Profile) -> str:
+def welcome(lang: str, profile: TelegramProfile) -> str:
     """The greeting after binding, by role."""
-    if profile.role in ("supervisor", "admin"):
+    if profile.role in (Role.supervisor, Role.admin):
         return t(
             lang,
             "Welcome, {name}! Your Feijian account is linked; alerts for your teams will arrive here.",
@@ -33,8 +35,14 @@ def welcome(lang: str, profile: Profile) -> str:
     )
 
 
-def _bound_fields(profile: Profile) -> dict[str, object]:
-    return {"bound": True, "store_user_id": profile.user_id, "role": profile.role, "name": profile.name}
+def _bound_fields(profile: TelegramProfile) -> dict[str, object]:
+    """The bot's record of a bound user: plain strings, as its table keeps them."""
+    return {
+        "bound": True,
+        "store_user_id": str(profile.user_id),
+        "role": profile.role.value,
+        "name": profile.name,
+    }
 
 
 async def start(turn: Turn) -> None:
@@ -49,7 +57,7 @@ async def start(turn: Turn) -> None:
         )
         return
     try:
-        profile = await turn.rt.store.profile(turn.uid)
+        profile = await turn.rt.store.telegram_profile(turn.uid)
     except (StoreUnavailable, StoreError):
         profile = None
     with turn.tx() as conn:
@@ -66,7 +74,7 @@ async def start(turn: Turn) -> None:
 async def _bind(turn: Turn, code: str) -> None:
     """Stores the binding the store made with the code, and greets by role."""
     try:
-        profile = await turn.rt.store.bind(
+        profile = await turn.rt.store.telegram_bind(
             code, turn.uid, idempotency_key=f"bind:{turn.uid}:{turn.update.update_id}"
         )
     except StoreUnavailable:

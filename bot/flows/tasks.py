@@ -12,16 +12,16 @@ from bot.flows.start import NOT_LINKED, UNREACHABLE
 from bot.flows.view import Prompt
 from bot.i18n import t
 from bot.store_client import StoreError, StoreUnavailable
+from bot.store_endpoints import NOT_BOUND_CODES
 
 TZ = ZoneInfo("Asia/Shanghai")
-NOT_BOUND_CODES = ("telegram_not_bound", "unauthorized", "token_invalid")
 
 
 async def _list(turn: Turn) -> tuple[str, bool]:
     """The text of the task list and whether the user is bound."""
     lang = turn.lang
     try:
-        items = await turn.rt.store.my_assignments(turn.uid)
+        items = await turn.rt.store.list_my_assignments(turn.uid)
     except StoreUnavailable:
         return t(lang, UNREACHABLE), True
     except StoreError as exc:

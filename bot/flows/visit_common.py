@@ -149,9 +149,9 @@ async def profile_role(turn: Turn) -> tuple[str | None, str | None]:
     if known.get("bound") and known.get("role"):
         return str(known["role"]), known.get("store_user_id")
     try:
-        profile = await turn.rt.store.profile(turn.uid)
+        profile = await turn.rt.store.telegram_profile(turn.uid)
     except (StoreUnavailable, StoreError):
         return None, None
     if profile is None:
         return None, None
-    return profile.role, profile.user_id
+    return profile.role.value, str(profile.user_id)

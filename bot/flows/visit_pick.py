@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
+from bot import render
 from bot.flows import visit_data as vd
 from bot.flows.callbacks import Act, Action
 from bot.flows.core import Turn
@@ -13,9 +14,12 @@ from bot.flows.view import Buttons, Prompt
 from bot.flows.visit_common import advance, data_of, helper_prompt, profile_role, prompt_of, store_call
 from bot.flows.visit_data import VisitData
 from bot.i18n import t
-from bot.store_client import Assignment, StoreError, StoreUnavailable
+from bot.store_client import StoreError, StoreUnavailable
+from contracts.rounds import AssignmentStatus, MyAssignment
+from contracts.visits import VisitPublic
 
-VISITABLE = ("released", "in_progress", "revisit")
+VISITABLE = (AssignmentStatus.released, AssignmentStatus.in_progress, AssignmentStatus.revisit)
+MARKS = {AssignmentStatus.in_progress: "⏯", AssignmentStatus.revisit: "↻"}
 NOT_INSPECTOR = "Visits are carried out by inspectors; this command is not available to your account."
 
 
@@ -54,28 +58,21 @@ async def assignment_list(turn: Turn) -> Prompt:
     """The open assignments as buttons (or why there are none)."""
     lang = turn.lang
     try:
-        items = await store_call(turn.rt, lambda: turn.rt.store.my_assignments(turn.uid))
+        items = await store_call(turn.rt, lambda: turn.rt.store.list_my_assignments(turn.uid))
     except StoreUnavailable:
         return Prompt(t(lang, UNREACHABLE))
     except StoreError as exc:
         return Prompt(exc.detail)
-    open_ = sorted((a for a in items if a.status in VISITABLE), key=lambda a: (a.visit_date, a.route_order))
+    open_ = sorted((a for a in items if a.status in VISITABLE), key=render.route_key)
     if not open_:
         return Prompt(t(lang, "You have no assignment to visit."))
     today = date.today()
     buttons: Buttons = []
     for a in open_[:20]:
-        when = t(lang, "today") if a.visit_date == today else a.visit_date.isoformat()
-        mark = "⏯" if a.status == "in_progress" else "↻" if a.status == "revisit" else "▶"
-        buttons.append([(f"{mark} {label_of(a)} · {when}"[:60], Action(Act.PICK, a.id))])
+        when = render.visit_day(lang, a, today)
+        mark = MARKS.get(a.status, "▶")
+        buttons.append([(f"{mark} {render.assignment_label(a)} · {when}"[:60], Action(Act.PICK, str(a.id)))])
     return Prompt(t(lang, "Choose the household to visit:"), buttons)
-
-
-def label_of(a: Assignment) -> str:
-    """How an assignment is named in the visit."""
-    who = a.head_name or a.register_no
-    where = a.village_name or a.village_code
-    return f"{who} · {where}" + (f" · {a.address}" if a.address else "")
 
 
 async def after_tasks(turn: Turn) -> None:
@@ -120,12 +117,9 @@ async def pick(turn: Turn) -> None:
         return
     aid = turn.action.arg
     try:
-        a = Assignment.from_contract(
-            await store_call(turn.rt, lambda: turn.rt.store.my_assignment(turn.uid, aid))
-        )
+        a = await store_call(turn.rt, lambda: turn.rt.store.my_assignment(turn.uid, aid))
         key = f"vstart:{turn.uid}:{turn.update.update_id}"
-        started = await store_call(turn.rt, lambda: turn.rt.store.start_visit(turn.uid, aid, key))
-        visit = started.model_dump(mode="json")
+        visit = await store_call(turn.rt, lambda: turn.rt.store.start_visit(turn.uid, aid, key))
     except StoreUnavailable:
         await turn.answer(record=False)  # not recorded: pressing again tries again
         await turn.reply(t(lang, UNREACHABLE), record=False)
@@ -145,19 +139,19 @@ def _refusal(lang: str, exc: StoreError) -> str:
     return exc.detail
 
 
-async def _opened(turn: Turn, a: Assignment, visit: dict[str, object], store_id: str | None) -> None:
+async def _opened(turn: Turn, a: MyAssignment, visit: VisitPublic, store_id: str | None) -> None:
     """Stores the new visit and shows its first step (or the teammate's view)."""
     data = VisitData(
-        assignment_id=a.id,
-        visit_id=str(visit["id"]),
-        label=label_of(a),
-        checklist_id=str(visit["checklist_id"]),
-        version=int(str(visit["checklist_version"])),
+        assignment_id=str(a.id),
+        visit_id=str(visit.id),
+        label=render.assignment_label(a),
+        checklist_id=visit.checklist_id,
+        version=visit.checklist_version,
         lat=a.lat,
         lon=a.lon,
-        datum=a.datum,
+        datum=a.datum.value if a.datum is not None else None,
     )
-    data.joined = store_id is not None and str(visit.get("inspector_id")) != str(store_id)
+    data.joined = store_id is not None and str(visit.inspector_id) != str(store_id)
     if data.joined:
         state, prompt = vd.HELPER, helper_prompt(data, turn.lang)
     else:

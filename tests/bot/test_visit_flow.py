@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 from pathlib import Path
+from typing import Any
 
 import checklists
 from bot.flows import view
@@ -16,19 +17,25 @@ ROOT = Path(__file__).resolve().parents[2]
 SOURCES = sorted((ROOT / "bot" / "flows").glob("*.py"))
 
 
-def _msgids() -> set[str]:
-    found: set[str] = set()
-    trees = [ast.parse(path.read_text()) for path in SOURCES]
-    # message constants are shared between the flow modules (e.g. visit_common.UNREACHABLE)
-    consts = {
+def _constants(tree: ast.Module) -> dict[str, Any]:
+    return {
         t.id: n.value.value
-        for tree in trees
         for n in ast.walk(tree)
         if isinstance(n, ast.Assign) and isinstance(n.value, ast.Constant)
         for t in n.targets
         if isinstance(t, ast.Name)
     }
-    for tree in trees:
+
+
+def _msgids() -> set[str]:
+    found: set[str] = set()
+    trees = {path: ast.parse(path.read_text()) for path in SOURCES}
+    # A flow may pass a text defined in another flow (`from bot.flows.start import UNREACHABLE`).
+    shared: dict[str, Any] = {}
+    for tree in trees.values():
+        shared.update(_constants(tree))
+    for tree in trees.values():
+        consts = {**shared, **_constants(tree)}
         for node in ast.walk(tree):
             if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "t" and len(node.args) >= 2:
                 arg = node.args[1]

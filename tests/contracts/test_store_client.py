@@ -11,8 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from bot.store_client import ENDPOINTS, OPS, StoreClient, StoreError
-from contracts.telegram import TelegramProfile
+from bot.store_client import StoreClient, StoreError
+from bot.store_endpoints import ENDPOINTS, OPS
+from contracts.rounds import AssignmentStatus, MyAssignment
+from contracts.telegram import NoticeOut, TelegramProfile
 from contracts.visits import VisitPublic
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -77,8 +79,8 @@ async def test_typed_methods_use_the_endpoint_table(fake: tuple[StoreClient, Rec
     assert isinstance(profile, TelegramProfile) and str(profile.user_id) == USER_ID
     visit = await client.cancel_visit(42, VISIT_ID, idempotency_key="cancel:1")
     assert isinstance(visit, VisitPublic)
-    legacy = await client.profile(42)
-    assert legacy is not None and legacy.user_id == USER_ID and legacy.role == "inspector"
+    known = await client.telegram_profile(42)
+    assert known is not None and str(known.user_id) == USER_ID and known.role == "inspector"
     assert [(m, p) for m, p, _, _ in rec.seen] == [
         ("POST", "/api/v1/telegram/bind"),
         ("POST", f"/api/v1/visits/{VISIT_ID}/cancel"),
@@ -86,6 +88,73 @@ async def test_typed_methods_use_the_endpoint_table(fake: tuple[StoreClient, Rec
     ]
     assert rec.seen[0][2]["idempotency-key"] == "bind:42:1"
     assert rec.seen[1][2]["x-feijian-telegram-user"] == "42"
+
+
+def _assignment() -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "round_id": str(uuid.uuid4()),
+        "round_name": "飞检",
+        "round_type": "flying",
+        "checklist_ids": ["home_visit"],
+        "household_id": str(uuid.uuid4()),
+        "register_no": "LB1",
+        "head_name": "王**",
+        "village_code": "150422100200",
+        "village_name": "村",
+        "address": None,
+        "lat": 43.98,
+        "lon": 119.38,
+        "datum": "gcj02",
+        "visit_date": "2025-05-01",
+        "route_order": 2,
+        "leg_m": None,
+        "status": "released",
+        "released_at": None,
+        "team_number": 1,
+        "teammates": [],
+    }
+
+
+def _notice() -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "kind": "assignments_released",
+        "recipient_id": USER_ID,
+        "telegram_user_id": 42,
+        "language": "zh-CN",
+        "params": {"round": "飞检", "count": 1},
+        "due_at": "2025-05-01T08:00:00Z",
+    }
+
+
+async def test_lists_come_back_as_contract_models() -> None:
+    seen: list[tuple[str, str, str]] = []
+    notice = _notice()
+
+    def store(request: httpx.Request) -> httpx.Response:
+        seen.append((request.method, request.url.path, request.url.query.decode()))
+        if request.url.path.endswith("/me/assignments"):
+            return httpx.Response(200, json=[_assignment()])
+        if request.url.path.endswith("/ack"):
+            return httpx.Response(200, json={"acknowledged": len(json.loads(request.content)["ids"])})
+        return httpx.Response(200, json=[notice])
+
+    client = StoreClient("http://store", "tok", transport=httpx.MockTransport(store))
+    [mine] = await client.list_my_assignments(42)
+    assert isinstance(mine, MyAssignment) and mine.status == AssignmentStatus.released
+    [due] = await client.notices_due(limit=5)
+    assert isinstance(due, NoticeOut) and str(due.id) == notice["id"]
+    assert (await client.notices_ack([due.id])).acknowledged == 1
+    # Nothing to acknowledge is no round trip at all.
+    assert (await client.notices_ack([])).acknowledged == 0
+    assert seen == [
+        ("GET", "/api/v1/me/assignments", ""),
+        ("GET", "/api/v1/telegram/notices", "limit=5"),
+        ("POST", "/api/v1/telegram/notices/ack", ""),
+    ]
+    for legacy in ("request", "upload", "bind", "profile", "my_assignments", "due_notices", "ack_notices"):
+        assert not hasattr(client, legacy), legacy
 
 
 async def test_outbox_replay_by_operation_name(fake: tuple[StoreClient, Recorder]) -> None:
