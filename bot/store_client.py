@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from contracts.evidence import EvidencePublic, EvidenceSource
+from contracts.evidence import EvidencePublic
+from contracts.evidence import EvidenceSourceValue as EvidenceSource
 from contracts.rounds import AssignmentStatus, MarkIn, MyAssignment
 from contracts.telegram import (
     TELEGRAM_USER_HEADER,

@@ -12,8 +12,7 @@ from typing import Any, BinaryIO, Literal
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from contracts.evidence import EvidencePublic
-from media.exif import Source
+from contracts.evidence import EvidencePublic, EvidenceSource
 from media.geo import Fix
 from media.hashing import Candidate
 from media.messages import MediaError
@@ -83,9 +82,11 @@ def add_evidence(
     if visit.status != VisitStatus.in_progress:
         raise ValidationFailed("visit_not_in_progress")
     try:
-        src = Source(source)
+        src = EvidenceSource(source)
     except ValueError as exc:
-        raise ValidationFailed(detail=f"source must be one of {', '.join(s.value for s in Source)}") from exc
+        raise ValidationFailed(
+            detail=f"source must be one of {', '.join(s.value for s in EvidenceSource)}"
+        ) from exc
     household = session.get(Household, visit.household_id)
     point = None
     if household is not None and household.lat is not None and household.lon is not None:
@@ -126,7 +127,7 @@ def add_evidence(
         household_id=visit.household_id,
         step_id=step_id,
         uploaded_by=actor.label,
-        source=src.value,
+        source=src,
         sha256=rep.sha256,
         display_sha256=rep.display.sha256,
         thumb_sha256=rep.thumbnail.sha256,
@@ -139,11 +140,11 @@ def add_evidence(
         exif=rep.exif.model_dump(mode="json"),
         gps_lat=rep.gps.lat if rep.gps else None,
         gps_lon=rep.gps.lon if rep.gps else None,
-        position_source=rep.position.source.value,
+        position_source=rep.position.source,
         position_lat=rep.position.lat,
         position_lon=rep.position.lon,
         distance_m=v.distance_m,
-        site=v.site.value,
+        site=v.site,
         fresh=v.fresh,
         reused=v.reused,
         edited=v.edited,
