@@ -12,7 +12,8 @@ from typing import Any, BinaryIO, Literal
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from contracts.evidence import EvidencePublic, EvidenceSource
+from contracts.evidence import EvidencePublic, EvidenceSource, SiteStatus
+from contracts.vocab import Datum
 from media.geo import Fix
 from media.hashing import Candidate
 from media.messages import MediaError
@@ -90,7 +91,7 @@ def add_evidence(
     household = session.get(Household, visit.household_id)
     point = None
     if household is not None and household.lat is not None and household.lon is not None:
-        point = (household.lat, household.lon, (household.datum or "wgs84"))
+        point = (household.lat, household.lon, (household.datum or Datum.wgs84))
     live, static = _live_fixes(visit)
     store = blob_store(settings)
     now = utcnow()
@@ -224,7 +225,7 @@ def proof_for(session: Session, visit: Visit, evidence_ids: list[str]) -> dict[s
     if not rows:
         return {"status": "unproven", "reason": "no_photo_of_this_visit"}
     for ev in rows:
-        if ev.fresh is not False and ev.site != "off_site" and not ev.reused and not ev.forwarded:
+        if ev.fresh is not False and ev.site != SiteStatus.OFF_SITE and not ev.reused and not ev.forwarded:
             return {"status": "proven", "evidence_id": str(ev.id), "site": ev.site, "fresh": ev.fresh}
     worst = rows[0]
     reason = (
@@ -233,7 +234,7 @@ def proof_for(session: Session, visit: Visit, evidence_ids: list[str]) -> dict[s
         else "reused"
         if worst.reused
         else "off_site"
-        if worst.site == "off_site"
+        if worst.site == SiteStatus.OFF_SITE
         else "not_fresh"
     )
     return {"status": "unproven", "reason": reason, "evidence_id": str(worst.id)}

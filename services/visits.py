@@ -93,7 +93,7 @@ def start_visit(session: Session, actor: Actor, data: VisitStart) -> Visit:
 def _household_point(session: Session, visit: Visit) -> tuple[tuple[float, float] | None, str]:
     h = session.get(Household, visit.household_id)
     if h is None or h.lat is None or h.lon is None:
-        return None, "wgs84"
+        return None, Datum.wgs84.value
     return (h.lat, h.lon), (h.datum or Datum.wgs84).value
 
 

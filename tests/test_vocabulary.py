@@ -1,4 +1,4 @@
-"""One enum per meaning: no StrEnum name defined twice, no two StrEnums (or Literal types) with one value set."""
+"""One enum per meaning: no StrEnum name defined twice, no two StrEnums (or Literals) with one value set."""
 
 from __future__ import annotations
 
@@ -12,7 +12,18 @@ from typing import Literal, get_args, get_origin
 import pytest
 
 # Every package of the product; the migrations are scripts Alembic runs, not modules to import.
-PACKAGES = ("contracts", "models", "services", "media", "checklists", "api", "cli", "bot", "sandbox", "locales")
+PACKAGES = (
+    "contracts",
+    "models",
+    "services",
+    "media",
+    "checklists",
+    "api",
+    "cli",
+    "bot",
+    "sandbox",
+    "locales",
+)
 SKIP = ("models.migrations",)
 
 
