@@ -29,7 +29,8 @@ from bot.store_endpoints import (
     path_of,
     request_body,
 )
-from contracts.evidence import EvidencePublic, EvidenceSource
+from contracts.evidence import EvidencePublic
+from contracts.evidence import EvidenceSourceValue as EvidenceSource
 from contracts.rounds import AssignmentStatus, MarkIn, MyAssignment
 from contracts.telegram import (
     TELEGRAM_USER_HEADER,

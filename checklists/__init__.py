@@ -77,6 +77,7 @@ from checklists.schema import (
     Step,
     StepKind,
     Validation,
+    category_label,
 )
 
 __all__ = [
@@ -106,6 +107,7 @@ __all__ = [
     "Validation",
     "answer",
     "back",
+    "category_label",
     "core_status",
     "display_value",
     "dump_checklist_yaml",

@@ -10,7 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from checklists.expr import NAME_RE, Expr, ExprError, compile_expr
 from checklists.messages import LocalizedText, lt
-from contracts.vocab import Severity as Severity  # one enum per meaning: the Finding column uses it too
+
+# one enum per meaning: the store's Visit and Finding columns hold these too
+from contracts.vocab import FindingCategory as FindingCategory
+from contracts.vocab import Outcome as Outcome
+from contracts.vocab import Severity as Severity
 
 
 class StepKind(StrEnum):
@@ -34,36 +38,6 @@ class CoreMarker(StrEnum):
     SEEN_DOCUMENTS = "seen_documents"
 
 
-class Outcome(StrEnum):
-    """How a checklist ended."""
-
-    COMPLETED = "completed"
-    REVISIT = "revisit"
-    REFUSED = "refused"
-    NOT_FOUND = "not_found"
-
-
-class FindingCategory(StrEnum):
-    """Problem categories: the five checks and the named abuses."""
-
-    MERGED_SPLIT_HOUSEHOLD = "merged_split_household"
-    FAVOUR = "favour"
-    NOT_ELIGIBLE = "not_eligible"
-    MISSED = "missed"
-    FUNDS_MISUSE = "funds_misuse"
-    PAID_AFTER_DEATH = "paid_after_death"
-    NOT_NOTICED = "not_noticed"
-    PROCEDURE = "procedure"
-    REFUSED_NOT_SEEN = "refused_not_seen"
-    DISSATISFIED = "dissatisfied"
-    PRIVACY = "privacy"
-    OTHER = "other"
-
-    def label(self, lang: str | None = None) -> str:
-        """Return the category's name as inspectors say it (zh-CN) or in English."""
-        return CATEGORY_LABELS[self].get(lang)
-
-
 CATEGORY_LABELS: Final[dict[FindingCategory, LocalizedText]] = {
     FindingCategory.MERGED_SPLIT_HOUSEHOLD: lt("合户保/分户保", "merged or split household"),
     FindingCategory.FAVOUR: lt("人情保/关系保", "granted through favour or relationship"),
@@ -78,6 +52,12 @@ CATEGORY_LABELS: Final[dict[FindingCategory, LocalizedText]] = {
     FindingCategory.PRIVACY: lt("泄露隐私", "privacy exposed"),
     FindingCategory.OTHER: lt("其他问题", "other problem"),
 }
+
+
+def category_label(category: FindingCategory, lang: str | None = None) -> str:
+    """The category's name as inspectors say it (zh-CN) or in English."""
+    return CATEGORY_LABELS[category].get(lang)
+
 
 OUTCOME_LABELS: Final[dict[Outcome, LocalizedText]] = {
     Outcome.COMPLETED: lt("已完成", "completed"),

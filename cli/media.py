@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 
 import typer
 
-from media.exif import DEFAULT_TZ, Source
+from contracts.evidence import EvidenceSource
+from media.exif import DEFAULT_TZ
 from media.geo import DEFAULT_RADIUS_M, parse_datum
 from media.messages import MediaError
 from media.pipeline import Household, process
@@ -63,7 +64,9 @@ def inspect(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="Photo file.")],
     at: Annotated[str | None, typer.Option("--at", help="Household position LAT,LON[,DATUM].")] = None,
     window: Annotated[str | None, typer.Option("--window", help="Visit window START/END (ISO 8601).")] = None,
-    source: Annotated[Source, typer.Option("--source", help="Where the bytes came from.")] = Source.UPLOAD,
+    source: Annotated[
+        EvidenceSource, typer.Option("--source", help="Where the bytes came from.")
+    ] = EvidenceSource.UPLOAD,
     tz: Annotated[str, typer.Option("--tz", help="Time zone for EXIF times without offset.")] = DEFAULT_TZ,
     radius: Annotated[float, typer.Option("--radius", help="On-site radius in metres.")] = DEFAULT_RADIUS_M,
 ) -> None:

@@ -4,12 +4,39 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from enum import StrEnum
+from typing import Any, TypeAlias
 
 from pydantic import BaseModel
 
-EvidenceSource = Literal["telegram_photo", "telegram_document", "upload"]
-"""Where an uploaded photo came from (the multipart `source` field)."""
+
+class EvidenceSource(StrEnum):
+    """Where an uploaded photo came from: Telegram strips EXIF from photos but keeps it for documents."""
+
+    TELEGRAM_PHOTO = "telegram_photo"
+    TELEGRAM_DOCUMENT = "telegram_document"
+    UPLOAD = "upload"
+
+
+EvidenceSourceValue: TypeAlias = EvidenceSource | str
+"""The upload's multipart `source` field as a client sends it: the enum or its value (the store checks it)."""
+
+
+class PositionSource(StrEnum):
+    """Where an evidence position came from, strongest first."""
+
+    EXIF_GPS = "exif_gps"
+    LIVE_LOCATION = "live_location"
+    STATIC_LOCATION = "static_location"
+    NONE = "none"
+
+
+class SiteStatus(StrEnum):
+    """The on-site judgement of a photo's position against the household's."""
+
+    ON_SITE = "on_site"
+    OFF_SITE = "off_site"
+    UNKNOWN = "unknown"
 
 
 class EvidencePublic(BaseModel):
@@ -18,15 +45,15 @@ class EvidencePublic(BaseModel):
     id: uuid.UUID
     visit_id: uuid.UUID
     step_id: str | None
-    source: str
+    source: EvidenceSource
     mime: str
     width: int
     height: int
     captured_at: datetime | None
     received_at: datetime
-    position_source: str
+    position_source: PositionSource
     distance_m: float | None
-    site: str
+    site: SiteStatus
     fresh: bool | None
     reused: bool
     edited: bool

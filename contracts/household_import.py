@@ -19,11 +19,17 @@ class JobStatus(StrEnum):
     failed = "failed"
 
 
+class JobKind(StrEnum):
+    """What a background job does."""
+
+    household_import = "household_import"
+
+
 class JobPublic(BaseModel):
     model_config = FROM_ROWS
 
     id: uuid.UUID
-    kind: str
+    kind: JobKind
     status: JobStatus
     total: int
     processed: int

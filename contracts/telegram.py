@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -13,6 +14,15 @@ from contracts.vocab import FROM_ROWS, Lang
 
 TELEGRAM_USER_HEADER = "X-Feijian-Telegram-User"
 """The header with which the bot's service token acts for a bound Telegram user."""
+
+
+class NoticeKind(StrEnum):
+    """What a notice tells its recipient; the bot picks the text by it."""
+
+    assignments_released = "assignments_released"
+    team_not_started = "team_not_started"
+    serious_findings = "serious_findings"
+    user_unreachable = "user_unreachable"
 
 
 class BindIn(BaseModel):
@@ -25,7 +35,7 @@ class TelegramProfile(BaseModel):
     login: str
     name: str
     role: Role
-    language: str
+    language: Lang
 
 
 class LanguageIn(BaseModel):
@@ -36,10 +46,12 @@ class NoticeOut(BaseModel):
     model_config = FROM_ROWS
 
     id: uuid.UUID
+    # a plain string on the wire, not NoticeKind: a bot older than the store must still read a feed
+    # holding a kind it does not know yet (it shows a generic text for it)
     kind: str
     recipient_id: uuid.UUID
     telegram_user_id: int
-    language: str
+    language: Lang
     params: dict[str, Any]
     due_at: datetime
 

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-from contracts.vocab import FROM_ROWS
+from contracts.vocab import FROM_ROWS, Lang
 
 
 class Role(StrEnum):
@@ -25,7 +25,7 @@ class UserCreate(BaseModel):
     home_township_code: str | None = Field(default=None, pattern=r"^[0-9]{9}$")
     scope_code: str | None = Field(default=None, pattern=r"^[0-9]{2,12}$")
     relative_id_numbers: list[str] = Field(default_factory=list, max_length=100)
-    language: str = Field(default="zh-CN", pattern=r"^(zh-CN|en)$")
+    language: Lang = "zh-CN"
 
 
 class UserUpdate(BaseModel):
@@ -52,5 +52,5 @@ class UserPublic(BaseModel):
     scope_code: str | None
     declared_relatives: int = 0
     telegram_bound: bool = False
-    language: str
+    language: Lang
     active: bool

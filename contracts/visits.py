@@ -9,7 +9,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from contracts.vocab import Severity
+from contracts.vocab import FindingCategory, Outcome, Severity
 
 MAX_EVENTS = 500
 
@@ -78,7 +78,7 @@ class VisitFinish(BaseModel):
 class FindingPublic(BaseModel):
     id: uuid.UUID
     rule_id: str
-    category: str
+    category: FindingCategory
     severity: Severity
     step_ids: list[str]
     message: str
@@ -95,7 +95,7 @@ class VisitPublic(BaseModel):
     checklist_id: str
     checklist_version: int
     status: VisitStatus
-    outcome: str | None
+    outcome: Outcome | None
     participants: list[str]
     answers: list[dict[str, Any]]
     step_seconds: dict[str, float]

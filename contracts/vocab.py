@@ -27,6 +27,32 @@ class Severity(StrEnum):
     high = "high"
 
 
+class Outcome(StrEnum):
+    """How a checklist ended (the checklist engine decides it; the store's Visit keeps it)."""
+
+    COMPLETED = "completed"
+    REVISIT = "revisit"
+    REFUSED = "refused"
+    NOT_FOUND = "not_found"
+
+
+class FindingCategory(StrEnum):
+    """Problem categories: the five checks and the named abuses (a checklist rule declares one)."""
+
+    MERGED_SPLIT_HOUSEHOLD = "merged_split_household"
+    FAVOUR = "favour"
+    NOT_ELIGIBLE = "not_eligible"
+    MISSED = "missed"
+    FUNDS_MISUSE = "funds_misuse"
+    PAID_AFTER_DEATH = "paid_after_death"
+    NOT_NOTICED = "not_noticed"
+    PROCEDURE = "procedure"
+    REFUSED_NOT_SEEN = "refused_not_seen"
+    DISSATISFIED = "dissatisfied"
+    PRIVACY = "privacy"
+    OTHER = "other"
+
+
 SERIOUS_SEVERITIES: frozenset[Severity] = frozenset({Severity.high})
 """Findings of these severities alert the supervisors at once."""
 

@@ -11,11 +11,12 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
-from enum import StrEnum
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from PIL import Image
+
+from contracts.evidence import EvidenceSource
 
 DEFAULT_TZ: Final = "Asia/Shanghai"
 
@@ -30,15 +31,7 @@ _GPS_ALT_REF, _GPS_ALT, _GPS_TIME, _GPS_STATUS = 5, 6, 7, 9
 _GPS_DOP, _GPS_DATUM, _GPS_DATE, _GPS_HPE = 11, 18, 29, 31
 
 
-class Source(StrEnum):
-    """Where the bytes came from: Telegram strips EXIF from photos but keeps it for documents."""
-
-    TELEGRAM_PHOTO = "telegram_photo"
-    TELEGRAM_DOCUMENT = "telegram_document"
-    UPLOAD = "upload"
-
-
-EXIF_STRIPPED_SOURCES: Final = frozenset({Source.TELEGRAM_PHOTO})
+EXIF_STRIPPED_SOURCES: Final = frozenset({EvidenceSource.TELEGRAM_PHOTO})
 
 
 @dataclass(frozen=True, slots=True)

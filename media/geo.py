@@ -12,11 +12,12 @@ import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Final
 
 from geopy.distance import geodesic
 
+from contracts.evidence import PositionSource as PositionSource  # the Evidence columns hold these too
+from contracts.evidence import SiteStatus as SiteStatus
 from contracts.vocab import Datum as Datum  # one enum for datums, shared with the store
 
 DEFAULT_RADIUS_M: Final = 150.0
@@ -165,23 +166,6 @@ def from_wgs84(lat: float, lon: float, datum: str | Datum) -> tuple[float, float
 def distance_m(a: tuple[float, float], b: tuple[float, float]) -> float:
     """Geodesic (WGS-84 ellipsoid) distance in metres between two (lat, lon) points."""
     return float(geodesic(a, b).meters)
-
-
-class PositionSource(StrEnum):
-    """Where an evidence position came from, strongest first."""
-
-    EXIF_GPS = "exif_gps"
-    LIVE_LOCATION = "live_location"
-    STATIC_LOCATION = "static_location"
-    NONE = "none"
-
-
-class SiteStatus(StrEnum):
-    """The on-site judgement."""
-
-    ON_SITE = "on_site"
-    OFF_SITE = "off_site"
-    UNKNOWN = "unknown"
 
 
 @dataclass(frozen=True, slots=True)

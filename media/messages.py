@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 
+from contracts.evidence import PositionSource
 from locales.lang import LANGS, Lang, lookup
 
 __all__ = ["DOMAIN", "LANGS", "SOURCE_NAMES", "Lang", "MediaError", "render"]
@@ -18,7 +19,7 @@ DOMAIN = "media"
 class _SourceNames(Mapping[str, dict[str, str]]):
     """Position source -> its name in each language, read from the catalog (ids ``source.<name>``)."""
 
-    _SOURCES = ("exif_gps", "live_location", "static_location", "none")
+    _SOURCES = tuple(s.value for s in PositionSource)
 
     def __getitem__(self, source: str) -> dict[str, str]:
         if source not in self._SOURCES:

@@ -14,9 +14,10 @@ from typing import Final
 
 from pydantic import BaseModel, ConfigDict
 
+from contracts.evidence import EvidenceSource
 from media.checks import MAX_BYTES, DataOrPath, open_image, read_input
 from media.derive import DISPLAY_MAX, THUMB_MAX, derive
-from media.exif import ExifData, Source, read_exif
+from media.exif import ExifData, read_exif
 from media.geo import DEFAULT_RADIUS_M, Datum, Fix, PositionSource, choose_position, judge_site, parse_datum
 from media.hashing import Candidate, find_reuse, perceptual_hash, sha256_bytes
 from media.storage import BlobStore
@@ -93,7 +94,7 @@ class EvidenceReport(BaseModel):
     pipeline_version: int
     sha256: str
     size_bytes: int
-    source: Source
+    source: EvidenceSource
     format: str
     mime: str
     width: int
@@ -138,7 +139,7 @@ def _exif_fix(exif: ExifData) -> Fix | None:
 
 def process_full(
     data_or_path: DataOrPath,
-    source: Source | str = Source.UPLOAD,
+    source: EvidenceSource | str = EvidenceSource.UPLOAD,
     *,
     household: Household | None = None,
     window: tuple[datetime, datetime] | None = None,
@@ -160,7 +161,7 @@ def process_full(
     store: BlobStore | None = None,
 ) -> ProcessedEvidence:
     """Run the whole pipeline and return the report with the original and derived bytes."""
-    src = Source(source)
+    src = EvidenceSource(source)
     data = read_input(data_or_path, max_bytes)
     sha = sha256_bytes(data)
     img, info = open_image(data, max_bytes=max_bytes)
@@ -279,7 +280,7 @@ def process_full(
 
 def process(
     data_or_path: DataOrPath,
-    source: Source | str = Source.UPLOAD,
+    source: EvidenceSource | str = EvidenceSource.UPLOAD,
     *,
     household: Household | None = None,
     window: tuple[datetime, datetime] | None = None,

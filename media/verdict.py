@@ -10,7 +10,8 @@ from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict
 
-from media.exif import ExifData, Source
+from contracts.evidence import EvidenceSource
+from media.exif import ExifData
 from media.geo import PositionSource, SiteJudgement, SiteStatus
 from media.hashing import ReuseMatch
 from media.messages import LANGS, SOURCE_NAMES, render
@@ -137,7 +138,7 @@ def judge(
     exif: ExifData,
     width: int,
     height: int,
-    source: Source,
+    source: EvidenceSource,
     site: SiteJudgement,
     position_source: PositionSource,
     household_known: bool,
@@ -156,7 +157,7 @@ def judge(
 
     if forwarded:
         reasons.append(reason("forwarded", VerdictLevel.FAIL))
-    if source is Source.TELEGRAM_PHOTO and exif.captured_at is None:
+    if source is EvidenceSource.TELEGRAM_PHOTO and exif.captured_at is None:
         reasons.append(reason("telegram_photo_no_exif", VerdictLevel.WARNING))
 
     # --- on site ---

@@ -9,7 +9,10 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, UniqueConstraint, Uuid
 from sqlmodel import Field, SQLModel
 
-from models.types import json_column, new_uuid, ts_column, utcnow
+from contracts.evidence import EvidenceSource as EvidenceSource
+from contracts.evidence import PositionSource as PositionSource
+from contracts.evidence import SiteStatus as SiteStatus
+from models.types import enum_column, json_column, new_uuid, ts_column, utcnow
 
 
 class Evidence(SQLModel, table=True):
@@ -26,7 +29,8 @@ class Evidence(SQLModel, table=True):
     )
     step_id: str | None = Field(default=None, max_length=80)
     uploaded_by: str = Field(max_length=80)
-    source: str = Field(max_length=30)
+    # lengths as before (VARCHAR 30/30/20): typing the columns changes no DDL
+    source: EvidenceSource = Field(sa_column=enum_column(EvidenceSource, length=30))
     sha256: str = Field(max_length=64, index=True)
     display_sha256: str = Field(max_length=64)
     thumb_sha256: str = Field(max_length=64)
@@ -39,11 +43,11 @@ class Evidence(SQLModel, table=True):
     exif: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     gps_lat: float | None = None
     gps_lon: float | None = None
-    position_source: str = Field(max_length=30)
+    position_source: PositionSource = Field(sa_column=enum_column(PositionSource, length=30))
     position_lat: float | None = None
     position_lon: float | None = None
     distance_m: float | None = None
-    site: str = Field(max_length=20)
+    site: SiteStatus = Field(sa_column=enum_column(SiteStatus, length=20))
     fresh: bool | None = None
     reused: bool = False
     edited: bool = False

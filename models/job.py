@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlmodel import Field, SQLModel
 
+from contracts.household_import import JobKind as JobKind
 from contracts.household_import import JobStatus as JobStatus
 from models.types import enum_column, json_column, new_uuid, ts_column, utcnow
 
@@ -16,7 +17,7 @@ class Job(SQLModel, table=True):
     """A background job whose progress the API reports."""
 
     id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
-    kind: str = Field(max_length=40)
+    kind: JobKind = Field(sa_column=enum_column(JobKind, length=40))  # VARCHAR(40) as before
     status: JobStatus = Field(default=JobStatus.queued, sa_column=enum_column(JobStatus))
     created_by: str = Field(max_length=80)
     total: int = 0

@@ -9,7 +9,8 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, Uuid
 from sqlmodel import Field, SQLModel
 
-from models.types import json_column, new_uuid, ts_column, utcnow
+from contracts.telegram import NoticeKind as NoticeKind
+from models.types import enum_column, json_column, new_uuid, ts_column, utcnow
 
 
 class Notice(SQLModel, table=True):
@@ -19,7 +20,9 @@ class Notice(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
     key: str = Field(max_length=200, unique=True, index=True)
-    kind: str = Field(max_length=40, index=True)
+    kind: NoticeKind = Field(
+        sa_column=enum_column(NoticeKind, index=True, length=40)
+    )  # VARCHAR(40) as before
     recipient_id: uuid.UUID = Field(
         sa_column=Column(Uuid(), ForeignKey("app_user.id", ondelete="CASCADE"), nullable=False, index=True)
     )

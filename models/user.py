@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Uuid
+from sqlalchemy import BigInteger, Column, ForeignKey, String, Uuid
 from sqlmodel import Field, SQLModel
 
 from contracts.users import Role as Role
+from contracts.vocab import Lang as Lang
 from models.types import enum_column, json_column, new_uuid, ts_column, utcnow
 
 
@@ -28,7 +29,8 @@ class User(SQLModel, table=True):
         default=None, sa_column=Column(BigInteger, unique=True, nullable=True)
     )
     password_hash: str | None = Field(default=None, max_length=200)
-    language: str = Field(default="zh-CN", max_length=10)
+    # the one language type is a Literal (not a StrEnum), so the column is the plain VARCHAR(10) it was
+    language: Lang = Field(default="zh-CN", sa_column=Column(String(10), nullable=False))
     active: bool = True
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
 

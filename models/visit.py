@@ -10,6 +10,8 @@ from sqlalchemy import Column, ForeignKey, String, Uuid
 from sqlmodel import Field, SQLModel
 
 from contracts.visits import VisitStatus as VisitStatus
+from contracts.vocab import FindingCategory as FindingCategory
+from contracts.vocab import Outcome as Outcome
 from contracts.vocab import Severity as Severity
 from models.types import enum_column, json_column, new_uuid, ts_column, utcnow
 
@@ -33,7 +35,8 @@ class Visit(SQLModel, table=True):
     status: VisitStatus = Field(
         default=VisitStatus.in_progress, sa_column=enum_column(VisitStatus, index=True)
     )
-    outcome: str | None = Field(default=None, max_length=20)
+    # VARCHAR(20) as before, so typing the column changes no DDL
+    outcome: Outcome | None = Field(default=None, sa_column=enum_column(Outcome, nullable=True, length=20))
     participants: list[str] = Field(default_factory=list, sa_column=json_column())
     answers: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
     step_seconds: dict[str, float] = Field(default_factory=dict, sa_column=json_column())
@@ -60,8 +63,8 @@ class Finding(SQLModel, table=True):
     )
     round_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid(), nullable=True, index=True))
     rule_id: str = Field(max_length=80)
-    category: str = Field(max_length=40, index=True)
-    # VARCHAR(20) as before: the enum needs no wider column, and the DDL stays the same.
+    category: FindingCategory = Field(sa_column=enum_column(FindingCategory, index=True, length=40))
+    # VARCHAR(40) and VARCHAR(20) as before: the enums need no wider columns, and the DDL stays the same.
     severity: Severity = Field(sa_column=enum_column(Severity, length=20))
     step_ids: list[str] = Field(default_factory=list, sa_column=json_column())
     message_zh: str = Field(max_length=1000)

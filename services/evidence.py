@@ -12,8 +12,8 @@ from typing import Any, BinaryIO, Literal
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from contracts.evidence import EvidencePublic
-from media.exif import Source
+from contracts.evidence import EvidencePublic, EvidenceSource, SiteStatus
+from contracts.vocab import Datum
 from media.geo import Fix
 from media.hashing import Candidate
 from media.messages import MediaError
@@ -83,13 +83,15 @@ def add_evidence(
     if visit.status != VisitStatus.in_progress:
         raise ValidationFailed("visit_not_in_progress")
     try:
-        src = Source(source)
+        src = EvidenceSource(source)
     except ValueError as exc:
-        raise ValidationFailed(detail=f"source must be one of {', '.join(s.value for s in Source)}") from exc
+        raise ValidationFailed(
+            detail=f"source must be one of {', '.join(s.value for s in EvidenceSource)}"
+        ) from exc
     household = session.get(Household, visit.household_id)
     point = None
     if household is not None and household.lat is not None and household.lon is not None:
-        point = (household.lat, household.lon, (household.datum or "wgs84"))
+        point = (household.lat, household.lon, (household.datum or Datum.wgs84))
     live, static = _live_fixes(visit)
     store = blob_store(settings)
     now = utcnow()
@@ -126,7 +128,7 @@ def add_evidence(
         household_id=visit.household_id,
         step_id=step_id,
         uploaded_by=actor.label,
-        source=src.value,
+        source=src,
         sha256=rep.sha256,
         display_sha256=rep.display.sha256,
         thumb_sha256=rep.thumbnail.sha256,
@@ -139,11 +141,11 @@ def add_evidence(
         exif=rep.exif.model_dump(mode="json"),
         gps_lat=rep.gps.lat if rep.gps else None,
         gps_lon=rep.gps.lon if rep.gps else None,
-        position_source=rep.position.source.value,
+        position_source=rep.position.source,
         position_lat=rep.position.lat,
         position_lon=rep.position.lon,
         distance_m=v.distance_m,
-        site=v.site.value,
+        site=v.site,
         fresh=v.fresh,
         reused=v.reused,
         edited=v.edited,
@@ -223,7 +225,7 @@ def proof_for(session: Session, visit: Visit, evidence_ids: list[str]) -> dict[s
     if not rows:
         return {"status": "unproven", "reason": "no_photo_of_this_visit"}
     for ev in rows:
-        if ev.fresh is not False and ev.site != "off_site" and not ev.reused and not ev.forwarded:
+        if ev.fresh is not False and ev.site != SiteStatus.OFF_SITE and not ev.reused and not ev.forwarded:
             return {"status": "proven", "evidence_id": str(ev.id), "site": ev.site, "fresh": ev.fresh}
     worst = rows[0]
     reason = (
@@ -232,7 +234,7 @@ def proof_for(session: Session, visit: Visit, evidence_ids: list[str]) -> dict[s
         else "reused"
         if worst.reused
         else "off_site"
-        if worst.site == "off_site"
+        if worst.site == SiteStatus.OFF_SITE
         else "not_fresh"
     )
     return {"status": "unproven", "reason": reason, "evidence_id": str(worst.id)}

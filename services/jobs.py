@@ -10,7 +10,7 @@ from typing import Any
 from sqlmodel import Session
 
 from contracts.household_import import JobPublic
-from models.job import Job, JobStatus
+from models.job import Job, JobKind, JobStatus
 from models.types import utcnow
 from services.context import Actor
 from services.errors import DomainError, NotFound
@@ -19,7 +19,7 @@ SessionFactory = Callable[[], AbstractContextManager[Session]]
 _live: dict[uuid.UUID, tuple[int, int]] = {}
 
 
-def create(session: Session, actor: Actor, kind: str) -> Job:
+def create(session: Session, actor: Actor, kind: JobKind) -> Job:
     """Records a queued job."""
     job = Job(kind=kind, created_by=actor.label)
     session.add(job)

@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, func, select
 
-from contracts.telegram import NoticeOut
+from contracts.telegram import NoticeKind, NoticeOut
 from models.notice import Notice
 from models.region import in_subtree
 from models.round import Assignment, AssignmentStatus, InspectionRound, TeamMember
@@ -40,7 +40,7 @@ RELEASE_OVERLAP = timedelta(minutes=5)
 def emit(
     session: Session,
     recipient_id: uuid.UUID,
-    kind: str,
+    kind: NoticeKind,
     params: dict[str, Any],
     key: str,
     due_at: datetime | None = None,
@@ -117,7 +117,9 @@ def produce(session: Session, now: datetime | None = None) -> None:
 
 
 def _produce_releases(session: Session, now: datetime) -> None:
-    last = session.exec(select(func.max(Notice.due_at)).where(Notice.kind == "assignments_released")).one()
+    last = session.exec(
+        select(func.max(Notice.due_at)).where(Notice.kind == NoticeKind.assignments_released)
+    ).one()
     q = select(Assignment, InspectionRound).join(
         InspectionRound, col(InspectionRound.id) == col(Assignment.round_id)
     )
@@ -144,7 +146,7 @@ def _produce_releases(session: Session, now: datetime) -> None:
         emit(
             session,
             uid,
-            "assignments_released",
+            NoticeKind.assignments_released,
             {
                 "round": names[rid],
                 "count": len(items),
@@ -187,7 +189,7 @@ def _produce_not_started(session: Session, now: datetime) -> None:
                 emit(
                     session,
                     sup.id,
-                    "team_not_started",
+                    NoticeKind.team_not_started,
                     {"round": r.name, "team": ", ".join(sorted(logins)), "count": len(teams[team_id])},
                     key=f"not_started:{team_id}:{today.isoformat()}:{sup.id}",
                     due_at=noon,

@@ -8,7 +8,8 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from contracts.telegram import TelegramProfile
+from contracts.telegram import NoticeKind, TelegramProfile
+from contracts.vocab import Lang
 from models.invite import TelegramLink
 from models.region import in_subtree
 from models.types import utcnow
@@ -86,7 +87,7 @@ def profile(session: Session, actor: Actor) -> User:
     return user
 
 
-def set_language(session: Session, actor: Actor, language: str) -> User:
+def set_language(session: Session, actor: Actor, language: Lang) -> User:
     """Remembers the user's language (zh-CN or en)."""
     user = profile(session, actor)
     if user.language != language:
@@ -128,7 +129,7 @@ def mark_unreachable(session: Session, actor: Actor, telegram_user_id: int) -> U
         notices.emit(
             session,
             sup.id,
-            "user_unreachable",
+            NoticeKind.user_unreachable,
             {"name": user.name, "login": user.login},
             key=f"unreachable:{user.id}:{sup.id}:{now.isoformat()}",
         )

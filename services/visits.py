@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 import checklists
+from contracts.telegram import NoticeKind
 from contracts.visits import (
     EventBatch,
     FindingPublic,
@@ -25,7 +26,7 @@ from contracts.visits import (
     VisitPublic,
     VisitStart,
 )
-from contracts.vocab import SERIOUS_SEVERITIES
+from contracts.vocab import SERIOUS_SEVERITIES, Outcome
 from media.geo import Datum, Fix, distance_m, is_real_position, judge_site
 from models.household import Household
 from models.round import AssignmentStatus, InspectionRound
@@ -92,7 +93,7 @@ def start_visit(session: Session, actor: Actor, data: VisitStart) -> Visit:
 def _household_point(session: Session, visit: Visit) -> tuple[tuple[float, float] | None, str]:
     h = session.get(Household, visit.household_id)
     if h is None or h.lat is None or h.lon is None:
-        return None, "wgs84"
+        return None, Datum.wgs84.value
     return (h.lat, h.lon), (h.datum or Datum.wgs84).value
 
 
@@ -189,14 +190,14 @@ def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: Visi
     if outcome is None:
         raise ValidationFailed("visit_incomplete")
     visit.answers = [a.model_dump(mode="json") for a in state.answers]
-    visit.outcome = outcome.value
+    visit.outcome = outcome
     visit.client_findings = data.client_findings
     visit.core_proof = core_proof(session, visit, checklist, state)
     visit.finished_at = data.finished_at if data.finished_at and data.finished_at <= utcnow() else utcnow()
     duration = (visit.finished_at - visit.started_at).total_seconds()
     answered = sum(1 for a in state.answers if a.value is not None)
     visit.flags = [f for f in visit.flags if f.get("code") != "rushed"]
-    if outcome.value == "completed" and answered >= 10 and duration < answered * SECONDS_PER_STEP_MIN:
+    if outcome is Outcome.COMPLETED and answered >= 10 and duration < answered * SECONDS_PER_STEP_MIN:
         visit.flags = [*visit.flags, {"code": "rushed", "seconds": round(duration), "answered": answered}]
     visit.status = VisitStatus.submitted
     visit.updated_at = utcnow()
@@ -209,7 +210,7 @@ def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: Visi
                 household_id=visit.household_id,
                 round_id=visit.round_id,
                 rule_id=f.rule_id,
-                category=f.category.value,
+                category=f.category,
                 severity=f.severity,
                 step_ids=list(f.step_ids),
                 message_zh=f.message.get("zh-CN")[:1000],
@@ -218,7 +219,7 @@ def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: Visi
         )
     session.flush()
     if visit.assignment_id:
-        status = AssignmentStatus.revisit if outcome.value == "revisit" else AssignmentStatus.done
+        status = AssignmentStatus.revisit if outcome is Outcome.REVISIT else AssignmentStatus.done
         round_dispatch.mark_assignment(session, actor, visit.assignment_id, status)
     _alert_supervisors(session, visit, [f for f in found if f.severity in SERIOUS_SEVERITIES])
     audit.record(
@@ -272,7 +273,7 @@ def _alert_supervisors(session: Session, visit: Visit, serious: Sequence[checkli
         notices.emit(
             session,
             sup.id,
-            "serious_findings",
+            NoticeKind.serious_findings,
             {
                 "visit_id": str(visit.id),
                 "register_no": household.register_no,

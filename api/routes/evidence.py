@@ -28,7 +28,7 @@ async def upload(
     actor: ActorDep,
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or HEIC, at most 20 MB")],
-    source: Annotated[EvidenceSource, Form()] = "upload",
+    source: Annotated[EvidenceSource, Form()] = EvidenceSource.UPLOAD,
     step_id: Annotated[str | None, Form(max_length=80)] = None,
     forwarded: Annotated[bool, Form()] = False,
     key: IdempotencyKey = None,

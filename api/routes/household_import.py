@@ -9,7 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, File, Query, Request, UploadFile
 
 from api.deps import ActorDep, SessionDep, SupervisorDep
 from api.uploads import read_capped
-from contracts.household_import import JobPublic
+from contracts.household_import import JobKind, JobPublic
 from services import household_import, jobs
 from services.errors import ValidationFailed
 
@@ -30,7 +30,7 @@ async def import_households(
     data = await read_capped(file, household_import.MAX_IMPORT_BYTES)
     if not data.strip():
         raise ValidationFailed("import_empty")
-    job = jobs.create(session, actor, "household_import")
+    job = jobs.create(session, actor, JobKind.household_import)
     session.commit()
     background.add_task(
         household_import.run_import_job,
