@@ -46,7 +46,7 @@ from contracts.telegram import (
 from contracts.visits import EventBatch, VisitFinish, VisitPublic, VisitStart
 from contracts.vocab import Lang
 
-__all__ = ["ENDPOINTS", "OPS", "TELEGRAM_USER_HEADER", "StoreClient", "StoreError", "StoreUnavailable"]
+__all__ = ["StoreClient", "StoreError", "StoreUnavailable"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -370,7 +370,7 @@ class StoreClient:
                 _user(telegram_user_id), _need(assignment_id), data.get("status", "")
             ),
         }
-        if op not in handlers:
+        if op not in OPS or op not in handlers:
             raise StoreError(400, "unknown_operation", f"no store operation named {op!r}")
         return await handlers[op]()
 
