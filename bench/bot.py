@@ -101,6 +101,13 @@ class Replies:
             self.waiting.setdefault(chat_id, collections.deque()).append(fut)
         return fut
 
+    def forget(self, chat_id: int, fut: asyncio.Future[float]) -> None:
+        """Stops waiting for a reply that did not come."""
+        with self.lock:
+            queue = self.waiting.get(chat_id)
+            if queue is not None and fut in queue:
+                queue.remove(fut)
+
     def seen(self, chat_id: int, at: float, result: Any) -> None:
         """Called from the sandbox's thread for every reply."""
         with self.lock:
@@ -152,11 +159,14 @@ class Driver:
     async def timed(self, uid: int, send: Callable[[], Awaitable[Any]], t0: float) -> float | None:
         """Latency in ms from t0 to the reply, None when no reply came."""
         fut = self.replies.expect(uid)
-        await send()
         try:
+            await send()
             at = await asyncio.wait_for(fut, REPLY_TIMEOUT_S)
-        except TimeoutError:
+        except Exception:
+            # On a crowded machine a send or a reply can fail or time out: count it, forget the
+            # waiting future (so the chat's later replies match their own actions) and go on.
             self.lost += 1
+            self.replies.forget(uid, fut)
             return None
         return (at - t0) * 1000
 
@@ -246,7 +256,7 @@ async def run_bot(
     script.write_text(code)
     proc = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=env | base)
     try:
-        async with AsyncSandboxClient(sandbox.url, bot=token) as client:
+        async with AsyncSandboxClient(sandbox.url, bot=token, timeout=REPLY_TIMEOUT_S) as client:
             users = [(await client.user(first_name=f"督查员{i}")).id for i in range(INSPECTORS)]
             await signup(client, users)  # not timed; also warms the bot up
             driver = Driver(client, replies, users, check=kind == "feijian")
@@ -261,7 +271,11 @@ async def run_bot(
             cpu2 = cpu_seconds(proc.pid)
     finally:
         proc.send_signal(signal.SIGINT)  # a graceful stop
-        proc.wait(30)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
     wall = t1 - t0
     n_open = max(len(opened), 1)
     out: dict[str, Any] = {
@@ -277,7 +291,11 @@ async def run_bot(
         "lost_replies": driver.lost,
     }
     oq = quantiles(opened)
-    out |= {"open_loop_p50_ms": oq["p50_ms"], "open_loop_p95_ms": oq["p95_ms"], "open_loop_p99_ms": oq["p99_ms"]}
+    out |= {
+        "open_loop_p50_ms": oq["p50_ms"],
+        "open_loop_p95_ms": oq["p95_ms"],
+        "open_loop_p99_ms": oq["p99_ms"],
+    }
     return out
 
 

@@ -32,7 +32,7 @@ async def pressed(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
     query = update.callback_query
     assert query is not None
     await query.answer()
-    await query.edit_message_text(query.data or "·")
+    await query.edit_message_text(f"{query.data} {query.id}")  # never "message is not modified"
 
 
 def build() -> Any:
