@@ -18,7 +18,10 @@ the updates of that mode: the main figure, as the machine is shared.
 Prints one JSON line: the Feijian bot's figures (the old fields), the echo bot's under `echo_*`,
 `ratio` (Feijian's CPU per update over the echo's, closed loop) and the open-loop percentiles.
 BENCH_ONLY=feijian|echo runs one bot; BENCH_PROFILE=FILE profiles the Feijian bot's closed loop
-(cProfile on CPU time, written to FILE); BENCH_REQUEST=lean gives both bots the lean request class.
+(cProfile on CPU time, written to FILE). The echo bot runs twice, on PTB's default HTTPXRequest (the
+baseline: `echo_*`, `ratio`) and on bot/request.py's LeanRequest (`echo_lean_*`,
+`lean_request_speedup`); the Feijian bot uses its configured request class (BENCH_REQUEST=httpx|lean
+sets FEIJIAN_TELEGRAM_REQUEST).
 """
 
 from __future__ import annotations
@@ -236,11 +239,14 @@ async def run_bot(
     env: dict[str, str],
     signup: Callable[[AsyncSandboxClient, list[int]], Awaitable[None]],
     tmp: Path,
+    request: str = "",
 ) -> dict[str, Any]:
     """Starts one bot, warms it up, runs both modes, stops it; returns its figures."""
     token = make_token()
     sandbox.sandbox.register_bot(token)
     base = {"FEIJIAN_TELEGRAM_TOKEN": token, "BENCH_ECHO_TOKEN": token}
+    if request:
+        base |= {"FEIJIAN_TELEGRAM_REQUEST": request, "BENCH_ECHO_REQUEST": request}
     if kind == "feijian":
         code = "import logging; logging.basicConfig(level=logging.WARNING)\nfrom bot.app import run; run()"
     else:
@@ -252,7 +258,7 @@ async def run_bot(
     profile = os.environ.get("BENCH_PROFILE") if kind == "feijian" else None
     if profile:
         code = PROFILE_HOOK.format(path=str(Path(profile).resolve())) + code
-    script = tmp / f"run_{kind}.py"
+    script = tmp / f"run_{kind}_{request or 'default'}.py"
     script.write_text(code)
     proc = subprocess.Popen([sys.executable, str(script)], cwd=ROOT, env=env | base)
     try:
@@ -326,8 +332,6 @@ async def main() -> dict[str, Any]:
         "FEIJIAN_TELEGRAM_RATE": "0",
         "BENCH_ECHO_CONCURRENCY": os.environ.get("FEIJIAN_CONCURRENT_UPDATES", "64"),
     }
-    if REQUEST:
-        env |= {"FEIJIAN_TELEGRAM_REQUEST": REQUEST, "BENCH_ECHO_REQUEST": REQUEST}
 
     async def bind(client: AsyncSandboxClient, users: list[int]) -> None:
         for uid, code in zip(users, codes, strict=True):
@@ -344,23 +348,32 @@ async def main() -> dict[str, Any]:
     results: dict[str, dict[str, Any]] = {}
     try:
         if ONLY in ("", "echo"):
-            results["echo"] = await run_bot("echo", sandbox, replies, env, hello, tmp)
+            results["echo"] = await run_bot("echo", sandbox, replies, env, hello, tmp, "httpx")
+            results["echo_lean"] = await run_bot("echo", sandbox, replies, env, hello, tmp, "lean")
         if ONLY in ("", "feijian"):
-            results["feijian"] = await run_bot("feijian", sandbox, replies, env, bind, tmp)
+            results["feijian"] = await run_bot("feijian", sandbox, replies, env, bind, tmp, REQUEST)
     finally:
         sandbox.stop()
         store.stop()
     own_cpu = time.process_time()
-    out: dict[str, Any] = {"bench": "bot", "inspectors": INSPECTORS, "request": REQUEST or "httpx"}
-    fj, echo = results.get("feijian"), results.get("echo")
+    out: dict[str, Any] = {"bench": "bot", "inspectors": INSPECTORS, "request": REQUEST or "default"}
+    fj, echo, lean = results.get("feijian"), results.get("echo"), results.get("echo_lean")
     if fj:
         out |= {k: v for k, v in fj.items() if k not in ("cpu_s", "cpu_ms_per_update")}
         out |= {"bot_cpu_s": fj["cpu_s"], "bot_cpu_ms_per_update": fj["cpu_ms_per_update"]}
     if echo:
         out["echo_cpu_ms_per_update"] = echo["cpu_ms_per_update"]
         out |= {f"echo_{k}": v for k, v in echo.items() if k != "cpu_ms_per_update"}
+    if lean:
+        out["echo_lean_cpu_ms_per_update"] = lean["cpu_ms_per_update"]
+        out |= {f"echo_lean_{k}": v for k, v in lean.items() if k.startswith("open_loop_p")}
+    if echo and lean:
+        # the same echo bot on PTB's HTTPXRequest over bot/request.py's LeanRequest
+        out["lean_request_speedup"] = round(echo["cpu_ms_per_update"] / lean["cpu_ms_per_update"], 2)
     if fj and echo:
         out["ratio"] = round(fj["cpu_ms_per_update"] / echo["cpu_ms_per_update"], 2)
+    if fj and lean:
+        out["ratio_to_lean_echo"] = round(fj["cpu_ms_per_update"] / lean["cpu_ms_per_update"], 2)
     out |= {
         "open_loop_rate": OPEN_RATE,
         "bench_process_cpu_s": round(own_cpu, 2),
