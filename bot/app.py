@@ -19,6 +19,7 @@ from bot.notices import NoticeService
 from bot.outbox import OutboxDrainer
 from bot.persistence import SQLPersistence
 from bot.processor import PerChatUpdateProcessor
+from bot.request import LeanRequest
 from bot.runtime import Runtime, attach, runtime_of
 from bot.settings import BotSettings, get_bot_settings
 from bot.store_client import StoreClient
@@ -50,16 +51,18 @@ def build_application(
     settings = settings or get_bot_settings()
     db = db or BotDB(settings.bot_database_url)
     store = store or StoreClient(settings.store_url, settings.store_token, settings.store_timeout)
-    app = (
-        ApplicationBuilder()
-        .token(settings.token)
-        .base_url(settings.base_url)
-        .base_file_url(settings.base_file_url)
+    builder = ApplicationBuilder().token(settings.token).base_url(settings.base_url)
+    builder = builder.base_file_url(settings.base_file_url)
+    if settings.telegram_request == "lean":
+        builder = builder.request(
+            LeanRequest(connection_pool_size=settings.telegram_pool_size, pool_timeout=10.0)
+        ).get_updates_request(LeanRequest(connection_pool_size=1))
+    else:
         # A small pool: httpcore scans every pooled connection on each request, so PTB's default of
         # 256 costs more CPU than it saves under load; waiting briefly for a free connection is cheaper.
-        .connection_pool_size(settings.telegram_pool_size)
-        .pool_timeout(10.0)
-        .persistence(SQLPersistence(db, settings.persistence_interval))
+        builder = builder.connection_pool_size(settings.telegram_pool_size).pool_timeout(10.0)
+    app = (
+        builder.persistence(SQLPersistence(db, settings.persistence_interval))
         .concurrent_updates(PerChatUpdateProcessor(settings.concurrent_updates))
         .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_rate, max_retries=3))
         .post_init(_post_init)

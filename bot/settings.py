@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -39,6 +40,8 @@ class BotSettings(BaseSettings):
     telegram_rate: float = Field(default=30.0, ge=0)
     concurrent_updates: int = Field(default=64, ge=1, le=1024)
     telegram_pool_size: int = Field(default=32, ge=1, le=512)
+    # "lean": bot/request.py (HTTP/1.1 over asyncio streams); "httpx": PTB's default HTTPXRequest.
+    telegram_request: Literal["lean", "httpx"] = "lean"
     outbox_interval: float = Field(default=2.0, gt=0)
     outbox_max_backoff: float = Field(default=300.0, gt=0)
     notice_poll_interval: float = Field(default=15.0, gt=0)

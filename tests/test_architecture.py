@@ -20,7 +20,7 @@ PACKAGES = (
     "locales",
 )
 # The one bot module allowed to spell store paths (the endpoint table of the typed store client).
-STORE_PATH_MODULES = {"bot/store_client.py", "bot/store_endpoints.py"}
+STORE_PATH_MODULES = {"bot/store_endpoints.py"}
 
 
 def _sources(*packages: str) -> list[Path]:
