@@ -53,7 +53,7 @@ def build_application(
     store = store or StoreClient(settings.store_url, settings.store_token, settings.store_timeout)
     builder = ApplicationBuilder().token(settings.token).base_url(settings.base_url)
     builder = builder.base_file_url(settings.base_file_url)
-    if settings.telegram_request == "lean":
+    if settings.request_kind == "lean":
         builder = builder.request(
             LeanRequest(connection_pool_size=settings.telegram_pool_size, pool_timeout=10.0)
         ).get_updates_request(LeanRequest(connection_pool_size=1))

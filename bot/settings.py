@@ -40,8 +40,10 @@ class BotSettings(BaseSettings):
     telegram_rate: float = Field(default=30.0, ge=0)
     concurrent_updates: int = Field(default=64, ge=1, le=1024)
     telegram_pool_size: int = Field(default=32, ge=1, le=512)
-    # "lean": bot/request.py (HTTP/1.1 over asyncio streams); "httpx": PTB's default HTTPXRequest.
-    telegram_request: Literal["lean", "httpx"] = "lean"
+    # "lean": bot/request.py (HTTP/1.1 over asyncio streams); "httpx": PTB's default HTTPXRequest
+    # (proxies from the environment, HTTP/2-ready); "auto": lean against the local sandbox, httpx
+    # against real Telegram, where the lean client has not been proven.
+    telegram_request: Literal["auto", "lean", "httpx"] = "auto"
     outbox_interval: float = Field(default=2.0, gt=0)
     outbox_max_backoff: float = Field(default=300.0, gt=0)
     notice_poll_interval: float = Field(default=15.0, gt=0)
@@ -57,6 +59,13 @@ class BotSettings(BaseSettings):
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
+
+    @property
+    def request_kind(self) -> Literal["lean", "httpx"]:
+        """The Bot API client this configuration uses."""
+        if self.telegram_request == "auto":
+            return "httpx" if self.telegram_token else "lean"
+        return self.telegram_request
 
     @property
     def token(self) -> str:

@@ -159,3 +159,11 @@ async def test_timeouts_and_refused_connections() -> None:
     hang.set()
     srv.close()
     await req.shutdown()
+
+
+def test_auto_picks_the_lean_client_for_the_sandbox_and_httpx_for_telegram() -> None:
+    from bot.settings import BotSettings
+
+    assert BotSettings(telegram_token=None).request_kind == "lean"
+    assert BotSettings(telegram_token="123456789:" + "A" * 35).request_kind == "httpx"
+    assert BotSettings(telegram_token="123456789:" + "A" * 35, telegram_request="lean").request_kind == "lean"
