@@ -10,6 +10,7 @@ from typing import Any
 
 from bot.store_client import StoreClient
 from bot.store_endpoints import ENDPOINTS
+from contracts.evidence import EvidenceSource
 
 UPLOAD_OP = "evidence_upload"
 # Queued operations and the client endpoint each replays through (for reading older databases).
@@ -67,7 +68,7 @@ async def upload_evidence(
         idempotency_key=key,
         file_name=body.get("file_name") or "photo.jpg",
         mime=body.get("mime") or "image/jpeg",
-        source=body["source"],
+        source=EvidenceSource(body["source"]),
         step_id=body.get("step_id"),
         forwarded=bool(body.get("forwarded")),
         timeout=timeout,

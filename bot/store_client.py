@@ -29,8 +29,7 @@ from bot.store_endpoints import (
     path_of,
     request_body,
 )
-from contracts.evidence import EvidencePublic
-from contracts.evidence import EvidenceSourceValue as EvidenceSource
+from contracts.evidence import EvidencePublic, EvidenceSource
 from contracts.rounds import AssignmentStatus, MarkIn, MyAssignment
 from contracts.telegram import (
     TELEGRAM_USER_HEADER,
@@ -304,7 +303,7 @@ class StoreClient:
         idempotency_key: str,
         file_name: str = "photo.jpg",
         mime: str = "image/jpeg",
-        source: EvidenceSource = "upload",
+        source: EvidenceSource = EvidenceSource.UPLOAD,
         step_id: str | None = None,
         forwarded: bool = False,
         timeout: float | None = None,

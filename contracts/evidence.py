@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypeAlias
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -16,10 +16,6 @@ class EvidenceSource(StrEnum):
     TELEGRAM_PHOTO = "telegram_photo"
     TELEGRAM_DOCUMENT = "telegram_document"
     UPLOAD = "upload"
-
-
-EvidenceSourceValue: TypeAlias = EvidenceSource | str
-"""The upload's multipart `source` field as a client sends it: the enum or its value (the store checks it)."""
 
 
 class PositionSource(StrEnum):
