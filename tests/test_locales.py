@@ -248,3 +248,11 @@ def test_module_texts_come_from_the_catalogs() -> None:
     assert display_text("list_sep", "en") == ", "
     with pytest.raises(KeyError):
         display_text("no_such_word", "en")
+
+
+def test_every_catalog_file_is_well_formed() -> None:
+    from babel.messages.pofile import read_po
+
+    for po in sorted(ROOT.joinpath("locales").rglob("*.po")):
+        with po.open("rb") as fh:
+            read_po(fh, abort_invalid=True)  # a msgid without msgstr, a broken quote: PoFileError
