@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Column, ForeignKey, Uuid
+from sqlalchemy import BigInteger, Column, ForeignKey, String, Uuid
 from sqlmodel import Field, SQLModel
 
 from models.types import new_uuid, ts_column, utcnow
@@ -31,7 +31,11 @@ class InviteCode(SQLModel, table=True):
 
 
 class BindAttempt(SQLModel, table=True):
-    """A `/start CODE` attempt: failures per Telegram account are counted to throttle guessing."""
+    """A `/start CODE` attempt: failures per Telegram account and per code prefix throttle guessing.
+
+    `code_prefix` is a keyed hash of the code's first characters, never the characters themselves:
+    a wrong code is often a mistyped real one.
+    """
 
     __tablename__ = "bind_attempt"
 
@@ -39,6 +43,7 @@ class BindAttempt(SQLModel, table=True):
     telegram_user_id: int = Field(sa_column=Column(BigInteger, nullable=False, index=True))
     at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False, index=True))
     ok: bool = False
+    code_prefix: str | None = Field(default=None, sa_column=Column(String(64), nullable=True, index=True))
 
 
 class TelegramLink(SQLModel, table=True):

@@ -1,8 +1,10 @@
 """Invite codes: a supervisor invites a staff user; `/start CODE` binds that user's Telegram account.
 
 A code is shown once and stored only as an HMAC under the secret key. A wrong, used, expired or
-revoked code gets the same answer, and failed attempts per Telegram account are throttled, so the
-bot cannot be used to learn which codes exist.
+revoked code gets the same answer, and failed attempts are throttled, so the bot cannot be used to
+learn which codes exist. The throttle counts failures per Telegram account and per code prefix,
+never globally: a flood of wrong codes slows guessing inside the prefixes it hits, but cannot lock
+every new user out, and a valid code from a chat that has not failed keeps working.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlmodel import Session, col, func, select
 
@@ -27,9 +30,15 @@ from services.errors import Conflict, DomainError, Forbidden, NotFound
 # No 0/O, 1/I/L: codes are read off paper and typed on a phone.
 ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 10
-MAX_FAILURES = 5
 FAILURE_WINDOW = timedelta(minutes=15)
-MAX_GLOBAL_FAILURES = 200
+# Failures per Telegram account within the window before that account is throttled.
+MAX_FAILURES = 5
+# Failures within one code prefix (from any accounts) before that prefix is throttled: guessing
+# spread over many accounts is slowed inside one prefix's share of the code space (1/31**3),
+# while codes with other prefixes stay usable. Looser than the per-account limit because
+# different people's typos can share a prefix.
+PREFIX_LENGTH = 3
+MAX_PREFIX_FAILURES = 10
 
 
 class InviteInvalid(DomainError):
@@ -60,6 +69,13 @@ def code_digest(code: str) -> str:
     """The keyed hash under which a code is stored."""
     key = get_settings().secret_key_bytes()
     return hmac.new(key, b"invite:" + normalize_code(code).encode(), hashlib.sha256).hexdigest()
+
+
+def code_prefix_digest(code: str) -> str:
+    """The keyed hash of a code's first `PREFIX_LENGTH` characters, under which failures are counted."""
+    key = get_settings().secret_key_bytes()
+    prefix = normalize_code(code)[:PREFIX_LENGTH]
+    return hmac.new(key, b"invite-prefix:" + prefix.encode(), hashlib.sha256).hexdigest()
 
 
 def _find_user(session: Session, user_id: uuid.UUID | None, login: str | None) -> User:
@@ -115,36 +131,38 @@ def create_invite(
     return NewInvite(code, invite, user)
 
 
-def _check_throttle(session: Session, telegram_user_id: int) -> None:
+def _recent_failures(session: Session, *where: Any) -> int:
     since = utcnow() - FAILURE_WINDOW
-    mine = session.exec(
+    return session.exec(
         select(func.count())
         .select_from(BindAttempt)
-        .where(
-            BindAttempt.telegram_user_id == telegram_user_id,
-            BindAttempt.at >= since,
-            col(BindAttempt.ok).is_(False),
-        )
+        .where(*where, BindAttempt.at >= since, col(BindAttempt.ok).is_(False))
     ).one()
-    if mine >= MAX_FAILURES:
-        raise BindThrottled()
-    everyone = session.exec(
-        select(func.count())
-        .select_from(BindAttempt)
-        .where(BindAttempt.at >= since, col(BindAttempt.ok).is_(False))
-    ).one()
-    if everyone >= MAX_GLOBAL_FAILURES:
-        raise BindThrottled()
+
+
+def throttled_by(session: Session, telegram_user_id: int, code_prefix: str) -> str | None:
+    """Which throttle refuses this attempt now: "chat", "code_prefix", or None (there is no global one)."""
+    if _recent_failures(session, BindAttempt.telegram_user_id == telegram_user_id) >= MAX_FAILURES:
+        return "chat"
+    if _recent_failures(session, BindAttempt.code_prefix == code_prefix) >= MAX_PREFIX_FAILURES:
+        return "code_prefix"
+    return None
 
 
 def bind(session: Session, actor: Actor, code: str, telegram_user_id: int) -> User:
     """Binds the Telegram account to the invited user; one answer for every kind of bad code.
 
     A failed attempt counts towards the throttle although the answer is an error: the error carries
-    the attempt (`audit.refuse`), which the edge writes after the rollback.
+    the attempt (`audit.refuse`), which the edge writes after the rollback. A throttled attempt is
+    audited too, but not counted, so a throttle ends one window after the last real failure.
     """
     actor.require(Role.bot)
-    _check_throttle(session, telegram_user_id)
+    prefix = code_prefix_digest(code)
+    scope = throttled_by(session, telegram_user_id, prefix)
+    if scope is not None:
+        raise audit.refuse(
+            BindThrottled(), "bot", "telegram.bind_throttled", "telegram_user", telegram_user_id, scope=scope
+        )
     try:
         return _bind(session, actor, code, telegram_user_id)
     except (InviteInvalid, Conflict) as exc:
@@ -154,7 +172,7 @@ def bind(session: Session, actor: Actor, code: str, telegram_user_id: int) -> Us
             "telegram.bind_failed",
             "telegram_user",
             telegram_user_id,
-            also=lambda s: record_failure(s, telegram_user_id),
+            also=lambda s: record_failure(s, telegram_user_id, prefix),
         ) from None
 
 
@@ -202,7 +220,7 @@ def _bind(session: Session, actor: Actor, code: str, telegram_user_id: int) -> U
     return user
 
 
-def record_failure(session: Session, telegram_user_id: int) -> None:
+def record_failure(session: Session, telegram_user_id: int, code_prefix: str | None = None) -> None:
     """Counts a failed bind attempt (in the refusal's own unit of work, since the failing one rolls back)."""
-    session.add(BindAttempt(telegram_user_id=telegram_user_id, ok=False))
+    session.add(BindAttempt(telegram_user_id=telegram_user_id, ok=False, code_prefix=code_prefix))
     session.flush()
