@@ -210,3 +210,25 @@ def test_sign_only_where_negatives_are_allowed() -> None:
         parse_number("-2.5", negative=False)
     assert info.value.code == "number_negative"
     assert parse_number("+2", negative=False) == 2
+
+
+def test_bounds_are_compared_as_written() -> None:
+    # Decimal("0.1") is below the float 0.1; a bound of 0.1 must still take "0.1".
+    step = Step.model_validate(
+        {
+            "id": "x",
+            "kind": "number",
+            "label": {"zh-CN": "x", "en": "x"},
+            "validation": {"min": 0.1, "max": 0.3},
+        }
+    )
+    assert parse_value(step, "0.1") == 0.1 and parse_value(step, "0.3") == 0.3
+    assert _code(step, "0.09") == "too_small" and _code(step, "0.31") == "too_large"
+    assert _code(step, "1元") == "not_a_number"  # no unit declared, none accepted
+
+
+def test_only_number_steps_have_a_unit() -> None:
+    with pytest.raises(ValueError, match="only number steps"):
+        Step.model_validate(
+            {"id": "x", "kind": "text", "label": {"zh-CN": "x", "en": "x"}, "unit": {"en": "yuan"}}
+        )
