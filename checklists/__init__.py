@@ -28,6 +28,11 @@ answer is no") travel beside the value as `evidence=[ids]`; the engine checks co
 Steps marked `core` (entered, seen_person, seen_documents) are the gates of
 调查必入户、入户必见人、见人必见证 in `home_visit`; the bot should require their evidence.
 
+Typed numbers go through one strict parser, `parse_number(raw, integer=, negative=, units=)` (also
+behind `answer` for number steps): ASCII or full-width digits, one point, the step's `unit` after the
+number; exponents, digit grouping, NaN/inf are refused, and a decimal comma ("3,5") raises
+`AmbiguousNumber` (a ChecklistError whose `candidate` is 3.5) for the conversation to confirm.
+
 Also: `import_xlsform(path)` (ODK/Kobo XLSForm → Checklist, refusing what it cannot represent) and
 `lint_checklist` / `lint_paths` (the checks behind `feijian checklists check`).
 """
@@ -54,6 +59,7 @@ from checklists.engine import (
 )
 from checklists.lint import Problem, lint_checklist, lint_paths
 from checklists.messages import ChecklistError, Lang, LocalizedText, normalize_lang
+from checklists.numbers import AmbiguousNumber, canonical_number, parse_number
 from checklists.registry import (
     ChecklistInfo,
     dump_checklist_yaml,
@@ -83,6 +89,7 @@ from checklists.schema import (
 __all__ = [
     "CATEGORY_LABELS",
     "OUTCOME_LABELS",
+    "AmbiguousNumber",
     "Answer",
     "Checklist",
     "ChecklistError",
@@ -107,6 +114,7 @@ __all__ = [
     "Validation",
     "answer",
     "back",
+    "canonical_number",
     "category_label",
     "core_status",
     "display_value",
@@ -122,6 +130,7 @@ __all__ = [
     "normalize_lang",
     "outcome",
     "parse_checklist",
+    "parse_number",
     "parse_value",
     "replay",
     "required_evidence",

@@ -11,6 +11,7 @@ import math
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
@@ -22,6 +23,7 @@ from checklists.messages import (
     display_text,
     normalize_lang,
 )
+from checklists.numbers import parse_number
 from checklists.schema import (
     CATEGORY_LABELS,
     OUTCOME_LABELS,
@@ -459,27 +461,24 @@ def _fmt_num(x: float) -> str:
 
 def _parse_number(step: Step, raw: Any, lang: str | None) -> int | float:
     v = step.validation
-    if isinstance(raw, bool) or isinstance(raw, list | dict | tuple):
-        raise ChecklistError("not_a_number", lang=lang, step_id=step.id)
-    if isinstance(raw, int | float):
-        num: float = float(raw)
-    else:
-        s = _norm(raw).replace(",", "").replace("元", "").strip()
-        try:
-            num = float(s)
-        except ValueError:
-            raise ChecklistError("not_a_number", lang=lang, step_id=step.id) from None
-    if not math.isfinite(num):
-        raise ChecklistError("not_a_number", lang=lang, step_id=step.id)
-    if v.integer and not num.is_integer():
-        raise ChecklistError("not_an_integer", lang=lang, step_id=step.id)
-    if v.min is not None and num < v.min:
+    # One strict parser for every typed number (checklists/numbers.py); the bot uses the same one.
+    num = parse_number(
+        raw,
+        integer=v.integer,
+        negative=v.min is None or v.min < 0,
+        units=step.unit_words(),
+        lang=lang,
+        step_id=step.id,
+    )
+    # Bounds are compared as decimals written the way the checklist wrote them: 0.1 is not below "0.1".
+    if v.min is not None and num < Decimal(repr(v.min)):
         raise ChecklistError("too_small", lang=lang, step_id=step.id, min=_fmt_num(v.min))
-    if v.max is not None and num > v.max:
+    if v.max is not None and num > Decimal(repr(v.max)):
         raise ChecklistError("too_large", lang=lang, step_id=step.id, max=_fmt_num(v.max))
+    # Answers are JSON: integers stay int, decimals become the float nearest the (at most 15-digit) text.
     if v.integer or (isinstance(raw, int) and not isinstance(raw, bool)):
         return int(num)
-    return num
+    return float(num)
 
 
 def _parse_text(step: Step, raw: Any, lang: str | None) -> str:

@@ -164,9 +164,17 @@ class Step(_Model):
     evidence: list[EvidenceRule] = Field(default_factory=list)
     core: CoreMarker | None = None
     section: str | None = None
+    # number steps: the unit the answer is in (元, 人); typed after the number it is accepted and dropped
+    unit: LocalizedText | None = None
 
     _v_id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
     _v_when = field_validator("when")(classmethod(lambda cls, v: _check_expr(v)))
+
+    @model_validator(mode="after")
+    def _unit_on_numbers(self) -> Step:
+        if self.unit is not None and self.kind is not StepKind.NUMBER:
+            raise ValueError(f"step {self.id!r}: only number steps have a unit")
+        return self
 
     _when: Expr | None = PrivateAttr(default=None)
     _constraint: Expr | None = PrivateAttr(default=None)
@@ -179,6 +187,12 @@ class Step(_Model):
         self._constraint = _compile_opt(self.validation.constraint)
         self._pattern = re.compile(self.validation.pattern) if self.validation.pattern else None
         self._choice_ids = {c.id: c for c in self.choices}
+
+    def unit_words(self) -> tuple[str, ...]:
+        """The unit as it may be typed after the number, in either language (none if undeclared)."""
+        if self.unit is None:
+            return ()
+        return tuple(w for w in (self.unit.zh_CN, self.unit.en) if w.strip())
 
     def choice(self, choice_id: str) -> Choice | None:
         """Return the choice with this id, if any."""

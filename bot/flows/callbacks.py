@@ -32,6 +32,8 @@ class Act(StrEnum):
     RUN = "run"
     CANCEL_YES = "cy"
     CANCEL_NO = "cn"
+    NUMBER_YES = "ny"  # "3,5 — did you mean 3.5?": yes
+    NUMBER_NO = "nn"
     REFRESH = "refresh"
     SET_LANG = "set"  # arg: a language code
 

@@ -57,6 +57,7 @@ def events_job(data: VisitData, key: str, events: list[dict[str, Any]]) -> Job:
 def advance(data: VisitData, lang: str) -> tuple[str, Prompt]:
     """The state and prompt after an answer: the engine's next step, or the summary."""
     data.multi = []
+    data.confirm = None
     data.pending = None
     data.pending_photos = []
     data.step_shown_at = vd.now_iso()
@@ -82,6 +83,8 @@ def prompt_of(state: str, data: VisitData, lang: str) -> Prompt:
         return summary_prompt(data, lang)
     if state == vd.EVIDENCE and data.pending is not None:
         return vv.evidence_prompt(data, step, lang)
+    if state == vd.CONFIRM_NUMBER and data.confirm is not None:
+        return vv.number_prompt(data.confirm, step, lang)
     return vv.step_prompt(data, step, lang)
 
 
@@ -120,6 +123,7 @@ STEP_HINTS = {
 STATE_HINTS = {
     vd.SUMMARY: "Please use the buttons under the summary: Submit or Back.",
     vd.CONFIRM_CANCEL: "Please answer the question with the buttons: cancel the visit or continue.",
+    vd.CONFIRM_NUMBER: "Please answer with the buttons (Yes or No), or type the number again.",
     vd.HELPER: "You are helping on this visit: send photos, or use the button to run the checklist.",
     vd.EVIDENCE: "This answer needs a photo: send a photo (or an image file), or /back to change the answer.",
 }

@@ -25,6 +25,7 @@ STEP = "step"  # answering the engine's current step
 EVIDENCE = "evidence"  # answered; collecting the photo(s) that answer needs
 SUMMARY = "summary"  # all answered; confirm or go back
 CONFIRM_CANCEL = "confirm_cancel"
+CONFIRM_NUMBER = "confirm_number"  # a typed number with a decimal comma: "did you mean 3.5?"
 PAUSED = "paused"
 HELPER = "helper"  # joined a teammate's visit: adds photos
 
@@ -91,6 +92,7 @@ class VisitData:
     pending: dict[str, Any] | None = None  # {"step_id", "value", "need"} while collecting evidence
     pending_photos: list[str] = field(default_factory=list)
     multi: list[str] = field(default_factory=list)
+    confirm: dict[str, Any] | None = None  # {"step_id", "typed", "value"} while a number awaits yes/no
     photos: dict[str, Photo] = field(default_factory=dict)
     checkin: dict[str, Any] | None = None
     told_file_tip: bool = False

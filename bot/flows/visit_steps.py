@@ -15,9 +15,11 @@ from bot.flows.view import Prompt
 from bot.flows.visit_common import advance, data_of, prompt_of
 from bot.flows.visit_data import VisitData
 from bot.i18n import t
-from checklists import ChecklistError, Step, StepKind
+from checklists import AmbiguousNumber, ChecklistError, Step, StepKind, canonical_number
 
 TYPED = (StepKind.NUMBER, StepKind.TEXT)
+FITS_NUMBER = (Act.NUMBER_YES, Act.NUMBER_NO)
+TYPE_AGAIN = "Please type the number again, with a point for decimals (e.g. 3.5)."
 # Buttons that answer a step, by act: the step kinds they fit.
 FITS: dict[Act, tuple[StepKind, ...]] = {
     Act.ANSWER: (StepKind.YES_NO, StepKind.CHOICE),
@@ -45,19 +47,66 @@ def answer_step(data: VisitData, step: Step, raw: Any, lang: str) -> tuple[str, 
 
 
 async def typed(turn: Turn) -> None:
-    """A typed answer to a number or text step."""
+    """A typed answer to a number or text step (also typed instead of confirming a number)."""
     data = data_of(turn)
     step = data.current()
     if step is None or step.kind not in TYPED:
         await refuse(turn)
         return
+    data.confirm = None
     try:
         new_state, prompt, shown = answer_step(data, step, turn.text, turn.lang)
+    except AmbiguousNumber as amb:
+        await _ask_number(turn, data, step, amb)
+        return
     except ChecklistError as err:
-        await turn.reply(f"⚠️ {err.message(turn.lang)}\n{step.label.get(turn.lang)}")
+        await _refused(turn, step, err)
         return
     nonce = turn.save(new_state, data.to_json())
     await turn.reply(prompt, f"✔ {shown}", nonce)
+
+
+async def _refused(turn: Turn, step: Step, err: ChecklistError) -> None:
+    """A typed answer the step cannot take: why, and the question again; nothing is stored."""
+    await turn.reply(f"⚠️ {err.message(turn.lang)}\n{step.label.get(turn.lang)}")
+
+
+async def _ask_number(turn: Turn, data: VisitData, step: Step, amb: AmbiguousNumber) -> None:
+    """Asks whether "3,5" means 3.5, if 3.5 is an answer the step would take (else says why not)."""
+    value = canonical_number(amb.candidate)
+    try:
+        checklists.parse_value(step, value, data.state().values(), turn.lang)
+    except ChecklistError as err:
+        await _refused(turn, step, err)
+        return
+    data.confirm = {"step_id": step.id, "typed": amb.typed, "value": value}
+    nonce = turn.save(vd.CONFIRM_NUMBER, data.to_json())
+    await turn.reply(vv.number_prompt(data.confirm, step, turn.lang), nonce=nonce)
+
+
+async def number_confirmed(turn: Turn) -> None:
+    """Yes stores the number offered for "3,5"; No asks the step again."""
+    data = data_of(turn)
+    step, confirm = data.current(), data.confirm
+    act = turn.action.act
+    if step is None or confirm is None or confirm["step_id"] != step.id or act not in FITS_NUMBER:
+        await refuse(turn)
+        return
+    data.confirm = None
+    if act is Act.NUMBER_NO:
+        nonce = turn.save(vd.STEP, data.to_json())
+        await turn.answer()
+        await turn.ack(t(turn.lang, "{typed} — not stored.", typed=confirm["typed"]))
+        await turn.reply(vv.step_prompt(data, step, turn.lang), t(turn.lang, TYPE_AGAIN), nonce)
+        return
+    try:
+        new_state, prompt, shown = answer_step(data, step, confirm["value"], turn.lang)
+    except ChecklistError as err:
+        await turn.answer(err.message(turn.lang), alert=True)
+        return
+    nonce = turn.save(new_state, data.to_json())
+    asked = vv.step_prompt(data, step, turn.lang).text.splitlines()[0]
+    await asyncio.gather(turn.answer(), turn.ack(f"{asked}\n→ {shown}"), turn.reply(prompt, nonce=nonce))
 
 
 def _raw(turn: Turn, data: VisitData, step: Step) -> tuple[bool, Any]:
@@ -118,9 +167,11 @@ async def go_back(turn: Turn) -> None:
     """Undoes the last answer (or the answer waiting for photos) and asks that step again."""
     assert turn.conv is not None
     data = data_of(turn)
-    if turn.conv.state == vd.EVIDENCE:
+    if turn.conv.state in (vd.EVIDENCE, vd.CONFIRM_NUMBER):
+        # Back from a photo request or a "did you mean" question: the same step, asked again.
         data.pending = None
         data.pending_photos = []
+        data.confirm = None
         new_state, prompt = vd.STEP, prompt_of(vd.STEP, data, turn.lang)
     else:
         try:

@@ -13,7 +13,7 @@ from bot.outbox import Job
 
 LEFT = "You have left the visit; your teammate carries on."
 NOT_NOW = "That command is not available during a visit. Use /back, /pause or /cancel."
-ANSWERING = (vd.STEP, vd.EVIDENCE, vd.SUMMARY)
+ANSWERING = (vd.STEP, vd.EVIDENCE, vd.CONFIRM_NUMBER, vd.SUMMARY)
 
 
 async def command(turn: Turn) -> None:

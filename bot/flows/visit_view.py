@@ -89,6 +89,18 @@ def evidence_prompt(data: VisitData, step: Step, lang: str) -> Prompt:
     return Prompt("\n".join(lines))
 
 
+def number_prompt(confirm: dict[str, Any], step: Step, lang: str) -> Prompt:
+    """ "3,5 — did you mean 3.5 yuan?" with Yes and No."""
+    value = str(confirm["value"])
+    if step.unit is not None:
+        value = f"{value} {step.unit.get(lang)}"
+    yes, no = yes_no_labels(lang)
+    return Prompt(
+        t(lang, "{typed} — did you mean {value}?", typed=confirm["typed"], value=value),
+        [[(yes, Action(Act.NUMBER_YES)), (no, Action(Act.NUMBER_NO))]],
+    )
+
+
 def answer_label(step: Step, value: Any, lang: str) -> str:
     """An answer as people read it."""
     return checklists.display_value(step, value, lang)

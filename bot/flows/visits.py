@@ -29,6 +29,7 @@ MEDIA = {Kind.PHOTO: evidence.photo, Kind.DOCUMENT: evidence.photo}
 STATES: States = {
     vd.STEP: {**ALWAYS, **MEDIA, Kind.TEXT: steps.typed, Kind.CALLBACK: steps.pressed},
     vd.EVIDENCE: {**ALWAYS, **MEDIA},
+    vd.CONFIRM_NUMBER: {**ALWAYS, Kind.TEXT: steps.typed, Kind.CALLBACK: steps.number_confirmed},
     vd.SUMMARY: {**ALWAYS, Kind.CALLBACK: summary.pressed},
     vd.CONFIRM_CANCEL: {**ALWAYS, Kind.CALLBACK: team.cancel_answer},
     vd.HELPER: {**ALWAYS, **MEDIA, Kind.CALLBACK: team.run_here},
