@@ -382,7 +382,7 @@ def test_an_answered_question_keeps_its_own_number(world: World) -> None:
     """Pressing an answer edits that question to show the answer, under the question's own number."""
     with world.bot():
         staff, uid = bind(world, "visit_num", "王五")
-        world.release(staff, ["LB7004"])
+        world.release(staff, ["LB7010"])
         ins = Inspector(world, uid)
         ins.start()
         ins.live()
