@@ -135,6 +135,8 @@ async def pressed(turn: Turn) -> None:
     if not fits:
         await refuse(turn)
         return
+    # The question's line is taken before answering: its number counts the answers given so far.
+    asked = vv.step_prompt(data, step, turn.lang).text.splitlines()[0]
     try:
         new_state, prompt, shown = answer_step(data, step, raw, turn.lang)
     except ChecklistError as err:
@@ -142,7 +144,6 @@ async def pressed(turn: Turn) -> None:
         return
     nonce = turn.save(new_state, data.to_json())
     # The state is committed; the three calls are independent, so they go out together.
-    asked = vv.step_prompt(data, step, turn.lang).text.splitlines()[0]
     await asyncio.gather(turn.answer(), turn.ack(f"{asked}\n→ {shown}"), turn.reply(prompt, nonce=nonce))
 
 

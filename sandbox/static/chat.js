@@ -37,7 +37,11 @@ const I18N = {
   location: ["位置", "Location"],
   liveLocation: ["实时位置", "Live location"],
   contactShared: ["已分享联系方式", "Contact shared"],
+  attach: ["附件", "Attach"],
 };
+
+// The demo county's centre (巴林左旗), the point offered when no places are given.
+const COUNTY_CENTRE = { latitude: 43.98, longitude: 119.38 };
 
 function t(key) {
   const pair = I18N[key];
@@ -52,6 +56,7 @@ const state = {
   messages: new Map(),
   answersSeen: new Map(),
   places: [],
+  pointChosen: false, // once the user sets the point, loading places no longer moves it
   liveMessageId: null,
   polling: false,
 };
@@ -360,11 +365,16 @@ async function stopLive() {
   $("live-controls").hidden = true;
 }
 
+function setPoint(lat, lon) {
+  $("lat").value = lat.toFixed(6);
+  $("lon").value = lon.toFixed(6);
+}
+
 function nudge(dlat, dlon) {
   const step = 20; // metres
   const lat = Number($("lat").value);
-  $("lat").value = (lat + (dlat * step) / 111320).toFixed(6);
-  $("lon").value = (Number($("lon").value) + (dlon * step) / (111320 * Math.cos((lat * Math.PI) / 180))).toFixed(6);
+  state.pointChosen = true;
+  setPoint(lat + (dlat * step) / 111320, Number($("lon").value) + (dlon * step) / (111320 * Math.cos((lat * Math.PI) / 180)));
 }
 
 async function loadPlaces() {
@@ -383,6 +393,11 @@ async function loadPlaces() {
     opt.textContent = p.address ? `${p.name} · ${p.address}` : p.name;
     sel.appendChild(opt);
   });
+  // The default point is the first offered place (e.g. today's first household), else the county centre.
+  if (!state.pointChosen) {
+    const first = state.places[0] || COUNTY_CENTRE;
+    setPoint(first.latitude, first.longitude);
+  }
 }
 
 function usePlace() {
@@ -392,8 +407,8 @@ function usePlace() {
   const bearing = Math.random() * 2 * Math.PI;
   const lat = p.latitude + (d * Math.cos(bearing)) / 111320;
   const lon = p.longitude + (d * Math.sin(bearing)) / (111320 * Math.cos((p.latitude * Math.PI) / 180));
-  $("lat").value = lat.toFixed(6);
-  $("lon").value = lon.toFixed(6);
+  state.pointChosen = true;
+  setPoint(lat, lon);
 }
 
 async function uploadFile(file, asFile) {
@@ -441,6 +456,7 @@ function wire() {
   $("move-live").addEventListener("click", moveLive);
   $("stop-live").addEventListener("click", stopLive);
   $("use-place").addEventListener("click", usePlace);
+  for (const id of ["lat", "lon"]) $(id).addEventListener("input", () => { state.pointChosen = true; });
   document.querySelectorAll(".nudge").forEach((b) => b.addEventListener("click", () => { nudge(Number(b.dataset.dlat), Number(b.dataset.dlon)); moveLive(); }));
   let asFile = false;
   $("pick-photo").addEventListener("click", () => { asFile = false; $("file-input").click(); });

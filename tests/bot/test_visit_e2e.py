@@ -376,3 +376,22 @@ def test_back_pause_and_cancel(world: World) -> None:
                 s.exec(select(func.count()).select_from(Finding).where(col(Finding.visit_id) == v.id)).one()
                 == 0
             )
+
+
+def test_an_answered_question_keeps_its_own_number(world: World) -> None:
+    """Pressing an answer edits that question to show the answer, under the question's own number."""
+    with world.bot():
+        staff, uid = bind(world, "visit_num", "王五")
+        world.release(staff, ["LB7010"])
+        ins = Inspector(world, uid)
+        ins.start()
+        ins.live()
+        asked = ins.say("2")  # the number of inspectors; the household's status is asked next
+        line = next(x for x in asked.text.splitlines() if x[:1].isdigit())
+        assert line.startswith("3. ") and asked.reply_markup is not None
+        following = ins.press("a:home")
+        assert "\n4. " in following.text or following.text.startswith("4. ")
+        answered = next(m for m in world.client.messages(uid) if m.message_id == asked.message_id)
+        question, shown = answered.text.split("\n→ ")
+        assert question == line  # not the next question's number
+        assert shown and answered.reply_markup is None

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -56,6 +65,23 @@ async def _pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await query.edit_message_text(f"已确认 {query.data}")
 
 
+async def _ask(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    assert update.effective_message is not None
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("是 Yes", callback_data="q1:yes")]])
+    await update.effective_message.reply_text("1. 第一题\n/back", reply_markup=keyboard)
+
+
+async def _answered(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Like a visit step: the pressed question is edited to show its answer while the next is sent."""
+    query = update.callback_query
+    assert query is not None and isinstance(query.message, Message)
+    await asyncio.gather(
+        query.answer(),
+        query.edit_message_text("1. 第一题\n→ 是"),
+        query.message.reply_text("2. 第二题\n/back"),
+    )
+
+
 async def _where(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     assert update.effective_message is not None
     kb = ReplyKeyboardMarkup([[KeyboardButton("📍 共享位置", request_location=True)]], one_time_keyboard=True)
@@ -89,6 +115,8 @@ async def echo_app(sandbox_server: SandboxServer, token: str) -> AsyncIterator[A
     )
     app.add_handler(CommandHandler("start", _start))
     app.add_handler(CommandHandler("where", _where))
+    app.add_handler(CommandHandler("ask", _ask))
+    app.add_handler(CallbackQueryHandler(_answered, pattern="^q1:"))
     app.add_handler(CallbackQueryHandler(_pressed))
     app.add_handler(MessageHandler(filters.LOCATION, _located))
     app.add_handler(MessageHandler(filters.PHOTO | filters.Document.ALL, _photo))
@@ -174,3 +202,131 @@ async def test_chat_page_in_chromium(
         finally:
             await browser.close()
     client.set_places([])
+
+
+COUNTY_CENTRE = ("43.980000", "119.380000")  # 巴林左旗, the demo county
+PLACES = [
+    {"name": "林东镇 王**", "latitude": 43.967512, "longitude": 119.402387, "address": "一村 1 号"},
+    {"name": "林东镇 李**", "latitude": 43.99, "longitude": 119.41},
+]
+
+
+@asynccontextmanager
+async def _chromium() -> AsyncIterator[Any]:
+    """Debian's Chromium through Playwright (the test is skipped when it is not installed)."""
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (apt-get install -y chromium)")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [360, 1280])
+async def test_place_picker_is_usable_at_phone_and_desktop_widths(
+    sandbox_server: SandboxServer, client: SandboxClient, width: int
+) -> None:
+    from playwright.async_api import expect
+
+    client.set_places(PLACES)
+    try:
+        async with _chromium() as browser:
+            page = await browser.new_page(viewport={"width": width, "height": 800})
+            await page.goto(f"{sandbox_server.url}/chat")
+            await page.get_by_test_id("toggle-location").click()
+            picker = page.get_by_test_id("place-select")
+            await expect(picker).to_contain_text("林东镇 王** · 一村 1 号")
+            box = await picker.bounding_box()
+            panel = await page.locator("#location-panel").bounding_box()
+            assert box is not None and panel is not None
+            assert box["height"] >= 32, box
+            assert box["width"] >= 0.8 * (panel["width"] - 16), (box, panel)  # the panel's row, not a sliver
+    finally:
+        client.set_places([])
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [360, 1280])
+async def test_attach_and_location_buttons_say_what_they_do(
+    sandbox_server: SandboxServer, width: int
+) -> None:
+    from playwright.async_api import expect
+
+    async with _chromium() as browser:
+        page = await browser.new_page(viewport={"width": width, "height": 800})
+        await page.goto(f"{sandbox_server.url}/chat")
+        # Words, zh-CN then English: an emoji alone is a box where no emoji font is installed.
+        await expect(page.get_by_test_id("toggle-attach")).to_have_text(re.compile(r"附件\s*Attach"))
+        await expect(page.get_by_test_id("toggle-location")).to_have_text(re.compile(r"位置\s*Location"))
+        text = await page.get_by_test_id("text").bounding_box()
+        assert text is not None and text["width"] >= 80  # the message field keeps room beside them
+
+
+@pytest.mark.browser
+async def test_location_panel_starts_at_the_first_place_else_the_county_centre(
+    sandbox_server: SandboxServer, client: SandboxClient
+) -> None:
+    from playwright.async_api import expect
+
+    try:
+        async with _chromium() as browser:
+            client.set_places([])
+            page = await browser.new_page(viewport={"width": 390, "height": 844})
+            await page.goto(f"{sandbox_server.url}/chat")
+            await page.get_by_test_id("toggle-location").click()
+            await expect(page.get_by_test_id("place-select")).to_contain_text("no places")
+            await expect(page.locator("#lat")).to_have_value(COUNTY_CENTRE[0])
+            await expect(page.locator("#lon")).to_have_value(COUNTY_CENTRE[1])
+            await page.close()
+
+            client.set_places(PLACES)
+            page = await browser.new_page(viewport={"width": 390, "height": 844})
+            await page.goto(f"{sandbox_server.url}/chat")
+            await page.get_by_test_id("toggle-location").click()
+            await expect(page.get_by_test_id("place-select")).to_contain_text("林东镇 王**")
+            await expect(page.locator("#lat")).to_have_value("43.967512")
+            await expect(page.locator("#lon")).to_have_value("119.402387")
+            # A point the user typed stays when the panel is closed and opened again.
+            await page.locator("#lat").fill("44.5")
+            client.set_places(PLACES[1:])
+            await page.get_by_test_id("toggle-location").click()
+            await page.get_by_test_id("toggle-location").click()  # opening it loads the places again
+            await expect(page.get_by_test_id("place-select")).not_to_contain_text("王**")
+            await expect(page.locator("#lat")).to_have_value("44.5")
+    finally:
+        client.set_places([])
+
+
+@pytest.mark.browser
+async def test_an_edited_question_stays_in_its_own_bubble(
+    sandbox_server: SandboxServer, echo_app: App
+) -> None:
+    from playwright.async_api import expect
+
+    me = await echo_app.bot.get_me()
+    async with _chromium() as browser:
+        page = await browser.new_page(viewport={"width": 390, "height": 844})
+        await page.goto(f"{sandbox_server.url}/chat")
+        await page.get_by_test_id("bot-select").select_option(me.username)
+        await page.get_by_test_id("new-user-name").fill("答题用户")
+        await page.get_by_test_id("create-user").click()
+        await expect(page.get_by_test_id("user-select")).to_contain_text("答题用户")
+        await page.get_by_test_id("text").fill("/ask")
+        await page.get_by_test_id("send").click()
+        first = page.locator(".msg.bot").filter(has_text="1. 第一题")
+        await expect(first).to_be_visible()
+        first_id = await first.get_attribute("data-id")
+        await page.get_by_test_id("inline-button").filter(has_text="是").click()
+        second = page.locator(".msg.bot").filter(has_text="2. 第二题")
+        await expect(second).to_be_visible()
+        answered = page.locator(f'.msg.bot[data-id="{first_id}"]')
+        await expect(answered).to_contain_text("1. 第一题\n→ 是")
+        await expect(answered).to_contain_text("已编辑")
+        await expect(answered).not_to_contain_text("2.")
+        assert await second.get_attribute("data-id") != first_id
+        await expect(page.get_by_test_id("inline-button")).to_have_count(0)
