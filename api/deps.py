@@ -9,7 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from api.problems import lang_of
+from api.problems import DB_COMMITTING, lang_of
 from models.user import Role
 from services import auth, telegram
 from services.config import Settings
@@ -24,11 +24,14 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
 
     Async on purpose: the commit then runs on the event loop, not in the worker-thread pool. A
     sync dependency's exit needs a free worker thread, and under load every thread can be busy
-    waiting for the audit-chain lock that this very commit would release.
+    waiting for the audit-chain lock that this very commit would release. A connection lost before
+    the commit leaves nothing written (a read is then run once more); one lost during it may have
+    committed, so it is marked and never retried.
     """
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         try:
             yield session
+            request.scope[DB_COMMITTING] = True
             session.commit()
         except BaseException:
             session.rollback()

@@ -10,13 +10,14 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 from starlette.types import Message as AsgiMessage
 
+from models.db import connection_lost, database_unavailable
 from services import audit
 from services.errors import DomainError
 from services.messages import pick_language, translate
@@ -28,6 +29,11 @@ MEDIA_TYPE = "application/problem+json"
 # (each upload route still enforces its own, smaller cap on the file itself).
 JSON_MAX_BYTES = 1 << 20
 UPLOAD_MAX_BYTES = 65 << 20
+# Seconds a client waits before retrying when the database is briefly unavailable.
+RETRY_AFTER_S = 2
+# Scope keys through which a request's handlers tell `ReadRetry` what happened to its database work.
+DB_LOST = "feijian.db_connection_lost"
+DB_COMMITTING = "feijian.db_committing"
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -62,18 +68,28 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 _PROBLEM_RESPONSE = {"content": {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}}
 
 
-def problem(request: Request, status: int, code: str, detail: str, **extra: Any) -> JSONResponse:
+def problem(
+    request: Request,
+    status: int,
+    code: str,
+    detail: str,
+    *,
+    title: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
     """Builds a problem+json response with a stable type URI."""
     body: dict[str, Any] = {
         "type": TYPE_BASE + code,
-        "title": code.replace("_", " "),
+        "title": title or code.replace("_", " "),
         "status": status,
         "detail": detail,
         "instance": str(request.url.path),
         "code": code,
     }
     body.update(extra)
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if status == 401:
+        headers = {"WWW-Authenticate": "Bearer"} | (headers or {})
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
@@ -213,6 +229,85 @@ class BodyGuard:
         await problem(request, status, code, text)(scope, receive, send)
 
 
+class ReadRetry:
+    """Runs a read (GET, HEAD) once more when its database connection broke before anything committed.
+
+    A read's unit of work only writes audit events, and those rolled back with the lost connection,
+    so a second run on a fresh connection repeats nothing. A loss during the commit itself is not
+    retried: the commit may have gone through. The failed run's answer is held back, never sent.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Runs the request; on a lost connection (and a read), discards that answer and runs it again."""
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        first = dict(scope)
+        body: list[bytes] = []
+        held = False
+
+        async def recording() -> AsgiMessage:
+            message = await receive()
+            if message["type"] == "http.request":
+                body.append(message.get("body", b""))
+            return message
+
+        async def holding(message: AsgiMessage) -> None:
+            nonlocal held
+            if message["type"] == "http.response.start":
+                held = bool(first.get(DB_LOST)) and not first.get(DB_COMMITTING)
+            if not held:
+                await send(message)
+
+        await self.app(first, recording, holding)
+        if not held:
+            return
+        log.warning("retrying %s %s once on a fresh database connection", scope["method"], scope["path"])
+        replayed = False
+
+        async def replay() -> AsgiMessage:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": b"".join(body), "more_body": False}
+
+        await self.app(dict(scope), replay, send)
+
+
+def _unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
+    """The database is briefly unavailable: a retryable 503 with Retry-After, one log line, no traceback."""
+    lost = connection_lost(exc)
+    if lost:
+        request.scope[DB_LOST] = True
+    reason = str(exc.orig).strip().splitlines()[0][:200] if str(exc.orig).strip() else ""
+    log.warning(
+        "database unavailable on %s %s (%s%s): %s",
+        request.method,
+        request.url.path,
+        type(exc.orig).__name__,
+        ", connection lost" if lost else "",
+        reason,
+    )
+    lang = lang_of(request)
+    return problem(
+        request,
+        503,
+        "db_unavailable",
+        translate("db_unavailable", lang),
+        title=translate("db_unavailable_title", lang),
+        headers={"Retry-After": str(RETRY_AFTER_S)},
+    )
+
+
+def _internal(request: Request) -> JSONResponse:
+    """The 500 answer of an unexpected error (logged with its traceback by the caller)."""
+    return problem(request, 500, "internal", translate("internal", lang_of(request)))
+
+
 def _db_problem(request: Request, exc: IntegrityError | DataError) -> JSONResponse:
     """A constraint the input broke in the database: 409 for uniqueness and references, 422 for values."""
     log.warning("database refused input on %s %s: %s", request.method, request.url.path, exc.orig)
@@ -243,6 +338,7 @@ def install(app: FastAPI) -> None:
         return problem(request, exc.status, exc.code, exc.message(lang_of(request)), **extra)
 
     app.add_middleware(BodyGuard)
+    app.add_middleware(ReadRetry)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
@@ -251,6 +347,14 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DataError)
     async def _data(request: Request, exc: DataError) -> JSONResponse:
         return _db_problem(request, exc)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        # Constraint and value errors have their own handlers above; this sees the rest.
+        if database_unavailable(exc):
+            return _unavailable(request, exc)
+        log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
+        return _internal(request)
 
     @app.exception_handler(OverflowError)
     async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:
@@ -296,4 +400,4 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem(request, 500, "internal", translate("internal", lang_of(request)))
+        return _internal(request)

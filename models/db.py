@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
 
 
@@ -21,8 +24,34 @@ def make_engine(url: str, **kw: Any) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kw)
         _sqlite_setup(engine)
         return engine
+    # A pooled connection the server dropped (restart, failover, terminated backend) is replaced at
+    # checkout instead of failing the next request.
     kw.setdefault("pool_pre_ping", True)
     return create_engine(url, **kw)
+
+
+# SQLite's answers when another writer still holds the lock after the busy timeout.
+_SQLITE_BUSY = ("database is locked", "database table is locked", "database is busy")
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """Whether a database error broke the connection itself (server shutdown, network, terminated backend)."""
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether a database error is a passing unavailability a client should retry (not a bug, not bad input).
+
+    That is a lost connection, any PostgreSQL operational error (admin shutdown, cannot connect,
+    too many connections, serialization or deadlock rollback, statement timeout) and SQLite's
+    "database is locked" after its busy timeout.
+    """
+    if not isinstance(exc, DBAPIError):
+        return False
+    if connection_lost(exc) or isinstance(exc.orig, psycopg.OperationalError):
+        return True
+    orig = exc.orig
+    return isinstance(orig, sqlite3.OperationalError) and str(orig).strip().lower().startswith(_SQLITE_BUSY)
 
 
 def _sqlite_setup(engine: Engine) -> None:

@@ -22,10 +22,23 @@ from services import audit
 from services.context import Actor
 from services.errors import Forbidden, NotFound
 
+# How a 404 names each kind of record; a hidden record and a missing one get the very same problem.
+_ENTITY_NAMES = {
+    "visit": "走访 visit",
+    "evidence": "证据 evidence",
+    "household": "住户 household",
+    "assignment": "任务 assignment",
+}
+
+
+def missing(entity: str) -> NotFound:
+    """The 404 for a record of this kind that does not exist (or that the actor may not see)."""
+    return NotFound(entity=_ENTITY_NAMES.get(entity, entity))
+
 
 def deny(actor: Actor, action: str, entity: str, entity_id: object, hidden: bool) -> NoReturn:
     """Refuses an attempt on a sealed record: a hidden 404 (or a 403), the attempt audited."""
-    error: Forbidden | NotFound = NotFound(entity=entity) if hidden else Forbidden()
+    error: Forbidden | NotFound = missing(entity) if hidden else Forbidden()
     raise audit.refuse(error, actor, f"{entity}.denied", entity, entity_id, attempted=action)
 
 
@@ -59,43 +72,50 @@ def assignment_for_visit(session: Session, actor: Actor, assignment_id: uuid.UUI
     """The released assignment of the actor's team (anything else is a hidden 404, audited)."""
     a = session.get(Assignment, assignment_id)
     if a is None or a.released_at is None or not is_member(session, actor, a):
-        raise audit.refuse(
-            NotFound(entity="任务 assignment"), actor, "visit.denied", "assignment", assignment_id
-        )
+        raise audit.refuse(missing("assignment"), actor, "visit.denied", "assignment", assignment_id)
     return a
 
 
-def visit_for_actor(session: Session, actor: Actor, visit_id: uuid.UUID, write: bool) -> Visit:
-    """The visit if the actor may see it (participants, teammates, scoped supervisors); else a 404."""
-    visit = session.get(Visit, visit_id)
-    if visit is None:
-        raise NotFound(entity="走访 visit")
+def _may_see_visit(session: Session, actor: Actor, visit: Visit, write: bool) -> bool:
+    """Participants, teammates while it is in progress, and (reading) supervisors whose scope holds it."""
     if actor.role in (Role.admin, Role.supervisor) and not write:
         household = session.get(Household, visit.household_id)
-        actor.require_scope(household.village_code if household else None, "走访")
-        return visit
+        return actor.sees(household.village_code if household else None)
     if str(actor.id) in visit.participants:
-        return visit
+        return True
     if visit.assignment_id and actor.id and visit.status == VisitStatus.in_progress:
         a = session.get(Assignment, visit.assignment_id)
-        if a is not None and is_member(session, actor, a):
-            return visit
-    raise audit.refuse(NotFound(entity="走访 visit"), actor, "visit.denied", "visit", visit_id)
+        return a is not None and is_member(session, actor, a)
+    return False
+
+
+def visit_for_actor(session: Session, actor: Actor, visit_id: uuid.UUID, write: bool) -> Visit:
+    """The visit if the actor may see it; a hidden one answers the same 404 as a missing one (audited)."""
+    visit = session.get(Visit, visit_id)
+    if visit is None:
+        raise missing("visit")
+    if not _may_see_visit(session, actor, visit, write):
+        raise audit.refuse(missing("visit"), actor, "visit.denied", "visit", visit_id)
+    return visit
 
 
 def evidence_for_actor(session: Session, actor: Actor, evidence_id: uuid.UUID) -> Evidence:
-    """Evidence the actor may see: whoever may see its visit."""
+    """Evidence the actor may see: whoever may see its visit (else the evidence's own 404, audited)."""
     ev = session.get(Evidence, evidence_id)
     if ev is None:
-        raise NotFound(entity="证据 evidence")
-    visit_for_actor(session, actor, ev.visit_id, write=False)
+        raise missing("evidence")
+    visit = session.get(Visit, ev.visit_id)
+    if visit is None or not _may_see_visit(session, actor, visit, write=False):
+        raise audit.refuse(missing("evidence"), actor, "evidence.denied", "evidence", evidence_id)
     return ev
 
 
 def household_for_actor(session: Session, actor: Actor, household_id: uuid.UUID) -> Household:
-    """A household inside a supervisor's scope (a hidden 404 otherwise)."""
+    """A household inside a supervisor's scope (a hidden 404 otherwise, audited)."""
     actor.require(Role.supervisor)
     h = session.get(Household, household_id)
-    if h is None or not actor.sees(h.village_code):
-        raise NotFound(entity="household")
+    if h is None:
+        raise missing("household")
+    if not actor.sees(h.village_code):
+        raise audit.refuse(missing("household"), actor, "household.denied", "household", household_id)
     return h

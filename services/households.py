@@ -48,6 +48,20 @@ def _decode_cursor(cursor: str) -> str:
     return value
 
 
+def _known_cursor(session: Session, actor: Actor, cursor: str) -> str:
+    """The register number a cursor names; `bad_cursor` unless it is a household in the actor's scope.
+
+    Cursors are only ever minted from a listed household (households are never deleted), so a cursor
+    naming any other register number was forged or mangled and is refused, not answered as an empty page.
+    """
+    after = _decode_cursor(cursor)
+    q = select(Household.village_code).where(Household.register_no == after)
+    village = session.exec(q).first()
+    if village is None or not actor.sees(village):
+        raise ValidationFailed("bad_cursor")
+    return after
+
+
 def to_public(h: Household, members: Sequence[HouseholdMember] | None = None) -> HouseholdPublic:
     """The masked view of a household (decrypts only to mask)."""
     cipher = get_cipher()
@@ -102,7 +116,7 @@ def list_households(
     if flt.id_number:
         q = q.where(Household.head_id_hash == get_cipher().lookup_hash(normalize_id(flt.id_number)))
     if cursor:
-        q = q.where(col(Household.register_no) > _decode_cursor(cursor))
+        q = q.where(col(Household.register_no) > _known_cursor(session, actor, cursor))
     rows = list(session.exec(q).all())
     next_cursor = _encode_cursor(rows[limit - 1].register_no) if len(rows) > limit else None
     rows = rows[:limit]
