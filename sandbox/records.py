@@ -104,6 +104,8 @@ class BotRecord:
     rate_chat: dict[int, deque[float]] = field(default_factory=dict)
     poll_generation: int = 0
     revoked: bool = False
+    #: users who are offline -> the update payloads their phone holds until the signal returns
+    held: dict[int, list[JSON]] = field(default_factory=dict)
 
     def me(self) -> JSON:
         """Return the bot's User object as getMe does."""

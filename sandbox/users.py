@@ -2,6 +2,10 @@
 
 Every action stores the user's message (or edit) in the private chat, queues the Update the bot
 will receive and answers `{update_id, update, message, cursor[, callback_query_id]}`.
+
+A user can be taken offline: their actions are then held (as a phone without signal holds them,
+`held: true`, no update_id yet) and released later in one burst, in order, with their original
+`date`s. Message actions take an optional `date` (Unix seconds) to act at another time.
 """
 
 from __future__ import annotations
@@ -47,14 +51,51 @@ class UserActions(FileStore):
                     member["until_date"] = 0
             return self._enqueue(bot, {"my_chat_member": mcm})
 
-    def _user_message(self, bot: BotRecord, user_id: int, content: JSON) -> tuple[JSON, JSON]:
+    def set_offline(self, bot: BotRecord, user_id: int, offline: bool = True) -> JSON:
+        """Take a user offline (hold their updates) or back online (release the held burst)."""
+        with self.lock:
+            self.user(user_id)
+            if offline:
+                bot.held.setdefault(user_id, [])
+                return {"user_id": user_id, "offline": True, "released": []}
+            held = bot.held.pop(user_id, [])
+            # one burst, in the order the user acted; dates stay those of the actions
+            released = [self._enqueue(bot, payload) for payload in held]
+        return {"user_id": user_id, "offline": False, "released": released}
+
+    def held_updates(self, bot: BotRecord, user_id: int) -> list[JSON]:
+        """The update payloads held for an offline user (empty when online)."""
+        with self.lock:
+            return [dict(p) for p in bot.held.get(user_id, [])]
+
+    def _user_enqueue(self, bot: BotRecord, user_id: int, payload: JSON) -> JSON | None:
+        """Queue a user's update, or hold it while the user is offline (then None)."""
+        with self.lock:
+            held = bot.held.get(user_id)
+            if held is not None:
+                held.append(payload)
+                return None
+            return self._enqueue(bot, payload)
+
+    @staticmethod
+    def _check_date(date: int | None) -> int | None:
+        if date is not None and date <= 0:
+            raise ControlError(400, "date must be a positive Unix time in seconds")
+        return date
+
+    def _user_message(
+        self, bot: BotRecord, user_id: int, content: JSON, date: int | None = None
+    ) -> tuple[JSON | None, JSON]:
+        self._check_date(date)
         with self.lock:
             user = self.user(user_id)
             if user_id in bot.blocked:
                 bot.blocked.discard(user_id)  # writing to a bot unblocks it, as in Telegram
             chat = self._chat(bot, user_id)
             rec = self._new_message(bot, chat, user, content, from_bot=False)
-            update = self._enqueue(bot, {"message": rec.message})
+            if date is not None:
+                rec.message["date"] = date
+            update = self._user_enqueue(bot, user_id, {"message": rec.message})
             return update, rec.message
 
     def _result(self, update: JSON | None, message: JSON | None, cursor: int, **extra: Any) -> JSON:
@@ -64,11 +105,18 @@ class UserActions(FileStore):
             "message": message,
             "cursor": cursor,
         }
+        if update is None and message is not None:
+            out["held"] = True
         out.update(extra)
         return out
 
     def act_text(
-        self, bot: BotRecord, user_id: int, text: str, reply_to_message_id: int | None = None
+        self,
+        bot: BotRecord,
+        user_id: int,
+        text: str,
+        reply_to_message_id: int | None = None,
+        date: int | None = None,
     ) -> JSON:
         """The user sends text (commands get bot_command entities as in Telegram)."""
         cursor = self.cursor()
@@ -85,7 +133,7 @@ class UserActions(FileStore):
                 if target is None:
                     raise ControlError(404, f"message {reply_to_message_id} not found")
                 content["reply_to_message"] = target.message
-            update, msg = self._user_message(bot, user_id, content)
+            update, msg = self._user_message(bot, user_id, content, date)
         return self._result(update, msg, cursor)
 
     def act_press(self, bot: BotRecord, user_id: int, message_id: int, data: str, check: bool = True) -> JSON:
@@ -113,8 +161,11 @@ class UserActions(FileStore):
                 "data": data,
             }
             bot.callback_queries[qid] = (user_id, message_id)
-            update = self._enqueue(bot, {"callback_query": query})
-        return self._result(update, rec.message, cursor, callback_query_id=qid)
+            update = self._user_enqueue(bot, user_id, {"callback_query": query})
+        extra: JSON = {"callback_query_id": qid}
+        if update is None:
+            extra["held"] = True
+        return self._result(update, rec.message, cursor, **extra)
 
     def act_location(
         self,
@@ -125,6 +176,7 @@ class UserActions(FileStore):
         horizontal_accuracy: float | None = None,
         live_period: int | None = None,
         heading: int | None = None,
+        date: int | None = None,
     ) -> JSON:
         """The user shares a location; with live_period it is a live location that can be moved."""
         cursor = self.cursor()
@@ -136,7 +188,7 @@ class UserActions(FileStore):
             if heading is not None:
                 loc["heading"] = heading
         with self.lock:
-            update, msg = self._user_message(bot, user_id, {"location": loc})
+            update, msg = self._user_message(bot, user_id, {"location": loc}, date)
             if live_period is not None:
                 self._chat(bot, user_id).live_message_id = msg["message_id"]
         return self._result(update, msg, cursor)
@@ -151,9 +203,11 @@ class UserActions(FileStore):
         heading: int | None = None,
         horizontal_accuracy: float | None = None,
         stop: bool = False,
+        date: int | None = None,
     ) -> JSON:
         """The user's live location moves (or stops): an edited_message with edit_date."""
         cursor = self.cursor()
+        self._check_date(date)
         with self.lock:
             chat = self._chat(bot, user_id)
             mid = message_id or chat.live_message_id
@@ -176,14 +230,23 @@ class UserActions(FileStore):
             msg = dict(rec.message)
             msg["location"] = loc
             msg["edit_date"] = max(
-                now(), int(rec.message.get("edit_date", 0)) + 1, int(rec.message["date"]) + 1
+                now() if date is None else date,
+                int(rec.message.get("edit_date", 0)) + 1,
+                int(rec.message["date"]) + 1,
             )
             rec.message = msg
             rec.seq = next(self._seq)
-            update = self._enqueue(bot, {"edited_message": msg})
+            update = self._user_enqueue(bot, user_id, {"edited_message": msg})
         return self._result(update, msg, cursor)
 
-    def act_photo(self, bot: BotRecord, user_id: int, data: bytes, caption: str | None = None) -> JSON:
+    def act_photo(
+        self,
+        bot: BotRecord,
+        user_id: int,
+        data: bytes,
+        caption: str | None = None,
+        date: int | None = None,
+    ) -> JSON:
         """The user sends a photo: recompressed, EXIF stripped, several PhotoSize entries."""
         cursor = self.cursor()
         sizes = self.store_photo(data)
@@ -193,7 +256,7 @@ class UserActions(FileStore):
             ents = detect_entities(caption)
             if ents:
                 content["caption_entities"] = ents
-        update, msg = self._user_message(bot, user_id, content)
+        update, msg = self._user_message(bot, user_id, content, date)
         return self._result(update, msg, cursor)
 
     def act_document(
@@ -204,6 +267,7 @@ class UserActions(FileStore):
         file_name: str | None,
         mime_type: str | None = None,
         caption: str | None = None,
+        date: int | None = None,
     ) -> JSON:
         """The user sends a file: bytes (and EXIF) kept unchanged."""
         cursor = self.cursor()
@@ -211,10 +275,10 @@ class UserActions(FileStore):
         content: JSON = {"document": doc}
         if caption:
             content["caption"] = caption
-        update, msg = self._user_message(bot, user_id, content)
+        update, msg = self._user_message(bot, user_id, content, date)
         return self._result(update, msg, cursor)
 
-    def act_venue(self, bot: BotRecord, user_id: int, venue: JSON) -> JSON:
+    def act_venue(self, bot: BotRecord, user_id: int, venue: JSON, date: int | None = None) -> JSON:
         """The user sends a venue (a named place)."""
         cursor = self.cursor()
         try:
@@ -225,10 +289,10 @@ class UserActions(FileStore):
         for key in ("foursquare_id", "foursquare_type", "google_place_id", "google_place_type"):
             if venue.get(key):
                 body[key] = venue[key]
-        update, msg = self._user_message(bot, user_id, {"location": dict(loc), "venue": body})
+        update, msg = self._user_message(bot, user_id, {"location": dict(loc), "venue": body}, date)
         return self._result(update, msg, cursor)
 
-    def act_contact(self, bot: BotRecord, user_id: int, contact: JSON) -> JSON:
+    def act_contact(self, bot: BotRecord, user_id: int, contact: JSON, date: int | None = None) -> JSON:
         """The user shares a contact (own when user_id equals the sender, as request_contact does)."""
         cursor = self.cursor()
         if not contact.get("phone_number") or not contact.get("first_name"):
@@ -237,11 +301,16 @@ class UserActions(FileStore):
         for key in ("last_name", "user_id", "vcard"):
             if contact.get(key) is not None:
                 body[key] = contact[key]
-        update, msg = self._user_message(bot, user_id, {"contact": body})
+        update, msg = self._user_message(bot, user_id, {"contact": body}, date)
         return self._result(update, msg, cursor)
 
     def act_sticker(
-        self, bot: BotRecord, user_id: int, emoji: str = "👍", set_name: str | None = None
+        self,
+        bot: BotRecord,
+        user_id: int,
+        emoji: str = "👍",
+        set_name: str | None = None,
+        date: int | None = None,
     ) -> JSON:
         """The user sends a sticker."""
         cursor = self.cursor()
@@ -259,7 +328,7 @@ class UserActions(FileStore):
         }
         if set_name:
             sticker["set_name"] = set_name
-        update, msg = self._user_message(bot, user_id, {"sticker": sticker})
+        update, msg = self._user_message(bot, user_id, {"sticker": sticker}, date)
         return self._result(update, msg, cursor)
 
     def act_forward(
@@ -270,6 +339,7 @@ class UserActions(FileStore):
         origin: JSON | None = None,
         from_chat_id: int | None = None,
         message_id: int | None = None,
+        date: int | None = None,
     ) -> JSON:
         """The user forwards a message: a copy of an existing one, or text with a given forward_origin."""
         cursor = self.cursor()
@@ -311,5 +381,5 @@ class UserActions(FileStore):
                         )
                     origin["sender_user"] = self.user(int(sid))
             content["forward_origin"] = origin
-            update, msg = self._user_message(bot, user_id, content)
+            update, msg = self._user_message(bot, user_id, content, date)
         return self._result(update, msg, cursor)

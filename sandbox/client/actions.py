@@ -9,18 +9,39 @@ from sandbox.client.models import JSON, ActionResult, ChatMessage
 class UserActionsClient(ClientBase):
     """Every method returns the ActionResult of POST /control/users/{id}/<action>."""
 
+    async def go_offline(self, user_id: int, bot: str | None = None) -> JSON:
+        """Take the user offline: their actions are held (update_id None) until go_online."""
+        path = f"/control/users/{user_id}/offline"
+        return dict(await self._request("POST", path, json={"offline": True}, params=self._q(bot)))
+
+    async def go_online(self, user_id: int, bot: str | None = None) -> list[JSON]:
+        """Bring the user back online: the held updates are queued in one burst, original dates kept."""
+        path = f"/control/users/{user_id}/offline"
+        answer = await self._request("POST", path, json={"offline": False}, params=self._q(bot))
+        return list(answer["released"])
+
+    async def held(self, user_id: int, bot: str | None = None) -> list[JSON]:
+        """The updates held for an offline user, oldest first (without update_id yet)."""
+        answer = await self._request("GET", f"/control/users/{user_id}/held", params=self._q(bot))
+        return list(answer["held"])
+
     async def send_text(
-        self, user_id: int, text: str, reply_to_message_id: int | None = None, bot: str | None = None
+        self,
+        user_id: int,
+        text: str,
+        reply_to_message_id: int | None = None,
+        bot: str | None = None,
+        date: int | None = None,
     ) -> ActionResult:
-        """The user sends text (commands get bot_command entities)."""
-        body = {"text": text, "reply_to_message_id": reply_to_message_id}
+        """The user sends text (commands get bot_command entities); `date` sets the message's date."""
+        body = {"text": text, "reply_to_message_id": reply_to_message_id, "date": date}
         return await self._action(user_id, "text", body, bot)
 
     async def send_command(
-        self, user_id: int, command: str, *args: str, bot: str | None = None
+        self, user_id: int, command: str, *args: str, bot: str | None = None, date: int | None = None
     ) -> ActionResult:
         """The user sends /command with arguments."""
-        return await self.send_text(user_id, " ".join(["/" + command.lstrip("/"), *args]), bot=bot)
+        return await self.send_text(user_id, " ".join(["/" + command.lstrip("/"), *args]), bot=bot, date=date)
 
     async def press(
         self, user_id: int, message_id: int, callback_data: str, check: bool = True, bot: str | None = None
@@ -42,9 +63,15 @@ class UserActionsClient(ClientBase):
         longitude: float,
         horizontal_accuracy: float | None = None,
         bot: str | None = None,
+        date: int | None = None,
     ) -> ActionResult:
         """The user shares a (static) location."""
-        body = {"latitude": latitude, "longitude": longitude, "horizontal_accuracy": horizontal_accuracy}
+        body = {
+            "latitude": latitude,
+            "longitude": longitude,
+            "horizontal_accuracy": horizontal_accuracy,
+            "date": date,
+        }
         return await self._action(user_id, "location", body, bot)
 
     async def live_location(
@@ -55,6 +82,7 @@ class UserActionsClient(ClientBase):
         live_period: int = 900,
         horizontal_accuracy: float | None = None,
         bot: str | None = None,
+        date: int | None = None,
     ) -> ActionResult:
         """The user starts sharing a live location."""
         body = {
@@ -62,6 +90,7 @@ class UserActionsClient(ClientBase):
             "longitude": longitude,
             "live_period": live_period,
             "horizontal_accuracy": horizontal_accuracy,
+            "date": date,
         }
         return await self._action(user_id, "live_location", body, bot)
 
@@ -73,16 +102,24 @@ class UserActionsClient(ClientBase):
         message_id: int | None = None,
         heading: int | None = None,
         bot: str | None = None,
+        date: int | None = None,
     ) -> ActionResult:
-        """The live location moves (edited_message with edit_date)."""
-        body = {"latitude": latitude, "longitude": longitude, "message_id": message_id, "heading": heading}
+        """The live location moves (edited_message with edit_date; `date` sets that edit_date)."""
+        body = {
+            "latitude": latitude,
+            "longitude": longitude,
+            "message_id": message_id,
+            "heading": heading,
+            "date": date,
+        }
         return await self._action(user_id, "live_location/move", body, bot)
 
     async def stop_live_location(
-        self, user_id: int, message_id: int | None = None, bot: str | None = None
+        self, user_id: int, message_id: int | None = None, bot: str | None = None, date: int | None = None
     ) -> ActionResult:
         """The user stops sharing the live location."""
-        return await self._action(user_id, "live_location/stop", {"message_id": message_id}, bot)
+        body = {"message_id": message_id, "date": date}
+        return await self._action(user_id, "live_location/stop", body, bot)
 
     async def send_photo(
         self,
@@ -93,9 +130,10 @@ class UserActionsClient(ClientBase):
         file_name: str = "photo.jpg",
         mime_type: str | None = None,
         bot: str | None = None,
+        date: int | None = None,
     ) -> ActionResult:
         """The user sends an image as a photo (recompressed, EXIF stripped) or as a file (bytes kept)."""
-        return await self._media(user_id, "photo", data, file_name, mime_type, caption, as_file, bot)
+        return await self._media(user_id, "photo", data, file_name, mime_type, caption, as_file, bot, date)
 
     async def send_document(
         self,
@@ -105,9 +143,10 @@ class UserActionsClient(ClientBase):
         mime_type: str | None = None,
         caption: str | None = None,
         bot: str | None = None,
+        date: int | None = None,
     ) -> ActionResult:
         """The user sends a file (bytes kept)."""
-        return await self._media(user_id, "document", data, file_name, mime_type, caption, True, bot)
+        return await self._media(user_id, "document", data, file_name, mime_type, caption, True, bot, date)
 
     async def send_venue(
         self,
@@ -118,6 +157,7 @@ class UserActionsClient(ClientBase):
         address: str,
         foursquare_id: str | None = None,
         bot: str | None = None,
+        date: int | None = None,
     ) -> ActionResult:
         """The user sends a venue."""
         body = {
@@ -126,6 +166,7 @@ class UserActionsClient(ClientBase):
             "title": title,
             "address": address,
             "foursquare_id": foursquare_id,
+            "date": date,
         }
         return await self._action(user_id, "venue", body, bot)
 
@@ -137,6 +178,7 @@ class UserActionsClient(ClientBase):
         last_name: str | None = None,
         contact_user_id: int | None = None,
         bot: str | None = None,
+        date: int | None = None,
     ) -> ActionResult:
         """The user shares a contact (pass contact_user_id=user_id for their own)."""
         body = {
@@ -144,12 +186,15 @@ class UserActionsClient(ClientBase):
             "first_name": first_name,
             "last_name": last_name,
             "user_id": contact_user_id,
+            "date": date,
         }
         return await self._action(user_id, "contact", body, bot)
 
-    async def send_sticker(self, user_id: int, emoji: str = "👍", bot: str | None = None) -> ActionResult:
+    async def send_sticker(
+        self, user_id: int, emoji: str = "👍", bot: str | None = None, date: int | None = None
+    ) -> ActionResult:
         """The user sends a sticker."""
-        return await self._action(user_id, "sticker", {"emoji": emoji}, bot)
+        return await self._action(user_id, "sticker", {"emoji": emoji, "date": date}, bot)
 
     async def forward(
         self,
@@ -159,7 +204,14 @@ class UserActionsClient(ClientBase):
         from_chat_id: int | None = None,
         message_id: int | None = None,
         bot: str | None = None,
+        date: int | None = None,
     ) -> ActionResult:
         """The user forwards a message: text with `origin` (forward_origin), or an existing message."""
-        body = {"text": text, "origin": origin, "from_chat_id": from_chat_id, "message_id": message_id}
+        body = {
+            "text": text,
+            "origin": origin,
+            "from_chat_id": from_chat_id,
+            "message_id": message_id,
+            "date": date,
+        }
         return await self._action(user_id, "forward", body, bot)

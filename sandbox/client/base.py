@@ -80,6 +80,7 @@ class ClientBase:
         caption: str | None,
         as_file: bool,
         bot: str | None,
+        date: int | None = None,
     ) -> ActionResult:
         """Send an image or file as a multipart upload."""
         files = {"file": (file_name, data, mime_type or "application/octet-stream")}
@@ -88,6 +89,8 @@ class ClientBase:
             form["caption"] = caption
         if mime_type:
             form["mime_type"] = mime_type
+        if date is not None:
+            form["date"] = str(date)
         return await self._action(user_id, what, None, bot, files=files, data=form)
 
     async def aclose(self) -> None:

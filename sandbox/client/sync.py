@@ -107,6 +107,9 @@ class SandboxClient:
     block = _blocking(AsyncSandboxClient.block)
 
     # user actions
+    go_offline = _blocking(AsyncSandboxClient.go_offline)
+    go_online = _blocking(AsyncSandboxClient.go_online)
+    held = _blocking(AsyncSandboxClient.held)
     send_text = _blocking(AsyncSandboxClient.send_text)
     send_command = _blocking(AsyncSandboxClient.send_command)
     press = _blocking(AsyncSandboxClient.press)

@@ -33,6 +33,8 @@ class TextIn(BaseModel):
 
     text: str
     reply_to_message_id: int | None = None
+    #: Telegram `date` of the message (Unix seconds); default now
+    date: int | None = Field(default=None, gt=0)
 
 
 class PressIn(BaseModel):
@@ -51,6 +53,8 @@ class LocationIn(BaseModel):
     horizontal_accuracy: float | None = None
     live_period: int | None = None
     heading: int | None = None
+    #: Telegram `date` of the message (Unix seconds); default now
+    date: int | None = Field(default=None, gt=0)
 
 
 class LiveStartIn(LocationIn):
@@ -67,12 +71,16 @@ class LiveMoveIn(BaseModel):
     message_id: int | None = None
     heading: int | None = None
     horizontal_accuracy: float | None = None
+    #: Telegram `date` of the message (Unix seconds); default now
+    date: int | None = Field(default=None, gt=0)
 
 
 class LiveStopIn(BaseModel):
     """The user stops sharing a live location."""
 
     message_id: int | None = None
+    #: Telegram `date` of the edit (Unix seconds); default now
+    date: int | None = Field(default=None, gt=0)
 
 
 class VenueIn(BaseModel):
@@ -84,6 +92,8 @@ class VenueIn(BaseModel):
     address: str
     foursquare_id: str | None = None
     google_place_id: str | None = None
+    #: Telegram `date` of the message (Unix seconds); default now
+    date: int | None = Field(default=None, gt=0)
 
 
 class ContactIn(BaseModel):
@@ -93,6 +103,8 @@ class ContactIn(BaseModel):
     first_name: str
     last_name: str | None = None
     user_id: int | None = None
+    #: Telegram `date` of the message (Unix seconds); default now
+    date: int | None = Field(default=None, gt=0)
 
 
 class StickerIn(BaseModel):
@@ -100,6 +112,8 @@ class StickerIn(BaseModel):
 
     emoji: str = "👍"
     set_name: str | None = None
+    #: Telegram `date` of the message (Unix seconds); default now
+    date: int | None = Field(default=None, gt=0)
 
 
 class ForwardIn(BaseModel):
@@ -109,6 +123,14 @@ class ForwardIn(BaseModel):
     origin: JSON | None = None
     from_chat_id: int | None = None
     message_id: int | None = None
+    #: Telegram `date` of the message (Unix seconds); default now
+    date: int | None = Field(default=None, gt=0)
+
+
+class OfflineIn(BaseModel):
+    """Take a user offline (their updates are held) or back online (the held burst is released)."""
+
+    offline: bool = True
 
 
 class BlockIn(BaseModel):
@@ -169,3 +191,5 @@ class PhotoJsonIn(BaseModel):
     as_file: bool = False
     file_name: str | None = None
     mime_type: str | None = None
+    #: Telegram `date` of the message (Unix seconds); default now
+    date: int | None = Field(default=None, gt=0)

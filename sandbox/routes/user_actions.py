@@ -19,6 +19,7 @@ from sandbox.routes.schemas import (
     LiveStartIn,
     LiveStopIn,
     LocationIn,
+    OfflineIn,
     PhotoJsonIn,
     PressIn,
     StickerIn,
@@ -37,10 +38,23 @@ async def block(sb: SandboxDep, user_id: int, body: BlockIn, bot: str | None = N
     return {"user_id": user_id, "blocked": body.blocked, "update": update}
 
 
+@router.post("/control/users/{user_id}/offline")
+async def offline(sb: SandboxDep, user_id: int, body: OfflineIn, bot: str | None = None) -> JSON:
+    """Take the user offline (hold their updates) or online (release them in one burst, dates kept)."""
+    return sb.set_offline(sb.resolve_bot(bot), user_id, body.offline)
+
+
+@router.get("/control/users/{user_id}/held")
+async def held(sb: SandboxDep, user_id: int, bot: str | None = None) -> JSON:
+    """The updates held for an offline user, oldest first."""
+    b = sb.resolve_bot(bot)
+    return {"user_id": user_id, "offline": user_id in b.held, "held": sb.held_updates(b, user_id)}
+
+
 @router.post("/control/users/{user_id}/text")
 async def send_text(sb: SandboxDep, user_id: int, body: TextIn, bot: str | None = None) -> JSON:
     """The user sends text; a leading /command gets a bot_command entity."""
-    return sb.act_text(sb.resolve_bot(bot), user_id, body.text, body.reply_to_message_id)
+    return sb.act_text(sb.resolve_bot(bot), user_id, body.text, body.reply_to_message_id, body.date)
 
 
 @router.post("/control/users/{user_id}/press")
@@ -60,6 +74,7 @@ async def location(sb: SandboxDep, user_id: int, body: LocationIn, bot: str | No
         body.horizontal_accuracy,
         body.live_period,
         body.heading,
+        body.date,
     )
 
 
@@ -74,6 +89,7 @@ async def live_start(sb: SandboxDep, user_id: int, body: LiveStartIn, bot: str |
         body.horizontal_accuracy,
         body.live_period or 900,
         body.heading,
+        body.date,
     )
 
 
@@ -88,13 +104,16 @@ async def live_move(sb: SandboxDep, user_id: int, body: LiveMoveIn, bot: str | N
         body.message_id,
         body.heading,
         body.horizontal_accuracy,
+        date=body.date,
     )
 
 
 @router.post("/control/users/{user_id}/live_location/stop")
 async def live_stop(sb: SandboxDep, user_id: int, body: LiveStopIn, bot: str | None = None) -> JSON:
     """The user stops sharing the live location."""
-    return sb.act_move_live(sb.resolve_bot(bot), user_id, None, None, body.message_id, stop=True)
+    return sb.act_move_live(
+        sb.resolve_bot(bot), user_id, None, None, body.message_id, stop=True, date=body.date
+    )
 
 
 async def _media_input(request: Request) -> tuple[bytes, JSON]:
@@ -115,6 +134,14 @@ async def _media_input(request: Request) -> tuple[bytes, JSON]:
     fields.setdefault("file_name", upload.filename)
     fields.setdefault("mime_type", None)
     fields["as_file"] = str(fields.get("as_file", "")).lower() in ("1", "true", "yes", "on")
+    raw_date = fields.get("date")
+    if raw_date in (None, ""):
+        fields["date"] = None
+    else:
+        try:
+            fields["date"] = int(str(raw_date))
+        except ValueError:
+            raise ControlError(400, "date must be a Unix time in seconds") from None
     return data, fields
 
 
@@ -132,8 +159,9 @@ async def photo(sb: SandboxDep, user_id: int, request: Request, bot: str | None 
             f.get("file_name") or "photo.jpg",
             f.get("mime_type"),
             f.get("caption"),
+            f.get("date"),
         )
-    return await asyncio.to_thread(sb.act_photo, b, user_id, data, f.get("caption"))
+    return await asyncio.to_thread(sb.act_photo, b, user_id, data, f.get("caption"), f.get("date"))
 
 
 @router.post("/control/users/{user_id}/document")
@@ -149,30 +177,43 @@ async def document(sb: SandboxDep, user_id: int, request: Request, bot: str | No
         f.get("file_name") or "file",
         f.get("mime_type"),
         f.get("caption"),
+        f.get("date"),
     )
 
 
 @router.post("/control/users/{user_id}/venue")
 async def venue(sb: SandboxDep, user_id: int, body: VenueIn, bot: str | None = None) -> JSON:
     """The user sends a venue."""
-    return sb.act_venue(sb.resolve_bot(bot), user_id, body.model_dump(exclude_none=True))
+    return sb.act_venue(
+        sb.resolve_bot(bot), user_id, body.model_dump(exclude_none=True, exclude={"date"}), body.date
+    )
 
 
 @router.post("/control/users/{user_id}/contact")
 async def contact(sb: SandboxDep, user_id: int, body: ContactIn, bot: str | None = None) -> JSON:
     """The user shares a contact."""
-    return sb.act_contact(sb.resolve_bot(bot), user_id, body.model_dump(exclude_none=True))
+    return sb.act_contact(
+        sb.resolve_bot(bot), user_id, body.model_dump(exclude_none=True, exclude={"date"}), body.date
+    )
 
 
 @router.post("/control/users/{user_id}/sticker")
 async def sticker(sb: SandboxDep, user_id: int, body: StickerIn, bot: str | None = None) -> JSON:
     """The user sends a sticker."""
-    return await asyncio.to_thread(sb.act_sticker, sb.resolve_bot(bot), user_id, body.emoji, body.set_name)
+    return await asyncio.to_thread(
+        sb.act_sticker, sb.resolve_bot(bot), user_id, body.emoji, body.set_name, body.date
+    )
 
 
 @router.post("/control/users/{user_id}/forward")
 async def forward(sb: SandboxDep, user_id: int, body: ForwardIn, bot: str | None = None) -> JSON:
     """The user forwards a message (forward_origin set)."""
     return sb.act_forward(
-        sb.resolve_bot(bot), user_id, body.text, body.origin, body.from_chat_id, body.message_id
+        sb.resolve_bot(bot),
+        user_id,
+        body.text,
+        body.origin,
+        body.from_chat_id,
+        body.message_id,
+        body.date,
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 from typing import Any
 
@@ -10,7 +11,7 @@ import httpx
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from sandbox import SandboxClient, SandboxServer
+from sandbox import SandboxClient, SandboxError, SandboxServer
 from tests.sandbox.conftest import jpeg_with_exif
 
 
@@ -209,3 +210,40 @@ def test_places(client: SandboxClient, sandbox_server: SandboxServer) -> None:
     assert client.set_places(places) == places
     assert httpx.get(f"{sandbox_server.url}/control/places").json() == places
     client.set_places([])
+
+
+async def test_offline_user_updates_are_held_then_released_in_one_burst_with_their_dates(
+    bot: Bot, client: SandboxClient, sandbox_server: SandboxServer, token: str
+) -> None:
+    user = client.user("离线督查员")
+    other = client.user("在线督查员")
+    client.go_offline(user.id)
+    past = int(time.time()) - 36 * 60
+    held = [
+        client.send_text(user.id, "到了", date=past),
+        client.send_location(user.id, 23.1, 113.3, date=past + 60),
+        client.send_photo(user.id, jpeg_with_exif((320, 240)), date=past + 120),
+    ]
+    assert all(r.update_id is None for r in held)
+    assert [h["message"]["date"] for h in client.held(user.id)] == [past, past + 60, past + 120]
+    client.send_text(other.id, "我有信号")  # other users are not held
+    first = await _fetch(bot, sandbox_server, token)
+    assert [u["message"]["chat"]["id"] for u in first] == [other.id]
+
+    released = client.go_online(user.id)
+    assert len(released) == 3 and client.held(user.id) == []
+    burst = await _fetch(bot, sandbox_server, token)
+    assert [u["update_id"] for u in burst] == [u["update_id"] for u in released]
+    assert [u["message"]["date"] for u in burst] == [past, past + 60, past + 120]
+    assert burst[0]["message"]["text"] == "到了" and "location" in burst[1]["message"]
+    assert "photo" in burst[2]["message"]
+    assert client.send_text(user.id, "在线").update_id is not None  # back online: queued at once
+
+
+async def test_dated_actions_carry_the_given_date(client: SandboxClient) -> None:
+    user = client.user("补发")
+    when = int(time.time()) - 600
+    assert client.send_text(user.id, "x", date=when).message["date"] == when
+    assert client.send_venue(user.id, 23.1, 113.3, "村委会", "1号", date=when).message["date"] == when
+    with pytest.raises(SandboxError):
+        client.send_text(user.id, "x", date=-5)
