@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -97,11 +97,31 @@ def _household_point(session: Session, visit: Visit) -> tuple[tuple[float, float
     return (h.lat, h.lon), (h.datum or Datum.wgs84).value
 
 
+def not_in_future(at: datetime, what: str) -> datetime:
+    """A client's event time as aware UTC; refused when it is later than now plus the clock skew."""
+    aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    now = utcnow()
+    skew = get_settings().clock_skew_s
+    if aware > now + timedelta(seconds=skew):
+        raise ValidationFailed(
+            "event_in_future",
+            field=what,
+            at=aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
+            now=now.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            skew=round(skew),
+        )
+    return aware
+
+
 def add_events(session: Session, actor: Actor, visit_id: uuid.UUID, batch: EventBatch) -> Visit:
-    """Appends locations, notes and step timings to a visit in progress."""
+    """Appends locations, notes and step timings to a visit in progress (none timed in the future)."""
     visit = access.visit_for_actor(session, actor, visit_id, write=True)
     if visit.status != VisitStatus.in_progress:
         raise Conflict("visit_not_in_progress")
+    # the whole batch is refused before any of it is kept
+    for ev in batch.events:
+        if isinstance(ev, LocationEvent | NoteEvent):
+            not_in_future(ev.at, "at")
     track = list(visit.track)
     notes = list(visit.notes)
     seconds = dict(visit.step_seconds)
@@ -181,6 +201,7 @@ def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: Visi
     visit = access.visit_for_actor(session, actor, visit_id, write=True)
     if visit.status != VisitStatus.in_progress:
         raise Conflict("visit_not_in_progress")
+    sent = not_in_future(data.finished_at, "finished_at") if data.finished_at is not None else None
     checklist = checklists.load_checklist(visit.checklist_id, visit.checklist_version)
     try:
         state = checklists.replay(checklist, [a.model_dump() for a in data.answers])
@@ -193,7 +214,8 @@ def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: Visi
     visit.outcome = outcome
     visit.client_findings = data.client_findings
     visit.core_proof = core_proof(session, visit, checklist, state)
-    visit.finished_at = data.finished_at if data.finished_at and data.finished_at <= utcnow() else utcnow()
+    # within the allowed skew a time just ahead of the store's clock is taken as now
+    visit.finished_at = sent if sent is not None and sent <= utcnow() else utcnow()
     duration = (visit.finished_at - visit.started_at).total_seconds()
     answered = sum(1 for a in state.answers if a.value is not None)
     visit.flags = [f for f in visit.flags if f.get("code") != "rushed"]

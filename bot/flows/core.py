@@ -13,6 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -98,8 +99,27 @@ class Turn:
     edited: bool = False
     written: bool = False
     jobs_queued: bool = False
+    arrived: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     # ---- what arrived
+    @property
+    def sent_at(self) -> datetime:
+        """When the user acted: the message's Telegram `date` (`edit_date` for an edit), never
+        later than its arrival; a button press carries no date of its own, so it is its arrival."""
+        if self.update.callback_query is None:
+            msg = self.update.effective_message
+            if msg is not None:
+                when = (msg.edit_date if self.edited else None) or msg.date
+                if when is not None:
+                    # a message sent offline arrives later; its date says when the inspector acted
+                    return min(when.astimezone(UTC), self.arrived)
+        return self.arrived
+
+    @property
+    def at(self) -> str:
+        """`sent_at` as ISO text, for the visit's JSON state and store events."""
+        return self.sent_at.isoformat()
+
     @property
     def lang(self) -> str:
         """The user's chosen language, else their Telegram language, else zh-CN."""

@@ -20,7 +20,9 @@ def _event(turn: Turn, data: VisitData) -> tuple[str, dict[str, object]]:
     assert loc is not None
     live = bool(loc.live_period) or turn.edited
     venue, forwarded = turn.msg.venue is not None, turn.msg.forward_origin is not None
-    event = vd.location_event(loc.latitude, loc.longitude, loc.horizontal_accuracy, live, venue, forwarded)
+    event = vd.location_event(
+        loc.latitude, loc.longitude, loc.horizontal_accuracy, live, venue, forwarded, turn.at
+    )
     return f"loc:{data.visit_id}:{turn.update.update_id}", event
 
 
@@ -69,12 +71,13 @@ async def _checkin(turn: Turn, data: VisitData) -> None:
         )
         return
     try:
-        new_state, prompt, _shown = answer_step(data, step, {"lat": lat, "lon": lon}, turn.lang)
+        new_state, prompt, _shown = answer_step(data, step, {"lat": lat, "lon": lon}, turn.lang, turn.at)
     except ChecklistError as err:
         await turn.reply(err.message(turn.lang))
         return
     live = bool(loc.live_period)
-    record, verdict = vv.checkin_verdict(data, lat, lon, acc, live, turn.msg.venue is not None, turn.lang)
+    venue = turn.msg.venue is not None
+    record, verdict = vv.checkin_verdict(data, lat, lon, acc, live, venue, turn.lang, at=turn.sent_at)
     if data.checkin is None or step.id == data.answers[0]["step_id"]:
         data.checkin = record
     key, event = _event(turn, data)

@@ -54,13 +54,14 @@ def events_job(data: VisitData, key: str, events: list[dict[str, Any]]) -> Job:
     return Job("visit_events", key, {"events": events}, target=data.visit_id)
 
 
-def advance(data: VisitData, lang: str) -> tuple[str, Prompt]:
-    """The state and prompt after an answer: the engine's next step, or the summary."""
+def advance(data: VisitData, lang: str, at: str | None = None) -> tuple[str, Prompt]:
+    """The state and prompt after an answer (given at `at`, default now): the engine's next step,
+    or the summary."""
     data.multi = []
     data.confirm = None
     data.pending = None
     data.pending_photos = []
-    data.step_shown_at = vd.now_iso()
+    data.step_shown_at = at or vd.now_iso()
     step = data.current()
     if step is None:
         return vd.SUMMARY, summary_prompt(data, lang)

@@ -135,26 +135,34 @@ class VisitData:
         """The household's position on file."""
         return (self.lat, self.lon) if self.lat is not None and self.lon is not None else None
 
-    def time_step(self, step_id: str) -> None:
-        """Adds the time since the step was shown to its total, and restarts the clock."""
+    def time_step(self, step_id: str, at: str | None = None) -> None:
+        """Adds the time from the step being shown to `at` (the answer's time; default now) to its
+        total, and restarts the clock there."""
+        at = at or now_iso()
         try:
             shown = datetime.fromisoformat(self.step_shown_at)
-            secs = max(0.0, (datetime.now(UTC) - shown).total_seconds())
-        except ValueError:
+            secs = max(0.0, (datetime.fromisoformat(at) - shown).total_seconds())
+        except (ValueError, TypeError):
             secs = 0.0
         self.step_seconds[step_id] = round(self.step_seconds.get(step_id, 0.0) + min(secs, 86_400.0), 1)
-        self.step_shown_at = now_iso()
+        self.step_shown_at = at
 
 
 def location_event(
-    lat: float, lon: float, accuracy: float | None, live: bool, venue: bool, forwarded: bool
+    lat: float,
+    lon: float,
+    accuracy: float | None,
+    live: bool,
+    venue: bool,
+    forwarded: bool,
+    at: str | None = None,
 ) -> dict[str, Any]:
-    """A location event for `POST /visits/{id}/events`."""
+    """A location event for `POST /visits/{id}/events`, at the time the fix was sent (default now)."""
     return {
         "kind": "location",
         "lat": lat,
         "lon": lon,
-        "at": now_iso(),
+        "at": at or now_iso(),
         "accuracy_m": accuracy,
         "live": live,
         "venue": venue,

@@ -181,8 +181,8 @@ def _after_photo(turn: Turn, data: VisitData, ref: str, lines: list[str]) -> tup
             lines.append(err.message(turn.lang))
         else:
             data.set_state(new)
-            data.time_step(step.id)
-            new_state, prompt = advance(data, turn.lang)
+            data.time_step(step.id, turn.at)
+            new_state, prompt = advance(data, turn.lang, turn.at)
             return new_state, new_nonce(), prompt
     return state, nonce, vv.evidence_prompt(data, step, turn.lang)
 

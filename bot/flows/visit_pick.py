@@ -155,7 +155,7 @@ async def _opened(turn: Turn, a: MyAssignment, visit: VisitPublic, store_id: str
     if data.joined:
         state, prompt = vd.HELPER, helper_prompt(data, turn.lang)
     else:
-        state, prompt = advance(data, turn.lang)
+        state, prompt = advance(data, turn.lang, turn.at)
     nonce = turn.save(state, data.to_json())
     await asyncio.gather(
         turn.answer(),

@@ -29,8 +29,11 @@ FITS: dict[Act, tuple[StepKind, ...]] = {
 }
 
 
-def answer_step(data: VisitData, step: Step, raw: Any, lang: str) -> tuple[str, Prompt, str]:
-    """Validates an answer; records it (or waits for its photos); returns (state, prompt, answer shown)."""
+def answer_step(
+    data: VisitData, step: Step, raw: Any, lang: str, at: str | None = None
+) -> tuple[str, Prompt, str]:
+    """Validates an answer given at `at` (default now); records it (or waits for its photos);
+    returns (state, prompt, answer shown)."""
     cl = data.checklist()
     state = data.state()
     value = checklists.parse_value(step, raw, state.values(), lang)
@@ -41,8 +44,8 @@ def answer_step(data: VisitData, step: Step, raw: Any, lang: str) -> tuple[str, 
         data.pending_photos = []
         return vd.EVIDENCE, vv.evidence_prompt(data, step, lang), shown
     data.set_state(checklists.answer(cl, state, step.id, value, lang))
-    data.time_step(step.id)
-    new_state, prompt = advance(data, lang)
+    data.time_step(step.id, at)
+    new_state, prompt = advance(data, lang, at)
     return new_state, prompt, shown
 
 
@@ -55,7 +58,7 @@ async def typed(turn: Turn) -> None:
         return
     data.confirm = None
     try:
-        new_state, prompt, shown = answer_step(data, step, turn.text, turn.lang)
+        new_state, prompt, shown = answer_step(data, step, turn.text, turn.lang, turn.at)
     except AmbiguousNumber as amb:
         await _ask_number(turn, data, step, amb)
         return
@@ -100,7 +103,7 @@ async def number_confirmed(turn: Turn) -> None:
         await turn.reply(vv.step_prompt(data, step, turn.lang), t(turn.lang, TYPE_AGAIN), nonce)
         return
     try:
-        new_state, prompt, shown = answer_step(data, step, confirm["value"], turn.lang)
+        new_state, prompt, shown = answer_step(data, step, confirm["value"], turn.lang, turn.at)
     except ChecklistError as err:
         await turn.answer(err.message(turn.lang), alert=True)
         return
@@ -138,7 +141,7 @@ async def pressed(turn: Turn) -> None:
     # The question's line is taken before answering: its number counts the answers given so far.
     asked = vv.step_prompt(data, step, turn.lang).text.splitlines()[0]
     try:
-        new_state, prompt, shown = answer_step(data, step, raw, turn.lang)
+        new_state, prompt, shown = answer_step(data, step, raw, turn.lang, turn.at)
     except ChecklistError as err:
         await turn.answer(err.message(turn.lang), alert=True)
         return
@@ -180,7 +183,7 @@ async def go_back(turn: Turn) -> None:
         except ChecklistError as err:
             await turn.say(err.message(turn.lang))
             return
-        new_state, prompt = advance(data, turn.lang)
+        new_state, prompt = advance(data, turn.lang, turn.at)
     nonce = turn.save(new_state, data.to_json())
     if turn.update.callback_query is not None:
         await turn.answer()

@@ -27,8 +27,9 @@ async def pressed(turn: Turn) -> None:
         await refuse(turn)
 
 
-def finish_jobs(data: VisitData) -> tuple[tuple[Job, ...], bool]:
-    """The step timings and the finish for the outbox; whether the finish waits for photos.
+def finish_jobs(data: VisitData, at: str | None = None) -> tuple[tuple[Job, ...], bool]:
+    """The step timings and the finish (at `at`, default now) for the outbox; whether the finish
+    waits for photos.
 
     The finish names its photos by ref; the outbox turns refs into the store's evidence ids when
     it sends it, after the photos queued before it."""
@@ -40,7 +41,7 @@ def finish_jobs(data: VisitData) -> tuple[tuple[Job, ...], bool]:
         "refs": sorted(refs),
         "known": known,
         "client_findings": vd.client_findings(data),
-        "finished_at": vd.now_iso(),
+        "finished_at": at or vd.now_iso(),
     }
     jobs: list[Job] = []
     if data.step_seconds:
@@ -55,7 +56,7 @@ def finish_jobs(data: VisitData) -> tuple[tuple[Job, ...], bool]:
 async def submit(turn: Turn) -> None:
     """Queues the finish (with the step timings before it) and closes the conversation."""
     data = data_of(turn)
-    jobs, waits = finish_jobs(data)
+    jobs, waits = finish_jobs(data, turn.at)
     turn.end(jobs)
     await turn.answer()
     query = turn.update.callback_query

@@ -86,7 +86,7 @@ async def run_here(turn: Turn) -> None:
         return
     data = data_of(turn)
     data.answers = []
-    state, prompt = advance(data, turn.lang)
+    state, prompt = advance(data, turn.lang, turn.at)
     nonce = turn.save(state, data.to_json())
     await turn.answer()
     await turn.ack(t(turn.lang, "You are running the checklist on this phone now."))

@@ -12,7 +12,7 @@ from typing import Any
 import checklists
 from bot.flows.callbacks import Act, Action
 from bot.flows.view import Buttons, Prompt, rows, split_text
-from bot.flows.visit_data import Photo, VisitData, now_iso
+from bot.flows.visit_data import Photo, VisitData
 from bot.i18n import t
 from checklists import Checklist, ChecklistError, Step, StepKind
 from media.geo import DEFAULT_RADIUS_M, Fix, SiteStatus, judge_site
@@ -115,16 +115,19 @@ def checkin_verdict(
     venue: bool,
     lang: str,
     radius_m: float = DEFAULT_RADIUS_M,
+    at: datetime | None = None,
 ) -> tuple[dict[str, Any], str]:
-    """The check-in: on site, off site with the distance, or weak (a static or map-picked location)."""
-    judged = judge_site(Fix(lat, lon, datetime.now(UTC), accuracy), data.household(), data.datum, radius_m)
+    """The check-in (sent at `at`, default now): on site, off site with the distance, or weak (a
+    static or map-picked location)."""
+    at = at or datetime.now(UTC)
+    judged = judge_site(Fix(lat, lon, at, accuracy), data.household(), data.datum, radius_m)
     dist = judged.distance_m
     record = {
         "site": judged.status.value,
         "distance_m": dist,
         "live": live,
         "venue": venue,
-        "at": now_iso(),
+        "at": at.isoformat(),
     }
     if judged.status is SiteStatus.UNKNOWN and data.household() is None:
         text = t(

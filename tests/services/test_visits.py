@@ -138,3 +138,51 @@ def test_reused_photo_is_caught_across_households(session: Session, settings: Se
     assert reused.reused and reused.verdict["reused_in"][0]["visit_id"] == str(v.id)
     assert evidence.proof_for(session, v2, [str(reused.id)])["reason"] == "reused"
     assert list(evidence.verify_store(settings)) == []
+
+
+def test_event_times_in_the_future_beyond_the_clock_skew_are_refused(
+    session: Session, settings: Settings, team
+) -> None:  # type: ignore[no-untyped-def]
+    a, _b, _h, assignment = team
+    v = visits.start_visit(session, a, VisitStart(assignment_id=assignment.id))
+    now = utcnow()
+    ahead = now + timedelta(minutes=36)  # a phone clock 36 minutes fast
+    with pytest.raises(ValidationFailed) as err:
+        visits.add_events(
+            session,
+            a,
+            v.id,
+            EventBatch(
+                events=[
+                    LocationEvent(lat=HOME[0], lon=HOME[1], at=now, live=True),
+                    LocationEvent(lat=HOME[0], lon=HOME[1], at=ahead, live=True),
+                ]
+            ),
+        )
+    assert err.value.code == "event_in_future" and "120 s" in err.value.message("en")
+    session.refresh(v)
+    assert v.track == []  # nothing of the refused batch is kept
+    # a small skew (a phone a minute fast) is accepted; a time taken offline long ago too
+    visits.add_events(
+        session,
+        a,
+        v.id,
+        EventBatch(
+            events=[
+                LocationEvent(lat=HOME[0], lon=HOME[1], at=now + timedelta(seconds=60), live=True),
+                LocationEvent(lat=HOME[0], lon=HOME[1], at=now - timedelta(minutes=40), live=True),
+            ]
+        ),
+    )
+    answers, _ev = _answers_with_photos(session, settings, a, v.id, {})
+    finish = VisitFinish(answers=[AnswerIn(**x) for x in answers], finished_at=ahead)
+    with pytest.raises(ValidationFailed) as err:
+        visits.finish_visit(session, a, v.id, finish)
+    assert err.value.code == "event_in_future"
+    assert "finished_at" in err.value.message("en") and "时间" in err.value.message("zh-CN")
+    sent = utcnow() - timedelta(minutes=5)
+    done = visits.finish_visit(
+        session, a, v.id, VisitFinish(answers=[AnswerIn(**x) for x in answers], finished_at=sent)
+    )
+    assert done.status == VisitStatus.submitted and done.finished_at is not None
+    assert abs((done.finished_at.replace(tzinfo=None) - sent.replace(tzinfo=None)).total_seconds()) < 1
