@@ -51,6 +51,8 @@ class Photo:
     edited: bool = False
     forwarded: bool = False
     reasons: list[str] = field(default_factory=list)
+    sha256: str | None = None  # of the bytes fetched from Telegram: a resent photo is the same photo
+    unique_id: str | None = None  # Telegram's file_unique_id
 
     @property
     def proven(self) -> bool:
@@ -112,6 +114,13 @@ class VisitData:
         raw = dict(data)
         raw["photos"] = {k: Photo(**v) for k, v in (raw.get("photos") or {}).items()}
         return cls(**raw)
+
+    def known_photo(self, sha256: str | None = None, unique_id: str | None = None) -> Photo | None:
+        """The visit's photo with these bytes or this Telegram file (a resend), if any."""
+        for p in self.photos.values():
+            if (sha256 and p.sha256 == sha256) or (unique_id and p.unique_id == unique_id):
+                return p
+        return None
 
     def checklist(self) -> Checklist:
         """The pinned checklist version of this visit."""

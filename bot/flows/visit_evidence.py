@@ -7,6 +7,7 @@ reason is shown); then the verdict moves the step on.
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from telegram.error import TelegramError
@@ -27,6 +28,7 @@ from bot.store_calls import UPLOAD_OP
 from bot.store_client import StoreError, StoreUnavailable
 from checklists import ChecklistError, StepKind
 
+ALREADY = "This photo was already received for this visit; it counts only once."
 FILE_TIP = (
     "Tip: send photos as a file (📎 → File) to keep their time and location data; "
     "Telegram strips it from ordinary photos."
@@ -98,12 +100,28 @@ async def photo(turn: Turn) -> None:
         return
     ref = f"p{turn.update.update_id}"
     body = _upload_body(turn, data, state, ref)
+    unique = _unique_id(turn)
+    if data.known_photo(unique_id=unique) is not None:
+        await _already(turn, data, state)
+        return
     try:
         blob = await _fetch(turn, body["file_id"])
     except TelegramError:
         await turn.reply(t(turn.lang, "The photo could not be received; please send it again."))
         return
-    shot = Photo(ref=ref, step_id=body["step_id"], source=body["source"], forwarded=body["forwarded"])
+    digest = hashlib.sha256(blob).hexdigest()
+    if data.known_photo(sha256=digest) is not None:
+        # a resend (a client retry, or the same picture twice): the store keeps one, so does the count
+        await _already(turn, data, state)
+        return
+    shot = Photo(
+        ref=ref,
+        step_id=body["step_id"],
+        source=body["source"],
+        forwarded=body["forwarded"],
+        sha256=digest,
+        unique_id=unique,
+    )
     key = f"ev:{data.visit_id}:{ref}"
     queued: Job | None = None
     try:
@@ -115,6 +133,19 @@ async def photo(turn: Turn) -> None:
         await _refused(turn, exc)
         return
     await _verdict(turn, data, shot, queued)
+
+
+def _unique_id(turn: Turn) -> str | None:
+    """Telegram's file_unique_id of the sent photo or file."""
+    msg = turn.msg
+    if msg.document is not None:
+        return msg.document.file_unique_id
+    return msg.photo[-1].file_unique_id if msg.photo else None
+
+
+async def _already(turn: Turn, data: VisitData, state: str) -> None:
+    """A photo the visit already has: said once, not counted again; the step as it stands."""
+    await turn.reply(t(turn.lang, ALREADY) + "\n" + hint_for(state, data, turn.lang))
 
 
 async def _fetch(turn: Turn, file_id: str) -> bytes:

@@ -16,7 +16,8 @@ from sqlmodel import select
 
 from models.visit import Visit
 from tests.bot.conftest import World
-from tests.bot.visit_driver import HOME, Inspector, bind
+from tests.bot.visit_driver import ALL_FINE, HOME, MONEY_OK, Inspector, bind, run_to
+from tests.visit_helpers import jpeg_with_gps
 
 
 def _until(what: Callable[[], Any], timeout: float = 10.0) -> Any:
@@ -67,3 +68,28 @@ def test_a_burst_keeps_the_times_the_inspector_acted(world: World) -> None:
         v = _until(lambda: _visit_track(world, data["visit_id"]))
         assert _when(v.track[0]["at"]) == t0
         assert _when(v.checkin["at"]) == t0
+
+
+def test_the_same_photo_sent_twice_counts_once(world: World) -> None:
+    with world.bot() as bot:
+        staff, uid = bind(world, "off_twice", "钱重发")
+        world.release(staff, ["LB7202"])
+        ins = Inspector(world, uid)
+        ins.start()
+        ins.live()
+        # up to the last step, which takes several photos (the signed check form)
+        last = run_to(ins, [*ALL_FINE, ("press", "a:household"), *MONEY_OK[:-2], ("press", "a:yes")])
+        assert "签字的核查表" in last.text, last.text
+        blob = jpeg_with_gps(*HOME, seed=7202)
+        first = ins.photo(blob, as_file=True)
+        assert "已收 1 张" in first.text, first.text
+        # a client retry: the same photo again, also in the next burst after a short signal loss
+        world.client.send_photo(uid, blob, as_file=True, file_name="photo.jpg", mime_type="image/jpeg")
+        again = ins.wait(lambda m: "只计一次" in m.text or "已收 2 张" in m.text)
+        assert "只计一次" in again.text and "已收 2 张" not in again.text, again.text
+        row = bot.runtime.db.conversation(uid, "visit")
+        assert row is not None
+        assert len(row["data"]["pending_photos"]) == 1
+        assert len(row["data"]["photos"]) == 5  # four earlier evidence photos and this one
+        summary = ins.press("pd")
+        assert "照片（5 张）" in summary.text or "5 张" in summary.text, summary.text
