@@ -24,6 +24,7 @@ class Act(StrEnum):
     TOGGLE = "m"  # arg: a multi-choice id
     MULTI_DONE = "md"
     PHOTOS_DONE = "pd"
+    USE_SPARE = "us"  # use the photos sent earlier, while no step took one
     SKIP = "sk"
     OK = "ok"
     SUBMIT = "sub"

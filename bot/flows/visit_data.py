@@ -93,6 +93,7 @@ class VisitData:
     answers: list[dict[str, Any]] = field(default_factory=list)
     pending: dict[str, Any] | None = None  # {"step_id", "value", "need"} while collecting evidence
     pending_photos: list[str] = field(default_factory=list)
+    spare: list[str] = field(default_factory=list)  # refs of photos sent while no step took one
     multi: list[str] = field(default_factory=list)
     confirm: dict[str, Any] | None = None  # {"step_id", "typed", "value"} while a number awaits yes/no
     photos: dict[str, Photo] = field(default_factory=dict)

@@ -16,7 +16,7 @@ import checklists
 from bot import store_calls
 from bot.flows import visit_data as vd
 from bot.flows import visit_view as vv
-from bot.flows.callbacks import new_nonce
+from bot.flows.callbacks import Act, new_nonce
 from bot.flows.core import Kind, Turn
 from bot.flows.gate import refuse
 from bot.flows.view import Prompt
@@ -29,6 +29,8 @@ from bot.store_client import StoreError, StoreUnavailable
 from checklists import ChecklistError, StepKind
 
 ALREADY = "This photo was already received for this visit; it counts only once."
+KEPT = "This step takes no photo; the photo is kept with the visit for the next photo step ({count} kept)."
+USED = "{count} photo(s) sent earlier used for this step."
 FILE_TIP = (
     "Tip: send photos as a file (📎 → File) to keep their time and location data; "
     "Telegram strips it from ordinary photos."
@@ -90,16 +92,16 @@ async def photo(turn: Turn) -> None:
         await turn.reply(problem)
         return
     data, state = data_of(turn), turn.conv.state
-    if not _takes_photo(state, data):
-        await refuse(turn)
-        return
+    takes = _takes_photo(state, data)
     step = data.current()
-    limit = step.validation.max_items if state == vd.STEP and step is not None else None
+    limit = step.validation.max_items if takes and state == vd.STEP and step is not None else None
     if limit is not None and len(data.pending_photos) >= limit:
         await turn.reply(t(turn.lang, "This step takes at most {max} photos; tap Done.", max=limit))
         return
     ref = f"p{turn.update.update_id}"
     body = _upload_body(turn, data, state, ref)
+    if not takes:
+        body["step_id"] = None  # kept as a photo of the visit, offered at the next photo step
     unique = _unique_id(turn)
     if data.known_photo(unique_id=unique) is not None:
         await _already(turn, data, state)
@@ -132,7 +134,10 @@ async def photo(turn: Turn) -> None:
     except StoreError as exc:
         await _refused(turn, exc)
         return
-    await _verdict(turn, data, shot, queued)
+    if takes:
+        await _verdict(turn, data, shot, queued)
+    else:
+        await _kept(turn, data, shot, queued)
 
 
 def _unique_id(turn: Turn) -> str | None:
@@ -191,6 +196,55 @@ async def _verdict(turn: Turn, data: VisitData, shot: Photo, queued: Job | None)
         await turn.reply("\n".join(lines))
     if queued is not None:
         turn.wake()
+
+
+async def _kept(turn: Turn, data: VisitData, shot: Photo, queued: Job | None) -> None:
+    """A photo sent while no step takes one: kept with the visit, offered at the next photo step."""
+    assert turn.conv is not None
+    state = turn.conv.state
+    data.photos[shot.ref] = shot
+    data.spare.append(shot.ref)
+    lines = [vv.photo_verdict(shot, turn.lang), t(turn.lang, KEPT, count=len(data.spare))]
+    # the same nonce: the buttons of the question shown stay live
+    turn.save(state, data.to_json(), turn.conv.nonce, jobs=(queued,) if queued else ())
+    lines.append(hint_for(state, data, turn.lang))
+    await turn.reply("\n".join(lines))
+    if queued is not None:
+        turn.wake()
+
+
+async def use_spare(turn: Turn) -> None:
+    """The offer pressed: the photos sent earlier count for this step, as many as it takes."""
+    assert turn.conv is not None
+    data, state = data_of(turn), turn.conv.state
+    step = data.current()
+    if (
+        turn.action.act is not Act.USE_SPARE
+        or step is None
+        or not data.spare
+        or state == vd.HELPER
+        or not _takes_photo(state, data)
+    ):
+        await refuse(turn)
+        return
+    if state == vd.EVIDENCE:
+        assert data.pending is not None
+        room = int(data.pending["need"]) - len(data.pending_photos)
+    else:
+        limit = step.validation.max_items
+        room = (limit - len(data.pending_photos)) if limit is not None else len(data.spare)
+    use, data.spare = data.spare[: max(room, 0)], data.spare[max(room, 0) :]
+    lines = [t(turn.lang, USED, count=len(use))]
+    nonce, prompt = turn.conv.nonce, None
+    for ref in use:
+        data.photos[ref].step_id = step.id
+        state, nonce, prompt = _after_photo(turn, data, ref, lines)
+    turn.save(state, data.to_json(), nonce)
+    await turn.answer()
+    if prompt is not None:
+        await turn.reply(prompt, "\n".join(lines), nonce)
+    else:
+        await turn.reply("\n".join(lines))
 
 
 def _after_photo(turn: Turn, data: VisitData, ref: str, lines: list[str]) -> tuple[str, str, Prompt | None]:

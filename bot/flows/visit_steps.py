@@ -14,6 +14,7 @@ from bot.flows.gate import refuse
 from bot.flows.view import Prompt
 from bot.flows.visit_common import advance, data_of, prompt_of
 from bot.flows.visit_data import VisitData
+from bot.flows.visit_evidence import use_spare
 from bot.i18n import t
 from checklists import AmbiguousNumber, ChecklistError, Step, StepKind, canonical_number
 
@@ -133,6 +134,9 @@ async def pressed(turn: Turn) -> None:
         return
     if turn.action.act is Act.TOGGLE and step.kind is StepKind.MULTI_CHOICE:
         await _toggle(turn, data, step)
+        return
+    if turn.action.act is Act.USE_SPARE:
+        await use_spare(turn)
         return
     fits, raw = _raw(turn, data, step)
     if not fits:

@@ -63,6 +63,7 @@ def step_prompt(data: VisitData, step: Step, lang: str) -> Prompt:
         lines.append(t(lang, "Send photos; tap Done when all are sent ({count} so far).", count=got))
         if got:
             buttons = [[(t(lang, "Done ✔"), Action(Act.PHOTOS_DONE))]]
+        buttons += spare_buttons(data, lang)
     elif kind is StepKind.LOCATION:
         lines.append(t(lang, LOCATION_HOWTO))
     elif kind is StepKind.NOTE:
@@ -86,7 +87,15 @@ def evidence_prompt(data: VisitData, step: Step, lang: str) -> Prompt:
     lines = [what or t(lang, "Send a photo as evidence.")]
     lines.append(t(lang, "Photos: {got} of {need}.", got=got, need=need))
     lines.append(t(lang, "/back to change the answer"))
-    return Prompt("\n".join(lines))
+    return Prompt("\n".join(lines), spare_buttons(data, lang))
+
+
+def spare_buttons(data: VisitData, lang: str) -> Buttons:
+    """The offer to use the photos sent while no step took one (none when there are none)."""
+    if not data.spare:
+        return []
+    label = t(lang, "Use the {count} photo(s) sent earlier", count=len(data.spare))
+    return [[(label, Action(Act.USE_SPARE))]]
 
 
 def number_prompt(confirm: dict[str, Any], step: Step, lang: str) -> Prompt:

@@ -28,12 +28,18 @@ MEDIA = {Kind.PHOTO: evidence.photo, Kind.DOCUMENT: evidence.photo}
 
 STATES: States = {
     vd.STEP: {**ALWAYS, **MEDIA, Kind.TEXT: steps.typed, Kind.CALLBACK: steps.pressed},
-    vd.EVIDENCE: {**ALWAYS, **MEDIA},
-    vd.CONFIRM_NUMBER: {**ALWAYS, Kind.TEXT: steps.typed, Kind.CALLBACK: steps.number_confirmed},
-    vd.SUMMARY: {**ALWAYS, Kind.CALLBACK: summary.pressed},
-    vd.CONFIRM_CANCEL: {**ALWAYS, Kind.CALLBACK: team.cancel_answer},
+    vd.EVIDENCE: {**ALWAYS, **MEDIA, Kind.CALLBACK: evidence.use_spare},
+    # Photos sent where no step takes one are kept with the visit (an offline burst arrives late).
+    vd.CONFIRM_NUMBER: {
+        **ALWAYS,
+        **MEDIA,
+        Kind.TEXT: steps.typed,
+        Kind.CALLBACK: steps.number_confirmed,
+    },
+    vd.SUMMARY: {**ALWAYS, **MEDIA, Kind.CALLBACK: summary.pressed},
+    vd.CONFIRM_CANCEL: {**ALWAYS, **MEDIA, Kind.CALLBACK: team.cancel_answer},
     vd.HELPER: {**ALWAYS, **MEDIA, Kind.CALLBACK: team.run_here},
-    vd.PAUSED: dict(ALWAYS),
+    vd.PAUSED: {**ALWAYS, **MEDIA},
 }
 
 

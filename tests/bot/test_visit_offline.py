@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from models.evidence import Evidence
 from models.visit import Visit
 from tests.bot.conftest import World
 from tests.bot.visit_driver import ALL_FINE, HOME, MONEY_OK, Inspector, bind, run_to
@@ -93,3 +94,35 @@ def test_the_same_photo_sent_twice_counts_once(world: World) -> None:
         assert len(row["data"]["photos"]) == 5  # four earlier evidence photos and this one
         summary = ins.press("pd")
         assert "照片（5 张）" in summary.text or "5 张" in summary.text, summary.text
+
+
+def test_a_photo_sent_where_no_step_takes_one_is_kept_and_offered_later(world: World) -> None:
+    with world.bot() as bot:
+        staff, uid = bind(world, "off_spare", "孙补拍")
+        world.release(staff, ["LB7203"])
+        ins = Inspector(world, uid)
+        ins.start()
+        ins.live()  # now at a typed number step, which takes no photo
+        blob = jpeg_with_gps(*HOME, seed=7203)
+        world.client.send_photo(uid, blob, as_file=True, file_name="door.jpg", mime_type="image/jpeg")
+        kept = ins.wait(lambda m: "已保存到本次走访" in m.text or "不需要照片" in m.text)
+        assert "已保存到本次走访" in kept.text and "已保存 1 张" in kept.text, kept.text
+        row = bot.runtime.db.conversation(uid, "visit")
+        assert row is not None and len(row["data"]["spare"]) == 1
+        (ref,) = row["data"]["spare"]
+        ins.say("2")
+        ins.press("a:home")
+        evidence = ins.press("a:yes")  # "entered: yes" needs a photo: the kept one is offered
+        labels = [b.text for b in evidence.iter_buttons()]
+        assert "使用之前发送的 1 张照片" in labels, (evidence.text, labels)
+        after = ins.press("us", pred=lambda m: "在场人员" in m.text)
+        assert "已将之前发送的 1 张照片用于此步骤" in after.text, after.text
+        row = bot.runtime.db.conversation(uid, "visit")
+        assert row is not None
+        data = row["data"]
+        assert data["spare"] == []
+        entered = next(a for a in data["answers"] if a["step_id"] == "entered")
+        assert entered["evidence"] == [ref]
+        with world.session() as s:
+            kept_ev = s.exec(select(Evidence).where(Evidence.visit_id == uuid.UUID(data["visit_id"]))).all()
+            assert len(kept_ev) == 1 and kept_ev[0].step_id is None  # uploaded as a photo of the visit
