@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ast
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from telegram import Update
 
 import checklists
 from bot.flows import view
@@ -116,3 +119,29 @@ def test_photo_documents() -> None:
     assert vd.is_photo_document(None, "IMG_1.HEIC")
     assert not vd.is_photo_document("application/pdf", "scan.pdf")
     assert not vd.is_photo_document("application/octet-stream", "scan.pdf")
+
+
+def _turn_of(update: dict[str, Any], arrived: datetime) -> Any:
+    from bot.flows.core import Kind, Turn
+
+    return Turn(Update.de_json(update, None), None, None, Kind.TEXT, 1, 1, None, None, arrived=arrived)  # type: ignore[arg-type]
+
+
+def test_turn_time_is_the_message_date_never_later_than_arrival() -> None:
+    arrived = datetime(2026, 5, 1, 8, 0, 0, tzinfo=UTC)
+    sender = {"id": 1, "is_bot": False, "first_name": "王"}
+    msg = {"message_id": 1, "chat": {"id": 1, "type": "private"}, "from": sender, "text": "2"}
+    sent = int((arrived - timedelta(minutes=36)).timestamp())
+    offline = _turn_of({"update_id": 1, "message": {**msg, "date": sent}}, arrived)
+    assert offline.sent_at == arrived - timedelta(minutes=36)
+    assert offline.at == (arrived - timedelta(minutes=36)).isoformat()
+    ahead = int((arrived + timedelta(minutes=36)).timestamp())  # a phone clock ahead: arrival caps it
+    assert _turn_of({"update_id": 2, "message": {**msg, "date": ahead}}, arrived).sent_at == arrived
+    press = {"id": "q", "from": sender, "chat_instance": "c", "data": "x", "message": {**msg, "date": sent}}
+    assert _turn_of({"update_id": 3, "callback_query": press}, arrived).sent_at == arrived
+    d = _data()
+    d.step_shown_at = (arrived - timedelta(minutes=40)).isoformat()
+    d.time_step("entered", offline.at)
+    assert d.step_seconds["entered"] == 240.0 and d.step_shown_at == offline.at
+    event = vd.location_event(43.98, 119.38, 10, True, False, False, offline.at)
+    assert event["at"] == offline.at
