@@ -26,7 +26,10 @@ class LocationEvent(BaseModel):
     kind: Literal["location"] = "location"
     lat: float = Field(ge=-90, le=90)
     lon: float = Field(ge=-180, le=180)
-    at: datetime
+    at: datetime = Field(
+        description="When it happened (the message's Telegram date); refused when later than the "
+        "store's clock plus its allowed skew (FEIJIAN_CLOCK_SKEW_S)"
+    )
     accuracy_m: float | None = Field(default=None, ge=0, le=100_000)
     live: bool = False
     venue: bool = False
@@ -38,7 +41,10 @@ class NoteEvent(BaseModel):
 
     kind: Literal["note"] = "note"
     text: str = Field(min_length=1, max_length=2000)
-    at: datetime
+    at: datetime = Field(
+        description="When it happened (the message's Telegram date); refused when later than the "
+        "store's clock plus its allowed skew (FEIJIAN_CLOCK_SKEW_S)"
+    )
 
 
 class StepTimeEvent(BaseModel):
@@ -72,6 +78,7 @@ class EventBatch(BaseModel):
 class VisitFinish(BaseModel):
     answers: list[AnswerIn] = Field(max_length=1000)
     client_findings: list[dict[str, Any]] = Field(default_factory=list, max_length=200)
+    # When the inspector submitted; refused like an event time when too far in the future.
     finished_at: datetime | None = None
 
 

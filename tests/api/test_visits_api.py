@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from sqlmodel import Session, func, select
 
 import checklists
@@ -72,3 +74,17 @@ def test_visit_flow_over_http(client, session: Session) -> None:  # type: ignore
         f"/api/v1/visits/{vid}/events", json={"events": [{"kind": "location", "lat": 999}]}, headers=hdr
     )
     assert junk.status_code == 422
+
+
+def test_event_times_far_in_the_future_are_a_clear_problem(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    ins = make_user(session, "insF", Role.inspector)
+    a = released_assignment(session, make_household(session, "LB301"), [ins])
+    hdr = auth_headers(client, "insF")
+    vid = client.post("/api/v1/visits", json={"assignment_id": str(a.id)}, headers=hdr).json()["id"]
+    ahead = (datetime.now(UTC) + timedelta(minutes=36)).isoformat()
+    fix = {"kind": "location", "lat": 43.98, "lon": 119.38, "at": ahead, "live": True}
+    r = client.post(f"/api/v1/visits/{vid}/events", json={"events": [fix]}, headers=hdr)
+    assert r.status_code == 422 and r.json()["type"].endswith("/event_in_future"), r.text
+    assert "120" in r.json()["detail"]
+    fix["at"] = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()  # within the clock skew
+    assert client.post(f"/api/v1/visits/{vid}/events", json={"events": [fix]}, headers=hdr).status_code < 300
