@@ -103,8 +103,9 @@ async def photo(turn: Turn) -> None:
     if not takes:
         body["step_id"] = None  # kept as a photo of the visit, offered at the next photo step
     unique = _unique_id(turn)
-    if data.known_photo(unique_id=unique) is not None:
-        await _already(turn, data, state)
+    known = data.known_photo(unique_id=unique)
+    if known is not None:
+        await _already(turn, data, state, known, takes)
         return
     try:
         blob = await _fetch(turn, body["file_id"])
@@ -112,9 +113,10 @@ async def photo(turn: Turn) -> None:
         await turn.reply(t(turn.lang, "The photo could not be received; please send it again."))
         return
     digest = hashlib.sha256(blob).hexdigest()
-    if data.known_photo(sha256=digest) is not None:
+    known = data.known_photo(sha256=digest)
+    if known is not None:
         # a resend (a client retry, or the same picture twice): the store keeps one, so does the count
-        await _already(turn, data, state)
+        await _already(turn, data, state, known, takes)
         return
     shot = Photo(
         ref=ref,
@@ -148,8 +150,21 @@ def _unique_id(turn: Turn) -> str | None:
     return msg.photo[-1].file_unique_id if msg.photo else None
 
 
-async def _already(turn: Turn, data: VisitData, state: str) -> None:
-    """A photo the visit already has: said once, not counted again; the step as it stands."""
+async def _already(turn: Turn, data: VisitData, state: str, known: Photo, takes: bool) -> None:
+    """A photo the visit already has: not counted again; the step as it stands. One kept while no
+    step took it, sent again where a step takes it, counts for that step."""
+    step = data.current()
+    if takes and state != vd.HELPER and step is not None and known.ref in data.spare:
+        data.spare.remove(known.ref)
+        known.step_id = step.id
+        lines = [vv.photo_verdict(known, turn.lang)]
+        state, nonce, prompt = _after_photo(turn, data, known.ref, lines)
+        turn.save(state, data.to_json(), nonce)
+        if prompt is not None:
+            await turn.reply(prompt, "\n".join(lines), nonce)
+        else:
+            await turn.reply("\n".join(lines))
+        return
     await turn.reply(t(turn.lang, ALREADY) + "\n" + hint_for(state, data, turn.lang))
 
 

@@ -126,3 +126,23 @@ def test_a_photo_sent_where_no_step_takes_one_is_kept_and_offered_later(world: W
         with world.session() as s:
             kept_ev = s.exec(select(Evidence).where(Evidence.visit_id == uuid.UUID(data["visit_id"]))).all()
             assert len(kept_ev) == 1 and kept_ev[0].step_id is None  # uploaded as a photo of the visit
+
+
+def test_a_kept_photo_sent_again_at_a_photo_step_counts_there(world: World) -> None:
+    with world.bot() as bot:
+        staff, uid = bind(world, "off_resend", "李再发")
+        world.release(staff, ["LB7204"])
+        ins = Inspector(world, uid)
+        ins.start()
+        ins.live()
+        blob = jpeg_with_gps(*HOME, seed=7204)
+        world.client.send_photo(uid, blob, as_file=True, file_name="door.jpg", mime_type="image/jpeg")
+        ins.wait(lambda m: "已保存到本次走访" in m.text)
+        ins.say("2")
+        ins.press("a:home")
+        ins.press("a:yes")  # "entered: yes" needs a photo; the inspector sends the kept one again
+        world.client.send_photo(uid, blob, as_file=True, file_name="door.jpg", mime_type="image/jpeg")
+        nxt = ins.wait(lambda m: "在场人员" in m.text or "只计一次" in m.text)
+        assert "在场人员" in nxt.text, nxt.text
+        row = bot.runtime.db.conversation(uid, "visit")
+        assert row is not None and row["data"]["spare"] == [] and len(row["data"]["photos"]) == 1
