@@ -49,10 +49,9 @@ from services.config import new_key  # noqa: E402
 os.environ.setdefault("FEIJIAN_SECRET_KEY", new_key())
 os.environ.setdefault("FEIJIAN_PII_KEY", new_key())
 
-from bot.conversation import pack  # noqa: E402
-from bot.handlers import lang  # noqa: E402
-
 import bot.app  # noqa: E402,F401  (the httpcore/sniffio import fix applies to this process's clients too)
+from bot.flows import lang  # noqa: E402
+from bot.flows.callbacks import STATELESS, Act, Action, encode  # noqa: E402
 from models.db import make_engine, unit_of_work  # noqa: E402
 from models.migrate import upgrade  # noqa: E402
 from models.user import Role  # noqa: E402
@@ -154,7 +153,7 @@ class Driver:
         action = ACTIONS[step]
         if action == "press":
             code = "en" if n % 2 == 0 else "zh-CN"
-            data = pack(lang.FLOW, "-", code)
+            data = encode(lang.FLOW.code, STATELESS, Action(Act.SET_LANG, code))
             return self.client.press(uid, self.replies.last[uid], data, check=self.check)
         if action == "location":
             return self.client.send_location(uid, 43.98 + n * 0.001, 119.38)
