@@ -7,6 +7,7 @@ update can interleave between "state written" and "update recorded".
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,9 @@ from bot.store_calls import UPLOAD_OP
 if TYPE_CHECKING:
     from bot.outbox import Job
 
+log = logging.getLogger("feijian.bot.inbox")
+EPOCH_KEY = "inbox_epoch"
+
 
 def utcnow() -> datetime:
     """The current time, aware in UTC."""
@@ -34,6 +38,23 @@ def utcnow() -> datetime:
 
 class DuplicateUpdate(Exception):
     """This update_id was handled before: the handler must have no second effect."""
+
+
+def raw_chat_id(raw: Any) -> int | None:
+    """The chat a raw update came from, read without parsing it (None when there is none)."""
+    if not isinstance(raw, dict):
+        return None
+    for key, value in raw.items():
+        if not isinstance(value, dict) or key == "update_id":
+            continue
+        for holder in (value.get("message"), value):
+            chat = holder.get("chat") if isinstance(holder, dict) else None
+            if isinstance(chat, dict) and isinstance(chat.get("id"), int):
+                return int(chat["id"])
+        sender = value.get("from") or value.get("user")
+        if isinstance(sender, dict) and isinstance(sender.get("id"), int):
+            return int(sender["id"])  # a private chat's id is its user's
+    return None
 
 
 class SchemaMismatch(RuntimeError):
@@ -74,12 +95,12 @@ class BotDB:
         self._dialect = self.engine.dialect.name
         with self.tx() as conn:
             found = upgrade.schema_version(conn)
-            if found not in (None, T.SCHEMA_VERSION, upgrade.PREVIOUS):
+            if found not in (None, T.SCHEMA_VERSION, *upgrade.PREVIOUS):
                 raise SchemaMismatch(
                     f"bot database schema {found} != {T.SCHEMA_VERSION}; drain the outbox, then remove it"
                 )
-            if found == upgrade.PREVIOUS:
-                upgrade.upgrade(conn)  # in place, queued store writes kept
+            if found in upgrade.PREVIOUS:
+                upgrade.upgrade(conn, found)  # in place, queued store writes kept
             T.metadata.create_all(conn)
             if found is None:
                 conn.execute(insert(T.bot_meta).values(key="schema", value=T.SCHEMA_VERSION))
@@ -97,6 +118,144 @@ class BotDB:
     def _insert_ignore(self, table: Any) -> Any:
         ins = postgresql.insert(table) if self._dialect == "postgresql" else sqlite.insert(table)
         return ins.on_conflict_do_nothing()
+
+    # ---- the inbox
+    def inbox_store(self, raws: list[Any]) -> list[int]:
+        """Stores raw updates in one transaction (before they are confirmed); returns the new row ids.
+
+        A repeated update (same id and content, e.g. a webhook retry) is stored once. An update_id
+        already used in this numbering epoch by other content, or lower than the last one, means
+        Telegram (or the sandbox) restarted its numbering: a new epoch begins and it is new.
+        """
+        c = T.inbox.c
+        out: list[int] = []
+        with self.tx() as conn:
+            epoch = int(conn.execute(select(T.bot_meta.c.value).where(T.bot_meta.c.key == EPOCH_KEY)).scalar() or 0)
+            last = conn.execute(select(c.update_id, c.epoch).order_by(c.id.desc()).limit(1)).first()
+            for raw in raws:
+                uid = raw.get("update_id") if isinstance(raw, dict) else None
+                if not isinstance(uid, int):
+                    log.warning("update without an update_id ignored: %.200r", raw)
+                    continue
+                same = conn.execute(select(c.raw).where(c.update_id == uid, c.epoch == epoch)).first()
+                if same is not None and same.raw == raw:
+                    continue  # delivered again: stored already
+                if same is not None or (last is not None and last.epoch == epoch and uid <= last.update_id):
+                    epoch += 1
+                    log.warning(
+                        "update_id %d after %s: the numbering restarted; handled as new (epoch %d)",
+                        uid,
+                        last.update_id if last is not None else "-",
+                        epoch,
+                    )
+                    self._set_meta(conn, EPOCH_KEY, str(epoch))
+                res = conn.execute(
+                    self._insert_ignore(T.inbox)
+                    .values(
+                        update_id=uid,
+                        epoch=epoch,
+                        chat_id=raw_chat_id(raw),
+                        raw=raw,
+                        status="pending",
+                        attempts=0,
+                        received_at=utcnow(),
+                    )
+                    .returning(c.id)
+                )
+                row_id = res.scalar()
+                if row_id is not None:
+                    out.append(int(row_id))
+                last = conn.execute(select(c.update_id, c.epoch).where(c.id == row_id)).first() or last
+        return out
+
+    def _set_meta(self, conn: Connection, key: str, value: str) -> None:
+        res = conn.execute(update(T.bot_meta).where(T.bot_meta.c.key == key).values(value=value))
+        if not res.rowcount:
+            conn.execute(insert(T.bot_meta).values(key=key, value=value))
+
+    def inbox_offset(self) -> int | None:
+        """The getUpdates offset that confirms everything stored (None for an empty inbox)."""
+        with self.engine.connect() as conn:
+            last = conn.execute(select(T.inbox.c.update_id).order_by(T.inbox.c.id.desc()).limit(1)).scalar()
+            return int(last) + 1 if last is not None else None
+
+    def inbox_pending(self, limit: int = 200) -> list[dict[str, Any]]:
+        """Stored updates not handled yet, in the order they arrived."""
+        c = T.inbox.c
+        with self.engine.connect() as conn:
+            q = select(c.id, c.update_id, c.chat_id, c.raw, c.attempts).where(c.status == "pending")
+            return [dict(r._mapping) for r in conn.execute(q.order_by(c.id).limit(limit))]
+
+    def inbox_attempt(self, row_id: int) -> int:
+        """Counts one more attempt at handling a stored update (a crash mid-handler counts too)."""
+        c = T.inbox.c
+        with self.tx() as conn:
+            conn.execute(update(T.inbox).where(c.id == row_id).values(attempts=c.attempts + 1))
+            return int(conn.execute(select(c.attempts).where(c.id == row_id)).scalar() or 0)
+
+    def inbox_done(self, conn: Connection, row_id: int) -> None:
+        """Marks a stored update handled inside the handler's transaction; DuplicateUpdate if it was."""
+        c = T.inbox.c
+        res = conn.execute(
+            update(T.inbox).where(c.id == row_id, c.status == "pending").values(status="done", done_at=utcnow())
+        )
+        if not res.rowcount:
+            raise DuplicateUpdate(row_id)
+
+    def inbox_finish(self, row_id: int) -> None:
+        """Marks a stored update handled when its handler wrote nothing."""
+        c = T.inbox.c
+        with self.tx() as conn:
+            conn.execute(
+                update(T.inbox).where(c.id == row_id, c.status == "pending").values(status="done", done_at=utcnow())
+            )
+
+    def inbox_dead(self, row_id: int, error: str) -> int | None:
+        """Moves a stored update to the dead letters with its error; returns the dead letter's id."""
+        c = T.inbox.c
+        with self.tx() as conn:
+            row = conn.execute(select(T.inbox).where(c.id == row_id, c.status == "pending")).first()
+            if row is None:
+                return None
+            conn.execute(update(T.inbox).where(c.id == row_id).values(status="dead", done_at=utcnow()))
+            conn.execute(delete(T.dead_letter).where(T.dead_letter.c.inbox_id == row_id))
+            res = conn.execute(
+                insert(T.dead_letter)
+                .values(
+                    inbox_id=row_id,
+                    update_id=row.update_id,
+                    chat_id=row.chat_id,
+                    raw=row.raw,
+                    error=error[:500],
+                    failed_at=utcnow(),
+                )
+                .returning(T.dead_letter.c.id)
+            )
+            return int(res.scalar_one())
+
+    def dead_letters(self, include_replayed: bool = False) -> list[dict[str, Any]]:
+        """The dead letters, oldest first (by default those not replayed yet)."""
+        d = T.dead_letter.c
+        q = select(T.dead_letter).order_by(d.id)
+        if not include_replayed:
+            q = q.where(d.replayed_at.is_(None))
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q)]
+
+    def dead_letter_replay(self, letter_id: int) -> bool:
+        """Puts a dead letter's update back into the inbox to be handled again (False if unknown)."""
+        d = T.dead_letter.c
+        with self.tx() as conn:
+            row = conn.execute(select(T.dead_letter).where(d.id == letter_id, d.replayed_at.is_(None))).first()
+            if row is None:
+                return False
+            conn.execute(update(T.dead_letter).where(d.id == letter_id).values(replayed_at=utcnow()))
+            conn.execute(
+                update(T.inbox)
+                .where(T.inbox.c.id == row.inbox_id)
+                .values(status="pending", attempts=0, done_at=None)
+            )
+            return True
 
     # ---- handled updates
     def seen(self, update_id: int) -> bool:
@@ -118,19 +277,30 @@ class BotDB:
             raise DuplicateUpdate(update_id) from exc
 
     def prune_updates(self, older_than: timedelta = timedelta(days=3)) -> int:
-        """Forgets handled update ids older than Telegram would ever redeliver (24 h)."""
+        """Forgets handled updates older than Telegram would ever redeliver (24 h); the inbox keeps
+        its last row, which holds the offset and the numbering epoch."""
+        cutoff = utcnow() - older_than
+        c = T.inbox.c
         with self.tx() as conn:
-            res = conn.execute(
-                delete(T.processed_update).where(T.processed_update.c.handled_at < utcnow() - older_than)
+            res = conn.execute(delete(T.processed_update).where(T.processed_update.c.handled_at < cutoff))
+            last = conn.execute(select(func.max(c.id))).scalar()
+            gone = conn.execute(
+                delete(T.inbox).where(c.status == "done", c.received_at < cutoff, c.id != (last or 0))
             )
-            return int(res.rowcount or 0)
+            return int(res.rowcount or 0) + int(gone.rowcount or 0)
 
     def turn_state(
-        self, update_id: int, telegram_user_id: int
+        self, update_id: int, telegram_user_id: int, inbox_id: int | None = None
     ) -> tuple[bool, dict[str, Any] | None, list[dict[str, Any]]]:
-        """What one update needs, in one connection: handled before?, the user, their conversations."""
+        """What one update needs, in one connection: handled before?, the user, their conversations.
+
+        An update from the inbox is handled when its row is no longer pending; any other (handed
+        straight to the Application) is looked up by its update_id."""
         with self.engine.connect() as conn:
-            q = select(T.processed_update.c.update_id).where(T.processed_update.c.update_id == update_id)
+            if inbox_id is not None:
+                q = select(T.inbox.c.id).where(T.inbox.c.id == inbox_id, T.inbox.c.status != "pending")
+            else:
+                q = select(T.processed_update.c.update_id).where(T.processed_update.c.update_id == update_id)
             if conn.execute(q).first() is not None:
                 return True, None, []
             user = conn.execute(
