@@ -130,7 +130,9 @@ class BotDB:
         c = T.inbox.c
         out: list[int] = []
         with self.tx() as conn:
-            epoch = int(conn.execute(select(T.bot_meta.c.value).where(T.bot_meta.c.key == EPOCH_KEY)).scalar() or 0)
+            epoch = int(
+                conn.execute(select(T.bot_meta.c.value).where(T.bot_meta.c.key == EPOCH_KEY)).scalar() or 0
+            )
             last = conn.execute(select(c.update_id, c.epoch).order_by(c.id.desc()).limit(1)).first()
             for raw in raws:
                 uid = raw.get("update_id") if isinstance(raw, dict) else None
@@ -197,7 +199,9 @@ class BotDB:
         """Marks a stored update handled inside the handler's transaction; DuplicateUpdate if it was."""
         c = T.inbox.c
         res = conn.execute(
-            update(T.inbox).where(c.id == row_id, c.status == "pending").values(status="done", done_at=utcnow())
+            update(T.inbox)
+            .where(c.id == row_id, c.status == "pending")
+            .values(status="done", done_at=utcnow())
         )
         if not res.rowcount:
             raise DuplicateUpdate(row_id)
@@ -207,7 +211,9 @@ class BotDB:
         c = T.inbox.c
         with self.tx() as conn:
             conn.execute(
-                update(T.inbox).where(c.id == row_id, c.status == "pending").values(status="done", done_at=utcnow())
+                update(T.inbox)
+                .where(c.id == row_id, c.status == "pending")
+                .values(status="done", done_at=utcnow())
             )
 
     def inbox_dead(self, row_id: int, error: str) -> int | None:
@@ -246,7 +252,9 @@ class BotDB:
         """Puts a dead letter's update back into the inbox to be handled again (False if unknown)."""
         d = T.dead_letter.c
         with self.tx() as conn:
-            row = conn.execute(select(T.dead_letter).where(d.id == letter_id, d.replayed_at.is_(None))).first()
+            row = conn.execute(
+                select(T.dead_letter).where(d.id == letter_id, d.replayed_at.is_(None))
+            ).first()
             if row is None:
                 return False
             conn.execute(update(T.dead_letter).where(d.id == letter_id).values(replayed_at=utcnow()))

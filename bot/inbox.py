@@ -103,7 +103,9 @@ class Inbox:
             if not isinstance(raws, list) or not raws:
                 continue
             self.store(raws)
-            ids = [r["update_id"] for r in raws if isinstance(r, dict) and isinstance(r.get("update_id"), int)]
+            ids = [
+                r["update_id"] for r in raws if isinstance(r, dict) and isinstance(r.get("update_id"), int)
+            ]
             if ids:
                 offset = ids[-1] + 1
 
@@ -175,6 +177,8 @@ class Inbox:
             return
         try:
             user = self.db.user(int(chat))
-            await self.app.bot.send_message(chat_id=chat, text=t(user.get("language") if user else None, RETRY))
+            await self.app.bot.send_message(
+                chat_id=chat, text=t(user.get("language") if user else None, RETRY)
+            )
         except Exception as exc:  # the chat may be gone; the dead letter is what matters
             log.warning("could not tell chat %s to retry: %r", chat, exc)

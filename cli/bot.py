@@ -12,7 +12,6 @@ from cli.common import console, fail, work
 from services import invites, telegram
 from services.context import Actor
 
-
 app = typer.Typer(help="Run the Telegram bot, or look after its dead letters.")
 
 
@@ -57,7 +56,9 @@ def dead_letters(
         if replay is not None:
             if not db.dead_letter_replay(replay):
                 fail(f"no dead letter {replay} waiting to be replayed")
-            console.print(f"dead letter {replay}: back in the inbox; the running bot handles it within seconds")
+            console.print(
+                f"dead letter {replay}: back in the inbox; the running bot handles it within seconds"
+            )
             return
         rows = db.dead_letters(include_replayed=all_)
         if not rows:
@@ -66,7 +67,7 @@ def dead_letters(
         for r in rows:
             replayed = f"  replayed {r['replayed_at']:%Y-%m-%d %H:%M}" if r["replayed_at"] else ""
             console.print(
-                f"{r['id']}  update {r['update_id']}  chat {r['chat_id'] if r['chat_id'] is not None else '-'}"
+                f"{r['id']}  update {r['update_id']}  chat {'-' if r['chat_id'] is None else r['chat_id']}"
                 f"  {r['failed_at']:%Y-%m-%d %H:%M:%S}Z{replayed}\n    {r['error']}",
                 markup=False,
                 highlight=False,

@@ -15,7 +15,8 @@ def run(
     global_limit: int = typer.Option(0, help="Messages per second per bot before 429 (0 = no limit)."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
     state_file: str = typer.Option(
-        "var/sandbox.sqlite", help="Where update numbering, users and chats are kept across restarts ('' = none)."
+        "var/sandbox.sqlite",
+        help="Where update numbering, users and chats are kept across restarts ('' = none).",
     ),
 ) -> None:
     """Serve the sandbox until interrupted; the chat page is at /chat."""

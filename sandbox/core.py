@@ -65,9 +65,11 @@ class SandboxCore:
             bot = self.register_bot(b["token"], b["first_name"], b["username"])
             bot.next_update_id = max(bot.next_update_id, int(b["next_update_id"]))
         for c in saved["chats"]:
-            bot = self.bots.get(c["token"])
-            if bot is not None:
-                bot.chats[int(c["chat_id"])] = ChatRecord(chat=c["chat"], next_message_id=int(c["next_message_id"]))
+            owner = self.bots.get(c["token"])
+            if owner is not None:
+                owner.chats[int(c["chat_id"])] = ChatRecord(
+                    chat=c["chat"], next_message_id=int(c["next_message_id"])
+                )
 
     # -------------------------------------------------------------------------- bots
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 SCHEMA = """
-CREATE TABLE IF NOT EXISTS bot (token TEXT PRIMARY KEY, first_name TEXT, username TEXT, next_update_id INTEGER);
+CREATE TABLE IF NOT EXISTS bot (token TEXT PRIMARY KEY, first_name TEXT, username TEXT,
+                                next_update_id INTEGER);
 CREATE TABLE IF NOT EXISTS user (id INTEGER PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS chat (token TEXT, chat_id INTEGER, data TEXT NOT NULL, next_message_id INTEGER,
                                  PRIMARY KEY (token, chat_id));
@@ -45,7 +46,8 @@ class StateFile:
             ],
             "users": [json.loads(d) for (d,) in users],
             "chats": [
-                {"token": t, "chat_id": c, "chat": json.loads(d), "next_message_id": n} for t, c, d, n in chats
+                {"token": t, "chat_id": c, "chat": json.loads(d), "next_message_id": n}
+                for t, c, d, n in chats
             ],
         }
 
@@ -53,8 +55,9 @@ class StateFile:
         """Records a bot and where its update numbering stands."""
         with self._lock:
             self._db.execute(
-                "INSERT INTO bot VALUES (?, ?, ?, ?) ON CONFLICT(token) DO UPDATE SET first_name=excluded.first_name,"
-                " username=excluded.username, next_update_id=excluded.next_update_id",
+                "INSERT INTO bot VALUES (?, ?, ?, ?) ON CONFLICT(token) DO UPDATE SET"
+                " first_name=excluded.first_name, username=excluded.username,"
+                " next_update_id=excluded.next_update_id",
                 (token, first_name, username, next_update_id),
             )
 
