@@ -29,6 +29,7 @@ log = logging.getLogger("feijian.bot.inbox")
 MAX_ATTEMPTS = 3
 RETRY_DELAY = 0.5  # seconds before the next attempt, times the attempt number
 RESCAN = 5.0  # seconds between looks for rows put back by `feijian bot dead-letters --replay`
+PAGE = 200  # inbox rows read at a time
 RETRY = "Your last message could not be processed. Please try again."
 
 
@@ -38,6 +39,7 @@ class InboxTurn:
 
     row_id: int
     error: BaseException | None = None
+    done: bool = False  # marked done by the handler's own transaction
 
 
 #: Set while an inbox row is being handled (handlers run in the task that sets it).
@@ -48,6 +50,13 @@ def current_row() -> int | None:
     """The inbox row of the update being handled (None outside the inbox)."""
     turn = CURRENT.get()
     return turn.row_id if turn is not None else None
+
+
+def marked_done() -> None:
+    """Notes that the handler's transaction marked the current row done."""
+    turn = CURRENT.get()
+    if turn is not None:
+        turn.done = True
 
 
 def handler_failed(exc: BaseException) -> None:
@@ -111,22 +120,26 @@ class Inbox:
 
     async def work(self) -> None:
         """Handles stored updates until cancelled (those left pending by a crash first)."""
+        last = 0  # the newest row scheduled; a rescan from 0 finds rows put back by a replay
         try:
             while True:
                 try:
-                    for row in self.db.inbox_pending():
-                        if row["id"] in self._busy:
-                            continue
-                        self._busy.add(row["id"])
-                        task = asyncio.create_task(self._handle(row))
-                        self._tasks.add(task)
-                        task.add_done_callback(self._tasks.discard)
+                    rows = self.db.inbox_pending(after=last)
+                    for row in rows:
+                        last = max(last, row["id"])
+                        if row["id"] not in self._busy:
+                            self._busy.add(row["id"])
+                            task = asyncio.create_task(self._handle(row))
+                            self._tasks.add(task)
+                            task.add_done_callback(self._tasks.discard)
+                    if len(rows) == PAGE:
+                        continue  # more are waiting
                 except Exception:
                     log.exception("reading the inbox failed")
                 try:
                     await asyncio.wait_for(self._wake.wait(), timeout=RESCAN)
                 except TimeoutError:
-                    pass
+                    last = 0
                 self._wake.clear()
         finally:
             for task in list(self._tasks):
@@ -153,7 +166,8 @@ class Inbox:
                 finally:
                     CURRENT.reset(token)
                 if turn.error is None:
-                    self.db.inbox_finish(row["id"])  # a no-op when the handler's transaction did it
+                    if not turn.done:
+                        self.db.inbox_finish(row["id"])  # the handler wrote nothing
                     return
                 if attempts >= MAX_ATTEMPTS:
                     await self._dead(row, f"handler failed {attempts} times: {turn.error!r}")

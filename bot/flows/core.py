@@ -22,7 +22,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from bot.flows.callbacks import Action, Callback, encode, new_nonce
 from bot.flows.view import Prompt, split_text
 from bot.i18n import normalize
-from bot.inbox import current_row
+from bot.inbox import current_row, marked_done
 from bot.outbox import Job
 from bot.runtime import Runtime
 
@@ -156,6 +156,8 @@ class Turn:
                 self.rt.db.record_update(conn, self.update.update_id, self.uid)
             yield conn
         self.written = True
+        if row is not None:
+            marked_done()
 
     def queue(self, conn: Connection, *jobs: Job) -> None:
         """Adds store writes to the outbox inside the turn's transaction."""
