@@ -15,10 +15,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.exc import OperationalError
+from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
+from bot.app import build_application
 from bot.db import BotDB
-from bot.settings import get_bot_settings
+from bot.inbox import Inbox
+from bot.runtime import runtime_of
+from bot.settings import BotSettings, get_bot_settings
+from bot.webhook import SECRET_HEADER, webhook_app
 from cli.main import app as cli_app
 from sandbox import SandboxServer, make_token
 from tests.bot.conftest import World
@@ -259,3 +265,30 @@ def test_the_sandbox_keeps_its_update_numbering_across_restarts(tmp_path: Path) 
         assert user["id"] in second.sandbox.users and user["id"] in bot.chats
         again = second.sandbox.act_text(bot, user["id"], "重启后")
     assert again["update_id"] > max(ids)
+
+
+def test_the_webhook_answers_200_only_once_the_update_is_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Problem 1, webhook side: Telegram hears 200 only for an update already in the inbox."""
+    settings = BotSettings(
+        bot_database_url=f"sqlite:///{tmp_path / 'bot.sqlite'}", webhook_url="http://127.0.0.1:9/hook"
+    )
+    app = build_application(settings)
+    rt = runtime_of(app)
+    rt.inbox = Inbox(app, rt.db)
+    client = TestClient(webhook_app(app, "/hook", "s3cret"), raise_server_exceptions=False)
+    headers = {SECRET_HEADER: "s3cret"}
+    raw = {"update_id": 9, **_text(5, 1, "你好")}
+    assert client.post("/hook", json=raw, headers=headers).status_code == 200
+    assert client.post("/hook", json=raw, headers=headers).status_code == 200  # a retry: stored once
+    assert [(r["update_id"], r["raw"]) for r in rt.db.inbox_pending()] == [(9, raw)]
+    assert client.post("/hook", json=raw, headers={SECRET_HEADER: "wrong"}).status_code == 403
+
+    def broken(raws: list[Any]) -> list[int]:
+        raise OperationalError("INSERT", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(rt.inbox, "store", broken)
+    lost = {"update_id": 10, **_text(5, 2, "再见")}
+    assert client.post("/hook", json=lost, headers=headers).status_code >= 500  # Telegram retries it
+    rt.db.dispose()
