@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import importlib.util
 import logging
+import signal
 import sys
 from typing import Any
 
@@ -15,6 +16,7 @@ from bot.db import BotDB
 from bot.flows.dispatch import dispatch
 from bot.flows.visit_evidence import photo_text
 from bot.i18n import DEFAULT, LANGS, t
+from bot.inbox import Inbox
 from bot.notices import NoticeService
 from bot.outbox import OutboxDrainer
 from bot.persistence import SQLPersistence
@@ -61,8 +63,10 @@ def build_application(
         # A small pool: httpcore scans every pooled connection on each request, so PTB's default of
         # 256 costs more CPU than it saves under load; waiting briefly for a free connection is cheaper.
         builder = builder.connection_pool_size(settings.telegram_pool_size).pool_timeout(10.0)
+    # No PTB Updater: the bot's inbox (bot/inbox.py) fetches, stores, then confirms updates itself.
     app = (
-        builder.persistence(SQLPersistence(db, settings.persistence_interval))
+        builder.updater(None)
+        .persistence(SQLPersistence(db, settings.persistence_interval))
         .concurrent_updates(PerChatUpdateProcessor(settings.concurrent_updates))
         .rate_limiter(AIORateLimiter(overall_max_rate=settings.telegram_rate, max_retries=3))
         .post_init(_post_init)
@@ -105,7 +109,14 @@ async def _post_init(app: AnyApp) -> None:
             )
     except Exception:  # a cosmetic call; never block start-up on it
         log.warning("setMyCommands failed", exc_info=True)
-    rt.background = [asyncio.create_task(rt.outbox.run()), asyncio.create_task(rt.notices.run())]
+    rt.inbox = Inbox(app, rt.db)
+    rt.background = [
+        asyncio.create_task(rt.outbox.run()),
+        asyncio.create_task(rt.notices.run()),
+        asyncio.create_task(rt.inbox.work()),
+    ]
+    if not rt.settings.webhook_url:
+        rt.background.append(asyncio.create_task(rt.inbox.poll()))
 
 
 async def _post_stop(app: AnyApp) -> None:
@@ -124,6 +135,37 @@ async def _post_shutdown(app: AnyApp) -> None:
     await rt.store.aclose()
 
 
+async def start(app: AnyApp) -> None:
+    """Starts a built Application and its background work: outbox, notices, the inbox (and polling)."""
+    await app.initialize()
+    if app.post_init:
+        await app.post_init(app)
+    await app.start()
+
+
+async def stop(app: AnyApp) -> None:
+    """Stops what start() started (a graceful stop; pending inbox rows stay for the next start)."""
+    if app.running:
+        await app.stop()
+    if app.post_stop:
+        await app.post_stop(app)
+    await app.shutdown()
+    if app.post_shutdown:
+        await app.post_shutdown(app)
+
+
+async def _serve_polling(app: AnyApp) -> None:
+    done = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, done.set)
+    await start(app)
+    try:
+        await done.wait()
+    finally:
+        await stop(app)
+
+
 def run(settings: BotSettings | None = None) -> None:
     """Runs the bot until interrupted: long polling, or a webhook when FEIJIAN_WEBHOOK_URL is set."""
     settings = settings or get_bot_settings()
@@ -133,4 +175,4 @@ def run(settings: BotSettings | None = None) -> None:
 
         asyncio.run(run_webhook(app, settings))
     else:
-        app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+        asyncio.run(_serve_polling(app))

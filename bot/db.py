@@ -10,7 +10,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,19 +21,13 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import tables as T
 from bot import upgrade
+from bot.inbox_db import DuplicateUpdate as DuplicateUpdate
+from bot.inbox_db import InboxQueries
+from bot.inbox_db import utcnow as utcnow
 from bot.store_calls import UPLOAD_OP
 
 if TYPE_CHECKING:
     from bot.outbox import Job
-
-
-def utcnow() -> datetime:
-    """The current time, aware in UTC."""
-    return datetime.now(UTC)
-
-
-class DuplicateUpdate(Exception):
-    """This update_id was handled before: the handler must have no second effect."""
 
 
 class SchemaMismatch(RuntimeError):
@@ -66,7 +60,7 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-class BotDB:
+class BotDB(InboxQueries):
     """The bot's tables behind small, named operations."""
 
     def __init__(self, url: str) -> None:
@@ -74,12 +68,12 @@ class BotDB:
         self._dialect = self.engine.dialect.name
         with self.tx() as conn:
             found = upgrade.schema_version(conn)
-            if found not in (None, T.SCHEMA_VERSION, upgrade.PREVIOUS):
+            if found not in (None, T.SCHEMA_VERSION, *upgrade.PREVIOUS):
                 raise SchemaMismatch(
                     f"bot database schema {found} != {T.SCHEMA_VERSION}; drain the outbox, then remove it"
                 )
-            if found == upgrade.PREVIOUS:
-                upgrade.upgrade(conn)  # in place, queued store writes kept
+            if found in upgrade.PREVIOUS:
+                upgrade.upgrade(conn, found)  # in place, queued store writes kept
             T.metadata.create_all(conn)
             if found is None:
                 conn.execute(insert(T.bot_meta).values(key="schema", value=T.SCHEMA_VERSION))
@@ -118,19 +112,30 @@ class BotDB:
             raise DuplicateUpdate(update_id) from exc
 
     def prune_updates(self, older_than: timedelta = timedelta(days=3)) -> int:
-        """Forgets handled update ids older than Telegram would ever redeliver (24 h)."""
+        """Forgets handled updates older than Telegram would ever redeliver (24 h); the inbox keeps
+        its last row, which holds the offset and the numbering epoch."""
+        cutoff = utcnow() - older_than
+        c = T.inbox.c
         with self.tx() as conn:
-            res = conn.execute(
-                delete(T.processed_update).where(T.processed_update.c.handled_at < utcnow() - older_than)
+            res = conn.execute(delete(T.processed_update).where(T.processed_update.c.handled_at < cutoff))
+            last = conn.execute(select(func.max(c.id))).scalar()
+            gone = conn.execute(
+                delete(T.inbox).where(c.status == "done", c.received_at < cutoff, c.id != (last or 0))
             )
-            return int(res.rowcount or 0)
+            return int(res.rowcount or 0) + int(gone.rowcount or 0)
 
     def turn_state(
-        self, update_id: int, telegram_user_id: int
+        self, update_id: int, telegram_user_id: int, inbox_id: int | None = None
     ) -> tuple[bool, dict[str, Any] | None, list[dict[str, Any]]]:
-        """What one update needs, in one connection: handled before?, the user, their conversations."""
+        """What one update needs, in one connection: handled before?, the user, their conversations.
+
+        An update from the inbox is handled when its row is no longer pending; any other (handed
+        straight to the Application) is looked up by its update_id."""
         with self.engine.connect() as conn:
-            q = select(T.processed_update.c.update_id).where(T.processed_update.c.update_id == update_id)
+            if inbox_id is not None:
+                q = select(T.inbox.c.id).where(T.inbox.c.id == inbox_id, T.inbox.c.status != "pending")
+            else:
+                q = select(T.processed_update.c.update_id).where(T.processed_update.c.update_id == update_id)
             if conn.execute(q).first() is not None:
                 return True, None, []
             user = conn.execute(

@@ -8,9 +8,7 @@ from collections.abc import Coroutine
 from types import TracebackType
 from typing import Any, TypeVar
 
-from telegram import Update
-
-from bot.app import AnyApp, build_application
+from bot.app import AnyApp, build_application, start, stop
 from bot.db import BotDB
 from bot.runtime import Runtime, runtime_of
 from bot.settings import BotSettings
@@ -19,7 +17,7 @@ T = TypeVar("T")
 
 
 class BotThread:
-    """The real PTB Application, long polling, in a daemon thread; start() returns once it polls."""
+    """The real PTB Application, polling into its inbox, in a daemon thread; start() returns once it runs."""
 
     def __init__(self, settings: BotSettings, db: BotDB | None = None) -> None:
         self.settings = settings
@@ -51,27 +49,11 @@ class BotThread:
 
     async def _start(self) -> None:
         self.app = build_application(self.settings, db=self._db)
-        await self.app.initialize()
-        # run_polling() would call these hooks; a hand-driven Application must call them itself.
-        if self.app.post_init:
-            await self.app.post_init(self.app)
-        assert self.app.updater is not None
-        await self.app.updater.start_polling(
-            poll_interval=0.0, timeout=10, allowed_updates=Update.ALL_TYPES, drop_pending_updates=False
-        )
-        await self.app.start()
+        await start(self.app)
 
     async def _stop(self) -> None:
         assert self.app is not None
-        if self.app.updater is not None and self.app.updater.running:
-            await self.app.updater.stop()
-        if self.app.running:
-            await self.app.stop()
-        if self.app.post_stop:
-            await self.app.post_stop(self.app)
-        await self.app.shutdown()
-        if self.app.post_shutdown:
-            await self.app.post_shutdown(self.app)
+        await stop(self.app)
 
     def call(self, coro: Coroutine[Any, Any, T], timeout: float = 30) -> T:
         """Runs a coroutine on the bot's loop and waits for its result."""

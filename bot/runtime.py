@@ -17,6 +17,7 @@ from bot.settings import BotSettings
 from bot.store_client import StoreClient
 
 if TYPE_CHECKING:
+    from bot.inbox import Inbox
     from bot.notices import NoticeService
     from bot.outbox import OutboxDrainer
 
@@ -36,6 +37,7 @@ class Runtime:
     store: StoreClient
     outbox: OutboxDrainer | None = None
     notices: NoticeService | None = None
+    inbox: Inbox | None = None
     stats: dict[str, int] = field(default_factory=dict)
     background: list[asyncio.Task[None]] = field(default_factory=list)
     _slots: asyncio.Semaphore | None = None

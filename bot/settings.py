@@ -41,8 +41,8 @@ class BotSettings(BaseSettings):
     concurrent_updates: int = Field(default=64, ge=1, le=1024)
     telegram_pool_size: int = Field(default=32, ge=1, le=512)
     # "lean": bot/request.py (HTTP/1.1 over asyncio streams); "httpx": PTB's default HTTPXRequest
-    # (proxies from the environment, HTTP/2-ready); "auto": lean against the local sandbox, httpx
-    # against real Telegram, where the lean client has not been proven.
+    # (proxies from the environment); "auto": httpx when talking to api.telegram.org, where the lean
+    # client has not been proven, lean against any other Bot API server (the sandbox, a local one).
     telegram_request: Literal["auto", "lean", "httpx"] = "auto"
     outbox_interval: float = Field(default=2.0, gt=0)
     outbox_max_backoff: float = Field(default=300.0, gt=0)
@@ -64,7 +64,7 @@ class BotSettings(BaseSettings):
     def request_kind(self) -> Literal["lean", "httpx"]:
         """The Bot API client this configuration uses."""
         if self.telegram_request == "auto":
-            return "httpx" if self.telegram_token else "lean"
+            return "httpx" if self.base_url.startswith(TELEGRAM_API) else "lean"
         return self.telegram_request
 
     @property

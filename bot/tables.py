@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 metadata = MetaData()
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -81,6 +81,40 @@ processed_update = Table(
     Column("update_id", BigInteger, primary_key=True, autoincrement=False),
     Column("telegram_user_id", BigInteger, nullable=True),
     Column("handled_at", AwareDateTime(), nullable=False, index=True),
+)
+
+# The bot's inbox: every raw update, stored before the getUpdates offset (or the webhook's 200)
+# confirms it to Telegram; handlers run from here and mark their row done in their own transaction.
+# update_id is unique only while it increases (Telegram may restart it after a long gap, the sandbox
+# after a restart), so a row is keyed by the id and the numbering epoch it arrived in.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("update_id", BigInteger, nullable=False),
+    Column("epoch", Integer, nullable=False, default=0),
+    Column("chat_id", BigInteger, nullable=True),
+    Column("raw", JSONType, nullable=False),
+    Column("status", String(8), nullable=False, index=True),  # pending | done | dead
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("received_at", AwareDateTime(), nullable=False, index=True),
+    Column("done_at", AwareDateTime(), nullable=True),
+    UniqueConstraint("update_id", "epoch", name="uq_inbox_update"),
+)
+
+# Updates that could not be parsed, or whose handler failed repeatedly, with the error; replayable
+# with `feijian bot dead-letters --replay ID`.
+dead_letter = Table(
+    "dead_letter",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("inbox_id", Integer, nullable=False, unique=True),
+    Column("update_id", BigInteger, nullable=False),
+    Column("chat_id", BigInteger, nullable=True),
+    Column("raw", JSONType, nullable=False),
+    Column("error", String(500), nullable=False),
+    Column("failed_at", AwareDateTime(), nullable=False),
+    Column("replayed_at", AwareDateTime(), nullable=True),
 )
 
 # A conversation in progress per user and name (issue 8's guided visit lives here).

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
 
+from bot.runtime import runtime_of
 from bot.settings import BotSettings
 
 log = logging.getLogger("feijian.bot.webhook")
@@ -22,7 +23,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 (a header name)
 
 
 def webhook_app(app: Application[Any, Any, Any, Any, Any, Any], path: str, secret: str | None) -> Starlette:
-    """The ASGI app that puts verified updates on the Application's queue."""
+    """The ASGI app that stores verified raw updates in the bot's inbox (parsed later, by the worker)."""
 
     async def receive(request: Request) -> Response:
         if secret is not None:
@@ -30,11 +31,16 @@ def webhook_app(app: Application[Any, Any, Any, Any, Any, Any], path: str, secre
             if not hmac.compare_digest(given.encode(), secret.encode()):
                 return Response(status_code=403)
         try:
-            update = Update.de_json(await request.json(), app.bot)
-        except Exception:
+            raw = await request.json()
+        except ValueError:
             return Response(status_code=400)
-        if update is not None:
-            await app.update_queue.put(update)
+        if not isinstance(raw, dict) or not isinstance(raw.get("update_id"), int):
+            return Response(status_code=400)
+        inbox = runtime_of(app).inbox
+        if inbox is None:
+            return Response(status_code=503)  # not started yet: Telegram delivers it again
+        # Stored first, then 200: an update Telegram considers delivered is never only in memory.
+        inbox.store([raw])
         return Response(status_code=200)
 
     return Starlette(routes=[Route(path, receive, methods=["POST"])])
@@ -42,6 +48,8 @@ def webhook_app(app: Application[Any, Any, Any, Any, Any, Any], path: str, secre
 
 async def run_webhook(app: Application[Any, Any, Any, Any, Any, Any], settings: BotSettings) -> None:
     """Registers the webhook with Telegram (or the sandbox) and serves it until interrupted."""
+    from bot.app import start, stop
+
     assert settings.webhook_url
     path = urlparse(settings.webhook_url).path or "/"
     server = uvicorn.Server(
@@ -52,12 +60,11 @@ async def run_webhook(app: Application[Any, Any, Any, Any, Any, Any], settings: 
             log_level="warning",
         )
     )
-    async with app:
-        await app.start()
+    await start(app)
+    try:
         await app.bot.set_webhook(
             settings.webhook_url, secret_token=settings.webhook_secret, allowed_updates=Update.ALL_TYPES
         )
-        try:
-            await server.serve()
-        finally:
-            await app.stop()
+        await server.serve()
+    finally:
+        await stop(app)

@@ -1,4 +1,5 @@
-"""`feijian bot`, `feijian invite LOGIN` and `feijian bot-token`: the Telegram edge from the command line."""
+"""`feijian bot`, `feijian bot dead-letters`, `feijian invite LOGIN` and `feijian bot-token`: the
+Telegram edge from the command line."""
 
 from __future__ import annotations
 
@@ -7,17 +8,23 @@ from typing import Annotated
 
 import typer
 
-from cli.common import console, work
+from cli.common import console, fail, work
 from services import invites, telegram
 from services.context import Actor
 
+app = typer.Typer(help="Run the Telegram bot, or look after its dead letters.")
 
+
+@app.callback(invoke_without_command=True)
 def bot(
+    ctx: typer.Context,
     issue_token: Annotated[
         bool, typer.Option(help="When FEIJIAN_STORE_TOKEN is unset, issue one from the local store database.")
     ] = True,
 ) -> None:
     """Run the Telegram bot (polling; webhook when FEIJIAN_WEBHOOK_URL is set)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from bot.app import run
     from bot.settings import get_bot_settings
 
@@ -31,6 +38,42 @@ def bot(
         conf = conf.model_copy(update={"store_token": token})
     console.print(f"Bot API: {conf.base_url}  store: {conf.store_url}  state: {conf.bot_database_url}")
     run(conf)
+
+
+@app.command(name="dead-letters")
+def dead_letters(
+    replay: Annotated[
+        int | None, typer.Option(help="Put this dead letter back into the bot's inbox to be handled again.")
+    ] = None,
+    all_: Annotated[bool, typer.Option("--all", help="Also list dead letters already replayed.")] = False,
+) -> None:
+    """List the updates the bot could not parse or handle (its dead letters), or replay one."""
+    from bot.db import BotDB
+    from bot.settings import get_bot_settings
+
+    db = BotDB(get_bot_settings().bot_database_url)
+    try:
+        if replay is not None:
+            if not db.dead_letter_replay(replay):
+                fail(f"no dead letter {replay} waiting to be replayed")
+            console.print(
+                f"dead letter {replay}: back in the inbox; the running bot handles it within seconds"
+            )
+            return
+        rows = db.dead_letters(include_replayed=all_)
+        if not rows:
+            console.print("no dead letters")
+            return
+        for r in rows:
+            replayed = f"  replayed {r['replayed_at']:%Y-%m-%d %H:%M}" if r["replayed_at"] else ""
+            console.print(
+                f"{r['id']}  update {r['update_id']}  chat {'-' if r['chat_id'] is None else r['chat_id']}"
+                f"  {r['failed_at']:%Y-%m-%d %H:%M:%S}Z{replayed}\n    {r['error']}",
+                markup=False,
+                highlight=False,
+            )
+    finally:
+        db.dispose()
 
 
 def invite(

@@ -21,7 +21,7 @@ app.add_typer(media.app, name="media")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(rounds.app, name="round")
 app.add_typer(rounds.draw_app, name="draw")
-app.command()(bot_cli.bot)
+app.add_typer(bot_cli.app, name="bot")
 app.command()(bot_cli.invite)
 app.command(name="bot-token")(bot_cli.bot_token)
 

@@ -14,6 +14,10 @@ def run(
     per_chat_limit: int = typer.Option(0, help="Messages per second per chat before 429 (0 = no limit)."),
     global_limit: int = typer.Option(0, help="Messages per second per bot before 429 (0 = no limit)."),
     log_level: str = typer.Option("info", help="uvicorn log level."),
+    state_file: str = typer.Option(
+        "var/sandbox.sqlite",
+        help="Where update numbering, users and chats are kept across restarts ('' = none).",
+    ),
 ) -> None:
     """Serve the sandbox until interrupted; the chat page is at /chat."""
     from sandbox.runner import serve
@@ -28,4 +32,4 @@ def run(
     typer.echo(f"  bot base_file_url: http://{host}:{port}/file/bot")
     typer.echo(f"  chat page:         http://{host}:{port}/chat")
     typer.echo(f"  control API docs:  http://{host}:{port}/control/docs")
-    serve(host=host, port=port, config=config, log_level=log_level)
+    serve(host=host, port=port, config=config, log_level=log_level, state_file=state_file or None)

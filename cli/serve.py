@@ -125,7 +125,8 @@ def _run_demo_services(
     api = uvicorn.Server(uvicorn.Config("api.asgi:app", host="127.0.0.1", port=port, log_level="warning"))
     api_thread = threading.Thread(target=api.run, name="feijian-api", daemon=True)
     api_thread.start()
-    sandbox = SandboxServer(port=sandbox_port).start()
+    # Its numbering and chats live next to the bot's state, so a restarted demo answers at once.
+    sandbox = SandboxServer(port=sandbox_port, state_file=str(Path("var") / "sandbox.sqlite")).start()
     with unit_of_work(engine) as session:
         token, _ = telegram.issue_bot_token(session, Actor.system("demo"))
         codes = demo_service.demo_invites(session, logins)

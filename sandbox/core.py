@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from sandbox.errors import BotApiError, ControlError, bad_request
+from sandbox.persist import StateFile
 from sandbox.records import (
     JSON,
     BotRecord,
@@ -36,7 +37,7 @@ def now() -> int:
 class SandboxCore:
     """State shared by every area of the sandbox, plus the bots, users and chats registries."""
 
-    def __init__(self, config: SandboxConfig | None = None) -> None:
+    def __init__(self, config: SandboxConfig | None = None, state_file: str | None = None) -> None:
         self.config = config or SandboxConfig()
         self.lock = threading.RLock()
         self.bots: dict[str, BotRecord] = {}
@@ -51,6 +52,24 @@ class SandboxCore:
         self._callback_ids = itertools.count(int(time.time()) * 1000)
         #: called with a BotRecord whenever an update is queued or the webhook changes
         self.listeners: list[Callable[[BotRecord], None]] = []
+        #: with a state file, update numbering, users and chats survive a restart
+        self.state: StateFile | None = StateFile(state_file) if state_file else None
+        if self.state is not None:
+            self._restore(self.state)
+
+    def _restore(self, state: StateFile) -> None:
+        saved = state.load()
+        for user in saved["users"]:
+            self.users[int(user["id"])] = user
+        for b in saved["bots"]:
+            bot = self.register_bot(b["token"], b["first_name"], b["username"])
+            bot.next_update_id = max(bot.next_update_id, int(b["next_update_id"]))
+        for c in saved["chats"]:
+            owner = self.bots.get(c["token"])
+            if owner is not None:
+                owner.chats[int(c["chat_id"])] = ChatRecord(
+                    chat=c["chat"], next_message_id=int(c["next_message_id"])
+                )
 
     # -------------------------------------------------------------------------- bots
 
@@ -74,6 +93,8 @@ class SandboxCore:
                 self.bots[token] = bot
                 if self.default_bot is None:
                     self.default_bot = token
+                if self.state is not None:
+                    self.state.save_bot(token, bot.first_name, bot.username, bot.next_update_id)
             else:
                 if first_name:
                     bot.first_name = first_name
@@ -166,6 +187,8 @@ class SandboxCore:
             for bot in self.bots.values():
                 if user_id in bot.chats:
                     bot.chats[user_id].chat = self._private_chat(user)
+            if self.state is not None:
+                self.state.save_user(user)
             return dict(user)
 
     def user(self, user_id: int) -> JSON:
@@ -191,6 +214,8 @@ class SandboxCore:
                 raise bad_request("chat not found")
             chat = ChatRecord(chat=self._private_chat(self.users[chat_id]))
             bot.chats[chat_id] = chat
+            if self.state is not None:
+                self.state.save_user(self.users[chat_id])
         return chat
 
     # ------------------------------------------------------------------ updates and sequence
@@ -202,10 +227,21 @@ class SandboxCore:
             bot.next_update_id = max(bot.next_update_id, update_id + 1)
             update = {"update_id": update_id, **{k: v for k, v in payload.items() if k != "update_id"}}
             bot.queue.append(QueuedUpdate(update))
+            if self.state is not None:
+                self._save_numbering(bot, update)
             listeners = list(self.listeners)
         for listener in listeners:
             listener(bot)
         return update
+
+    def _save_numbering(self, bot: BotRecord, update: JSON) -> None:
+        assert self.state is not None
+        self.state.save_bot(bot.token, bot.first_name, bot.username, bot.next_update_id)
+        for value in update.values():
+            chat_id = value.get("chat", {}).get("id") if isinstance(value, dict) else None
+            rec = bot.chats.get(chat_id) if isinstance(chat_id, int) else None
+            if rec is not None and isinstance(chat_id, int):
+                self.state.save_chat(bot.token, chat_id, rec.chat, rec.next_message_id)
 
     def _new_message(
         self, bot: BotRecord, chat: ChatRecord, sender: JSON, content: JSON, from_bot: bool

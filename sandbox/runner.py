@@ -32,9 +32,10 @@ class SandboxServer:
         port: int = 0,
         config: SandboxConfig | None = None,
         log_level: str = "warning",
+        state_file: str | None = None,
     ) -> None:
         self.host = host
-        self.sandbox = Sandbox(config)
+        self.sandbox = Sandbox(config, state_file)
         self.app = create_app(self.sandbox)
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -101,8 +102,12 @@ class SandboxServer:
 
 
 def serve(
-    host: str = "127.0.0.1", port: int = 8081, config: SandboxConfig | None = None, log_level: str = "info"
+    host: str = "127.0.0.1",
+    port: int = 8081,
+    config: SandboxConfig | None = None,
+    log_level: str = "info",
+    state_file: str | None = None,
 ) -> None:
-    """Run the sandbox in the foreground until interrupted."""
-    app = create_app(Sandbox(config))
+    """Run the sandbox in the foreground until interrupted (numbering and chats kept in state_file)."""
+    app = create_app(Sandbox(config, state_file))
     uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=1)

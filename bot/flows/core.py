@@ -23,6 +23,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from bot.flows.callbacks import Action, Callback, encode, new_nonce
 from bot.flows.view import Prompt, split_text
 from bot.i18n import normalize
+from bot.inbox import current_row, marked_done
 from bot.outbox import Job
 from bot.runtime import Runtime
 
@@ -166,11 +167,17 @@ class Turn:
     # ---- writes (before any reply)
     @contextmanager
     def tx(self) -> Iterator[Connection]:
-        """The turn's one transaction, recording the update id (DuplicateUpdate when seen before)."""
+        """The turn's one transaction, marking the update handled (DuplicateUpdate when it was)."""
+        row = current_row()
         with self.rt.db.tx() as conn:
-            self.rt.db.record_update(conn, self.update.update_id, self.uid)
+            if row is not None:
+                self.rt.db.inbox_done(conn, row)  # done with its effects, or not at all
+            else:
+                self.rt.db.record_update(conn, self.update.update_id, self.uid)
             yield conn
         self.written = True
+        if row is not None:
+            marked_done()
 
     def queue(self, conn: Connection, *jobs: Job) -> None:
         """Adds store writes to the outbox inside the turn's transaction."""

@@ -18,6 +18,7 @@ from bot.flows import gate, help, lang, start, tasks, visits
 from bot.flows.callbacks import decode, is_current
 from bot.flows.core import Conversation, Flow, Kind, Turn
 from bot.i18n import t
+from bot.inbox import current_row, handler_failed
 from bot.runtime import runtime_of
 
 log = logging.getLogger("feijian.bot.flows")
@@ -44,16 +45,19 @@ async def dispatch(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return  # the bot talks to inspectors one to one
     rt = runtime_of(context)
     uid, chat_id = _ids(update)
-    seen, user, rows = rt.db.turn_state(update.update_id, uid)
-    if seen:
-        return
-    conv = next((c for c in map(Conversation.of, rows) if c is not None and c.name in BY_NAME), None)
-    turn = Turn(update, rt, context.bot, Kind.OTHER, uid, chat_id, user, conv)
-    turn.flow = BY_NAME[conv.name] if conv is not None else None
     try:
+        seen, user, rows = rt.db.turn_state(update.update_id, uid, current_row())
+        if seen:
+            return
+        conv = next((c for c in map(Conversation.of, rows) if c is not None and c.name in BY_NAME), None)
+        turn = Turn(update, rt, context.bot, Kind.OTHER, uid, chat_id, user, conv)
+        turn.flow = BY_NAME[conv.name] if conv is not None else None
         await _route(turn)
     except DuplicateUpdate:
         return
+    except Exception as exc:
+        handler_failed(exc)  # retried from the inbox, then a dead letter
+        raise
 
 
 async def _route(turn: Turn) -> None:
