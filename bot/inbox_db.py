@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from abc import ABC, abstractmethod
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -41,17 +42,18 @@ def raw_chat_id(raw: Any) -> int | None:
     return None
 
 
-class InboxQueries:
+class InboxQueries(ABC):
     """The inbox and dead-letter tables behind named operations (BotDB provides engine and tx)."""
 
     engine: Engine
 
+    @abstractmethod
     def tx(self) -> AbstractContextManager[Connection]:
         """One transaction (BotDB's)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def _insert_ignore(self, table: Any) -> Any:
-        raise NotImplementedError
+        """An INSERT that skips rows whose key exists (BotDB's, per dialect)."""
 
     def inbox_store(self, raws: list[Any]) -> list[int]:
         """Stores raw updates in one transaction (before they are confirmed); returns the new row ids.
