@@ -1,4 +1,5 @@
-"""`feijian media ...`: try the pipeline on a file (``inspect``); re-hash stored originals (``verify``)."""
+"""`feijian media ...`: try the pipeline on a file (``inspect``); check the store (``verify``); copy it to S3
+(``migrate``)."""
 
 from __future__ import annotations
 
@@ -88,14 +89,71 @@ def inspect(
 
 @app.command()
 def verify() -> None:
-    """Re-hash every stored original under FEIJIAN_MEDIA_DIR and name any whose bytes changed."""
-    from cli.common import settings
-    from services.evidence import verify_store
+    """Re-hash every stored original (FEIJIAN_MEDIA_URL or FEIJIAN_MEDIA_DIR) and find recorded files
+    the store no longer holds."""
+    from cli.common import settings, work
+    from services.evidence import missing_blobs, verify_store
 
-    changed = list(verify_store(settings()))
-    if not changed:
+    conf = settings()
+    typer.echo(f"media store: {conf.media_location()}")
+    try:
+        changed = list(verify_store(conf))
+        with work() as session:
+            missing = missing_blobs(session, conf)
+    except MediaError as err:
+        typer.echo(f"✗ {err.message('zh-CN')} / {err.message('en')}", err=True)
+        raise typer.Exit(code=2) from None
+    if not changed and not missing:
         typer.echo("✓ 所有原始照片完好 / every stored original matches its SHA-256")
         return
     for name in changed:
         typer.echo(f"✗ changed: {name}")
+    for blob in missing:
+        typer.echo(f"✗ missing: {blob.kind} {blob.sha256} (evidence {blob.evidence_id})")
     raise typer.Exit(code=1)
+
+
+@app.command()
+def migrate(
+    to: Annotated[str, typer.Option("--to", help="Target store, s3://bucket/prefix.")],
+    source: Annotated[
+        Path | None, typer.Option("--from", help="Local store directory (default FEIJIAN_MEDIA_DIR).")
+    ] = None,
+) -> None:
+    """Copy the local media store to an S3 bucket, skipping objects already there with the right
+    hash (re-run to resume), and re-hash every object copied."""
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from cli.common import console, settings
+    from media.migrate import migrate as run
+    from media.migrate import plan
+    from media.s3 import S3BlobStore
+    from media.storage import LocalBlobStore
+    from services.evidence import s3_options
+
+    conf = settings()
+    if not to.startswith("s3://"):
+        raise typer.BadParameter("--to must be an s3://bucket/prefix URL")
+    root = source or conf.media_dir
+    if not Path(root).is_dir():
+        raise typer.BadParameter(f"no local media store at {root}")
+    local = LocalBlobStore(root)
+    try:
+        target = S3BlobStore.from_url(to, s3_options(conf))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    total = len(plan(local))
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"{root} → {to}", total=total)
+        report = run(local, target, on_item=lambda _item, _outcome: progress.advance(task))
+    table = Table(title=f"media migrate → {to}")
+    for column in ("copied", "skipped", "failed", "total"):
+        table.add_column(column, justify="right")
+    table.add_row(str(len(report.copied)), str(len(report.skipped)), str(len(report.failed)), str(total))
+    console.print(table)
+    for item, reason in report.failed:
+        console.print(f"[red]✗ failed: {item}: {reason}[/red]")
+    if not report.ok:
+        raise typer.Exit(code=1)
+    console.print("✓ 全部对象已核对哈希 / every object in the bucket matches its SHA-256")

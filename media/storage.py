@@ -1,4 +1,4 @@
-"""Content-addressed blob storage behind a small interface (local directory now, S3 later).
+"""Content-addressed blob storage behind a small interface: a local directory or an S3 bucket.
 
 Blobs are named by their SHA-256 (as getodk/central-backend's ``blobs.js`` does): the same bytes
 are stored once, a name can never point at other content, and ``verify()`` can prove it.
@@ -15,8 +15,10 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, Final, Literal, Protocol, runtime_checkable
+from urllib.parse import unquote, urlsplit
 
 from media.checks import MAX_BYTES
 from media.messages import MediaError
@@ -51,6 +53,10 @@ class BlobStore(Protocol):
 
     def delete(self, sha256: str, namespace: Namespace = "original") -> bool:
         """Remove a blob; False if it was not there."""
+        ...
+
+    def iter_names(self, namespace: Namespace = "original") -> Iterator[str]:
+        """Names of all stored blobs in ``namespace``."""
         ...
 
     def verify(self, namespace: Namespace = "original") -> Iterator[str]:
@@ -137,6 +143,10 @@ class LocalBlobStore:
         """Whether the blob is stored."""
         return self._path(sha256, namespace).is_file()
 
+    def path_of(self, sha256: str, namespace: Namespace = "original") -> Path:
+        """Where the blob's file is (or would be)."""
+        return self._path(sha256, namespace)
+
     def delete(self, sha256: str, namespace: Namespace = "original") -> bool:
         """Remove a blob; False if it was not there."""
         try:
@@ -176,3 +186,28 @@ class LocalBlobStore:
                 continue
             if h.hexdigest() != name:
                 yield name
+
+
+@dataclass(frozen=True)
+class S3Options:
+    """How to reach the object store; None leaves a value to boto3's standard chain (env, config)."""
+
+    endpoint_url: str | None = None
+    region: str | None = None
+    access_key_id: str | None = None
+    secret_access_key: str | None = field(default=None, repr=False)
+    addressing_style: str = "auto"
+
+
+def open_blob_store(url: str | os.PathLike[str], s3: S3Options | None = None) -> BlobStore:
+    """The store a media URL names: ``s3://bucket/prefix``, ``file:///dir`` or a plain directory."""
+    text = os.fspath(url)
+    if text.startswith("s3://"):
+        from media.s3 import S3BlobStore  # boto3 is imported only when a bucket is configured
+
+        return S3BlobStore.from_url(text, s3)
+    if text.startswith("file://"):
+        return LocalBlobStore(unquote(urlsplit(text).path))
+    if "://" in text:
+        raise ValueError(f"unsupported media URL {text!r} (expected s3://bucket/prefix or a directory)")
+    return LocalBlobStore(text)

@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from locales.lang import LangSetting, default_lang
@@ -43,6 +43,14 @@ class Settings(BaseSettings):
     env: Literal["demo", "development", "test", "production"] = "development"
     database_url: str = Field(default_factory=lambda: f"sqlite:///{VAR_DIR / 'feijian.sqlite'}")
     media_dir: Path = VAR_DIR / "media"
+    # Where evidence bytes live: unset means media_dir; s3://bucket/prefix or file:///dir otherwise.
+    media_url: str | None = None
+    # The S3-compatible endpoint; unset values fall to boto3's standard chain (AWS_* env, ~/.aws).
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
     secret_key: str | None = None
     pii_key: str | None = None
     # Any tag (zh, en-US, ...) is normalised; unset, it is the language layer's configured default.
@@ -68,6 +76,23 @@ class Settings(BaseSettings):
         if value.startswith("postgresql://"):
             value = "postgresql+psycopg://" + value.removeprefix("postgresql://")
         return value
+
+    @field_validator("media_url")
+    @classmethod
+    def _check_media_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if value.startswith("s3://"):
+            bucket = value.removeprefix("s3://").split("/", 1)[0]
+            if not bucket or "?" in value or "#" in value:
+                raise ValueError("FEIJIAN_MEDIA_URL must look like s3://bucket/prefix")
+        elif "://" in value and not value.startswith("file://"):
+            raise ValueError("FEIJIAN_MEDIA_URL must be s3://bucket/prefix, file:///dir or a directory")
+        return value
+
+    def media_location(self) -> str:
+        """The configured media store as a URL or directory (FEIJIAN_MEDIA_URL, else media_dir)."""
+        return self.media_url or str(self.media_dir)
 
     def secret_key_bytes(self) -> bytes:
         """The token-signing key; raises SettingsError when it is missing."""

@@ -73,6 +73,16 @@ class Conflict(DomainError):
     code = "conflict"
 
 
+class Gone(DomainError):
+    status = 410
+    code = "gone"
+
+
+class Unavailable(DomainError):
+    status = 503
+    code = "unavailable"
+
+
 class TooLarge(DomainError):
     status = 413
     code = "too_large"

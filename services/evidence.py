@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any, BinaryIO, Literal
 
 from sqlalchemy import select as sa_select
@@ -18,7 +18,7 @@ from media.geo import Fix
 from media.hashing import Candidate
 from media.messages import MediaError
 from media.pipeline import process_full
-from media.storage import BlobStore, LocalBlobStore
+from media.storage import NAMESPACES, BlobStore, S3Options, open_blob_store
 from models.evidence import Evidence
 from models.household import Household
 from models.types import utcnow
@@ -26,15 +26,31 @@ from models.visit import Visit, VisitStatus
 from services import access, audit
 from services.config import Settings
 from services.context import Actor
-from services.errors import NotFound, ValidationFailed
+from services.errors import Gone, NotFound, Unavailable, ValidationFailed
 
 WINDOW_SLACK = timedelta(minutes=30)  # photos taken shortly before check-in still belong to the visit
 MAX_CANDIDATES = 50_000
+log = logging.getLogger(__name__)
 
 
-def blob_store(settings: Settings) -> BlobStore:
-    """The configured blob store (a local directory; an S3-compatible store can replace it)."""
-    return LocalBlobStore(Path(settings.media_dir))
+def s3_options(settings: Settings) -> S3Options:
+    """The S3 endpoint settings (unset ones fall to boto3's own chain)."""
+    secret = settings.s3_secret_access_key
+    return S3Options(
+        endpoint_url=settings.s3_endpoint_url,
+        region=settings.s3_region,
+        access_key_id=settings.s3_access_key_id,
+        secret_access_key=secret.get_secret_value() if secret is not None else None,
+        addressing_style=settings.s3_addressing_style,
+    )
+
+
+def blob_store(settings: Settings, url: str | None = None) -> BlobStore:
+    """The blob store ``url`` names, by default the configured one (FEIJIAN_MEDIA_URL or media_dir).
+
+    Every part of the product that touches evidence bytes gets its store here.
+    """
+    return open_blob_store(url or settings.media_location(), s3_options(settings))
 
 
 def _live_fixes(visit: Visit) -> tuple[list[Fix], Fix | None]:
@@ -113,6 +129,9 @@ def add_evidence(
             store=store,
         )
     except MediaError as exc:
+        if exc.code == "store_unavailable":
+            log.error("evidence upload for visit %s: %s", visit.id, exc)
+            raise Unavailable("media_store_unavailable") from exc
         raise ValidationFailed(
             "media_rejected", detail=exc.message("en" if actor.lang == "en" else "zh-CN"), reason=exc.code
         ) from exc
@@ -265,6 +284,11 @@ def open_copy(
     sha = ev.display_sha256 if kind == "display" else ev.thumb_sha256
     try:
         stream = blob_store(settings).open(sha, "derived")
+    except MediaError as exc:
+        if exc.code != "blob_missing":
+            raise Unavailable("media_store_unavailable") from exc
+        log.error("evidence %s: %s copy %s is missing from the media store", ev.id, kind, sha)
+        raise Gone("evidence_file_missing", kind=kind) from exc
     except (FileNotFoundError, KeyError, ValueError) as exc:
         raise NotFound(entity="证据文件 evidence file") from exc
     audit.record(session, actor, f"evidence.view_{kind}", "evidence", ev.id)
@@ -274,3 +298,32 @@ def open_copy(
 def verify_store(settings: Settings) -> Iterator[str]:
     """Re-hashes every stored original and yields the SHA-256 names whose bytes changed."""
     yield from blob_store(settings).verify("original")
+
+
+@dataclass(frozen=True)
+class MissingBlob:
+    """A file the store's records point at that the media store does not hold."""
+
+    evidence_id: str
+    kind: Literal["original", "display", "thumbnail"]
+    sha256: str
+
+
+def missing_blobs(session: Session, settings: Settings) -> list[MissingBlob]:
+    """Every original, display copy and thumbnail recorded for evidence but absent from the store."""
+    store = blob_store(settings)
+    held = {ns: set(store.iter_names(ns)) for ns in NAMESPACES}
+    rows = session.execute(
+        sa_select(
+            col(Evidence.id), col(Evidence.sha256), col(Evidence.display_sha256), col(Evidence.thumb_sha256)
+        ).order_by(col(Evidence.received_at), col(Evidence.id))
+    ).all()
+    missing: list[MissingBlob] = []
+    for eid, original, display, thumb in rows:
+        if original not in held["original"]:
+            missing.append(MissingBlob(str(eid), "original", original))
+        if display not in held["derived"]:
+            missing.append(MissingBlob(str(eid), "display", display))
+        if thumb not in held["derived"]:
+            missing.append(MissingBlob(str(eid), "thumbnail", thumb))
+    return missing

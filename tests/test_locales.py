@@ -49,6 +49,7 @@ KNOWN_CODES: dict[str, tuple[str, ...]] = {
         *("unknown_inspector", "swap_violates", "swap_not_pending", "dispatch_future_day"),
         *("assignment_bad_transition", "draw_verified", "draw_verify_failed", "not_revealed"),
         *("media_rejected", "visit_already_done", "visit_not_in_progress", "visit_incomplete"),
+        *("evidence_file_missing", "media_store_unavailable"),
     ),
     "media": (
         *("empty", "too_large", "not_image", "unsupported_format", "too_many_pixels", "truncated"),
@@ -57,7 +58,7 @@ KNOWN_CODES: dict[str, tuple[str, ...]] = {
         *("no_capture_time", "no_window", "capture_in_future", "reused", "not_reused"),
         *("edited_software", "edited_time_after_gps", "edited_dimensions", "not_edited", "forwarded"),
         *("telegram_photo_no_exif", "source.exif_gps", "source.live_location"),
-        *("source.static_location", "source.none"),
+        *("source.static_location", "source.none", "store_unavailable"),
     ),
     "checklists": (
         *("required", "not_yes_no", "unknown_choice", "not_a_list", "exclusive_choice"),
