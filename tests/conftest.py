@@ -30,6 +30,8 @@ PG_ADMIN_URL = os.environ.get(
 # one database per test process, so parallel runs on one machine never drop each other's database
 PG_DB = os.environ.get("FEIJIAN_TEST_PG_DB", f"feijian_test_{os.getpid()}")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+# s3_endpoint, s3_url, s3_store, ...: a local S3-compatible server for the media-on-S3 tests
+pytest_plugins = ["tests.s3_server"]
 
 
 def shared_testdata(*parts: str) -> Path:
