@@ -19,6 +19,7 @@ from geopy.distance import geodesic
 from contracts.evidence import PositionSource as PositionSource  # the Evidence columns hold these too
 from contracts.evidence import SiteStatus as SiteStatus
 from contracts.vocab import Datum as Datum  # one enum for datums, shared with the store
+from media.mainland import in_mainland
 
 DEFAULT_RADIUS_M: Final = 150.0
 MAX_ACCURACY_M: Final = 1000.0  # a fix vaguer than this cannot place anyone at a house
@@ -59,8 +60,12 @@ def parse_datum(value: str | Datum | None) -> Datum:
 
 
 def out_of_china(lat: float, lon: float) -> bool:
-    """True where GCJ-02 applies no offset (the algorithm's own rough bounding box)."""
-    return not (72.004 <= lon <= 137.8347 and 0.8293 <= lat <= 55.8271)
+    """True where GCJ-02 applies no offset: outside the outline of mainland China (``media.mainland``).
+
+    The algorithm's own rough bounding box also took in Mongolia, Korea, the Russian Far East,
+    northern Vietnam, Hong Kong, Macao and Taiwan, whose maps are not shifted.
+    """
+    return not in_mainland(lat, lon)
 
 
 def _transform_lat(x: float, y: float) -> float:
