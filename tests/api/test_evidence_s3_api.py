@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 from sqlmodel import Session, select
+from typer.testing import CliRunner
 
 from media.s3 import S3BlobStore
 from media.storage import S3Options
@@ -37,7 +40,11 @@ def settings(tmp_path: Path, s3_url: str, s3_options: S3Options) -> Settings:
 
 
 def test_evidence_through_the_s3_store(  # type: ignore[no-untyped-def]
-    client, session: Session, settings: Settings, caplog: pytest.LogCaptureFixture
+    client,
+    session: Session,
+    settings: Settings,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ins = make_user(session, "insS3", Role.inspector)
     h = make_household(session, "LB301")
@@ -79,3 +86,20 @@ def test_evidence_through_the_s3_store(  # type: ignore[no-untyped-def]
     assert [(m.evidence_id, m.kind, m.sha256) for m in missing] == [
         (str(ev.id), "thumbnail", ev.thumb_sha256)
     ]
+
+    # `feijian media verify` names the missing file and a tampered original, and fails
+    from cli import common
+    from cli.main import app as cli_app
+
+    @contextmanager
+    def _work() -> Iterator[Session]:
+        yield session
+
+    monkeypatch.setattr(common, "settings", lambda: settings)
+    monkeypatch.setattr(common, "work", _work)
+    store.client.put_object(Bucket=store.bucket, Key=store.key(ev.sha256), Body=b"not the photo")
+    result = CliRunner().invoke(cli_app, ["media", "verify"])
+    assert result.exit_code == 1, result.output
+    assert f"missing: thumbnail {ev.thumb_sha256} (evidence {ev.id})" in result.output
+    assert f"changed: {ev.sha256}" in result.output
+    assert settings.media_url is not None and settings.media_url in result.output
