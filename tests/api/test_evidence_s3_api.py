@@ -103,3 +103,24 @@ def test_evidence_through_the_s3_store(  # type: ignore[no-untyped-def]
     assert f"missing: thumbnail {ev.thumb_sha256} (evidence {ev.id})" in result.output
     assert f"changed: {ev.sha256}" in result.output
     assert settings.media_url is not None and settings.media_url in result.output
+
+
+def test_unreachable_bucket_is_a_503_not_a_rejected_photo(  # type: ignore[no-untyped-def]
+    client, session: Session, settings: Settings
+) -> None:
+    store = evidence.blob_store(settings)
+    assert isinstance(store, S3BlobStore)
+    store.client.delete_bucket(Bucket=store.bucket)  # the bucket is gone (or the endpoint is wrong)
+    ins = make_user(session, "insS3b", Role.inspector)
+    a = released_assignment(session, make_household(session, "LB302"), [ins])
+    hdr = auth_headers(client, "insS3b")
+    vid = client.post("/api/v1/visits", json={"assignment_id": str(a.id)}, headers=hdr).json()["id"]
+    up = client.post(
+        f"/api/v1/visits/{vid}/evidence",
+        files={"file": ("a.jpg", jpeg_with_gps(43.98, 119.38, seed=8), "image/jpeg")},
+        data={"source": "telegram_document"},
+        headers=hdr,
+    )
+    assert up.status_code == 503, up.text
+    assert up.json()["type"].endswith("/media_store_unavailable")
+    assert session.exec(select(Evidence)).first() is None
