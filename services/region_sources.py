@@ -41,6 +41,7 @@ LEVEL_NAMES: dict[str, int] = {level.value: i for i, level in enumerate(LEVELS)}
 }
 # Hong Kong, Macao and Taiwan carry official-looking prefixes but are not in the mainland register.
 HMT_PREFIXES = ("71", "81", "82")
+HMT_NAMES = ("香港", "澳门", "台湾", "港澳台")
 MAX_FIELD = 10_000
 MAX_NAME = 100
 SHAPES_EXPECTED = (
@@ -61,6 +62,7 @@ class Raw:
     parent_key: str | None = None  # the file's own id of the parent, when it links one
     declared_parents: list[str] = field(default_factory=list)  # the parent's code as the file writes it
     alias: str = ""  # another code the file uses for this record (areacity `id`)
+    label: str = ""  # another name the file gives (areacity's short `name`)
 
 
 @dataclass
@@ -260,6 +262,7 @@ def _areacity(header: list[str], rows: list[tuple[int, list[str]]]) -> list[Raw]
                 key=_cell(header, row, "id"),
                 parent_key=_cell(header, row, "pid") or None,
                 alias=_cell(header, row, "id"),
+                label=_cell(header, row, "name"),
             )
         )
     by_key = {r.key: r.code for r in out}
@@ -272,15 +275,17 @@ def _areacity(header: list[str], rows: list[tuple[int, list[str]]]) -> list[Raw]
 
 
 def not_mainland(raw: Raw) -> str | None:
-    """Why a record is not a region of the mainland register, or None when it may be one."""
-    for code in (raw.code, raw.alias):
-        digits = code.strip()
-        if not digits.isdigit():
-            continue
-        if digits.startswith(HMT_PREFIXES):
-            return "region_skip_hmt"
-        if digits.startswith("9") or int(digits) == 0:
-            return "region_skip_abroad"
+    """Why a record is not a region of the mainland register, or None when it may be one.
+
+    Hong Kong 81, Macao 82 and Taiwan 71 by code; abroad (国外, 海外) and pseudo-provinces by code 0 or
+    a leading 9, told apart from a pseudo 港澳台 entry by its name.
+    """
+    codes = [c for c in (raw.code, raw.alias) if c.isdigit()]
+    if any(c.startswith(HMT_PREFIXES) for c in codes):
+        return "region_skip_hmt"
+    if any(c.startswith("9") or int(c) == 0 for c in codes):
+        names = raw.name + raw.label
+        return "region_skip_hmt" if any(w in names for w in HMT_NAMES) else "region_skip_abroad"
     return None
 
 

@@ -108,6 +108,15 @@ class _Candidate:
 
 def read_source(path: Path) -> Source:
     """Reads a region file of any known shape, or a directory of level CSVs, into raw records."""
+    try:
+        return _read_source(path)
+    except OSError as exc:
+        raise ValidationFailed(
+            "region_file_unreadable", name=path.name, error=exc.strerror or str(exc)
+        ) from exc
+
+
+def _read_source(path: Path) -> Source:
     if path.is_dir():
         files = [c for stem in _LEVEL_FILES for c in sorted(path.glob(f"*{stem}.csv"))]
         if not files:
