@@ -87,7 +87,10 @@ def test_what_is_not_the_mainland_register(raw: Raw, reason: str | None) -> None
 
 def test_encodings() -> None:
     assert decode("\ufeffcode,name\n".encode()) == ("code,name\n", [])
-    assert decode("code,name\n15,内蒙古\n".encode("gb18030")) == ("code,name\n15,内蒙古\n", ["region_note_gb18030"])
+    assert decode("code,name\n15,内蒙古\n".encode("gb18030")) == (
+        "code,name\n15,内蒙古\n",
+        ["region_note_gb18030"],
+    )
     assert decode("code,name\n".encode("utf-16")) == ("code,name\n", ["region_note_utf16"])
     with pytest.raises(ValidationFailed) as bad:
         decode(b"\x80\x80\xff\xfe\x81")
@@ -128,6 +131,8 @@ def test_a_huge_line_names_its_line() -> None:
 
 
 def test_tree_nodes_keep_their_nesting_as_declared_parent() -> None:
-    tree = [{"code": 15, "name": "内蒙古自治区", "children": [{"code": 1504, "name": "赤峰市", "children": []}]}]
+    tree = [
+        {"code": 15, "name": "内蒙古自治区", "children": [{"code": 1504, "name": "赤峰市", "children": []}]}
+    ]
     records = sniff(json.dumps(tree).encode()).records
     assert [(r.code, r.declared_parents) for r in records] == [("15", []), ("1504", ["15"])]
