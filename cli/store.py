@@ -82,7 +82,8 @@ def show_region_report(report: regions.LoadReport, lang: str) -> None:
     if shown:
         console.print(t("region_report_details", count=len(shown)))
     for skip in shown:
-        console.print(f"  {skip.where}  {skip.code or '-'}  {t(skip.reason, **skip.params)}", highlight=False)
+        line = f"  {skip.where}  {skip.code or '-'} {skip.name[:20]}  {t(skip.reason, **skip.params)}"
+        console.print(line, highlight=False, markup=False)
     totals = {"added": report.added, "renamed": report.renamed, "unchanged": report.unchanged}
     console.print(t("region_report_total", total=report.total, skipped=report.skipped, **totals))
 

@@ -31,6 +31,7 @@ class Skip:
 
     level: str
     code: str
+    name: str
     where: str
     reason: str
     params: dict[str, str] = field(default_factory=dict)
@@ -63,7 +64,8 @@ class LoadReport:
         counts = self.level(level).skipped
         counts[reason] = counts.get(reason, 0) + 1
         if len(self.skips) < MAX_SKIP_DETAILS:
-            self.skips.append(Skip(level, raw.code or raw.alias, raw.where, reason, params))
+            code = raw.code if raw.code.strip("0") or not raw.alias else raw.alias
+            self.skips.append(Skip(level, code, raw.name or raw.label, raw.where, reason, params))
 
     @property
     def added(self) -> int:
