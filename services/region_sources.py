@@ -110,7 +110,7 @@ def _from_json(body: str) -> Source:
         data = json.loads(body)
     except json.JSONDecodeError as exc:
         raise ValidationFailed("region_file_json", error=exc.msg, line=exc.lineno) from exc
-    except RecursionError as exc:
+    except (RecursionError, ValueError) as exc:  # nesting too deep, an integer too long to convert
         raise ValidationFailed("region_file_format", expected=SHAPES_EXPECTED) from exc
     nodes = data if isinstance(data, list) else [data]
     base = 0 if any(isinstance(n, dict) and _text(n.get("level")) == "0" for n in nodes) else 1
@@ -192,7 +192,7 @@ def _level_of(value: Any, base: int = 1) -> int | None:
     text = str(value).strip().lower()
     if text in LEVEL_NAMES:
         return LEVEL_NAMES[text]
-    if text.isdigit() and 0 <= int(text) - base < len(LEVELS):
+    if is_digits(text) and 0 <= int(text) - base < len(LEVELS):
         return int(text) - base
     return None
 
@@ -258,7 +258,7 @@ def _areacity(header: list[str], rows: list[tuple[int, list[str]]]) -> list[Raw]
                 code=_cell(header, row, "ext_id"),
                 name=_cell(header, row, "ext_name"),
                 where=f"line {line}",
-                level=int(deep) if deep.isdigit() and int(deep) < len(LEVELS) else None,
+                level=int(deep) if is_digits(deep) and int(deep) < len(LEVELS) else None,
                 key=_cell(header, row, "id"),
                 parent_key=_cell(header, row, "pid") or None,
                 alias=_cell(header, row, "id"),
@@ -274,13 +274,18 @@ def _areacity(header: list[str], rows: list[tuple[int, list[str]]]) -> list[Raw]
     return out
 
 
+def is_digits(text: str) -> bool:
+    """ASCII digits only (str.isdigit also takes ² and other digits int() refuses)."""
+    return text.isascii() and text.isdigit()
+
+
 def not_mainland(raw: Raw) -> str | None:
     """Why a record is not a region of the mainland register, or None when it may be one.
 
     Hong Kong 81, Macao 82 and Taiwan 71 by code; abroad (国外, 海外) and pseudo-provinces by code 0 or
     a leading 9, told apart from a pseudo 港澳台 entry by its name.
     """
-    codes = [c for c in (raw.code, raw.alias) if c.isdigit()]
+    codes = [c for c in (raw.code, raw.alias) if is_digits(c)]
     if any(c.startswith(HMT_PREFIXES) for c in codes):
         return "region_skip_hmt"
     if any(c.startswith("9") or int(c) == 0 for c in codes):
@@ -297,7 +302,7 @@ def normalise(code: str, level: int | None) -> tuple[str, int] | str:
     townships under ``441900``. When the file gives the level, the code must fit it: no digits beyond
     it, and a zero segment at it only one level below the last non-zero one (that placeholder again).
     """
-    if not code.isdigit() or len(code) not in LENGTHS:
+    if not is_digits(code) or len(code) not in LENGTHS:
         return "region_skip_bad_code"
     padded = code.ljust(12, "0")
     segments = [int(padded[(LENGTHS[i - 1] if i else 0) : LENGTHS[i]]) for i in range(len(LENGTHS))]

@@ -60,6 +60,8 @@ def test_the_public_excerpts_are_recognised() -> None:
         ("440006000000", None, "region_skip_bad_code"),
         ("44010600100A", None, "region_skip_bad_code"),
         ("", None, "region_skip_bad_code"),
+        ("15²", None, "region_skip_bad_code"),
+        ("١٥", None, "region_skip_bad_code"),
     ],
 )
 def test_codes_are_normalised_to_the_official_scheme(
@@ -109,6 +111,7 @@ def test_encodings() -> None:
         (b"[]", "region_file_format"),
         (b'[{"code": "15"}]', "region_file_format"),
         (b"{not json", "region_file_json"),
+        (b'[{"code": ' + b"1" * 5000 + b', "name": "x"}]', "region_file_format"),
         (b"[" * 100_000 + b"]" * 100_000, "region_file_format"),
         (b"code,name\n15," + b"x" * (MAX_FIELD + 1) + b"\n", "region_file_line"),
         (b'code,name\n15,"' + b"x" * (MAX_FIELD * 5), "region_file_line"),
@@ -136,3 +139,9 @@ def test_tree_nodes_keep_their_nesting_as_declared_parent() -> None:
     ]
     records = sniff(json.dumps(tree).encode()).records
     assert [(r.code, r.declared_parents) for r in records] == [("15", []), ("1504", ["15"])]
+
+
+def test_odd_digits_in_a_flat_csv_are_no_level() -> None:
+    body = "id,pid,deep,name,pinyin_prefix,pinyin,ext_id,ext_name\n15,0,²,x,a,b,15²,x\n".encode()
+    (record,) = sniff(body).records
+    assert record.level is None and normalise(record.code, None) == "region_skip_bad_code"
