@@ -270,3 +270,22 @@ def test_the_shared_2023_tree_over_the_packaged_2018_set(session: Session) -> No
     assert report.skipped == 0
     assert _count(session) == before + report.added
     assert regions.get(session, "150422100200").edition == "2018"  # not in the 2023 file: kept as it was
+
+
+def test_the_modood_2023_tree_excerpt_over_the_packaged_2018_set(session: Session) -> None:
+    regions.load_packaged(session, ACTOR)
+    before = _count(session)
+    report = regions.load(session, ACTOR, DATA / "modood_2023_pcas_code_excerpt.json", "2023")
+    added = {k: v.added for k, v in report.levels.items()}
+    unchanged = {k: v.unchanged for k, v in report.levels.items()}
+    assert added == {"province": 1, "city": 1, "county": 1, "township": 5}
+    assert unchanged == {"province": 1, "city": 1, "county": 1, "township": 13}
+    assert report.skipped == 0 and report.placeholders == []
+    assert _count(session) == before + 8
+    # 东莞市 nested under 东莞市 is the county-level stand-in 441900, as the 6-digit tables write it.
+    dongguan = regions.get(session, "441900")
+    assert (dongguan.level, dongguan.parent_code) == (RegionLevel.county, "4419")
+    assert regions.get(session, "441900003").parent_code == "441900"
+    # Townships of 2018 that the 2023 edition no longer lists stay (households may point at them).
+    assert regions.get(session, "150422400").edition == "2018"
+    assert regions.get(session, "150422405").name == "林东产业园"
