@@ -42,6 +42,11 @@ LEVEL_NAMES: dict[str, int] = {level.value: i for i, level in enumerate(LEVELS)}
 # Hong Kong, Macao and Taiwan carry official-looking prefixes but are not in the mainland register.
 HMT_PREFIXES = ("71", "81", "82")
 HMT_NAMES = ("香港", "澳门", "台湾", "港澳台")
+# The province-level codes of the mainland register (GB/T 2260); anything else in the first two digits
+# is no region of it (a country root such as 86 or 100000 中国, a typo).
+PROVINCES = frozenset(
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64 65".split()
+)
 MAX_FIELD = 10_000
 MAX_NAME = 100
 SHAPES_EXPECTED = (
@@ -294,19 +299,20 @@ def not_mainland(raw: Raw) -> str | None:
     return None
 
 
-def normalise(code: str, level: int | None) -> tuple[str, int] | str:
+def normalise(code: str, level: int | None, any_province: bool = False) -> tuple[str, int] | str:
     """The official code and level index of a written code, or the reason it has none.
 
     Padded codes (``440106000000``, ``440100``) lose their trailing zero segments. A zero county
     segment above a township is kept: cities without counties (东莞 4419, 中山 4420) hold their
     townships under ``441900``. When the file gives the level, the code must fit it: no digits beyond
     it, and a zero segment at it only one level below the last non-zero one (that placeholder again).
+    The first two digits must be a mainland province unless `any_province` (for telling a level only).
     """
     if not is_digits(code) or len(code) not in LENGTHS:
         return "region_skip_bad_code"
     padded = code.ljust(12, "0")
     segments = [int(padded[(LENGTHS[i - 1] if i else 0) : LENGTHS[i]]) for i in range(len(LENGTHS))]
-    if segments[0] == 0:
+    if padded[:2] not in PROVINCES and not (any_province and segments[0]):
         return "region_skip_bad_code"
     cut = max(i for i, seg in enumerate(segments) if seg)
     if any(segments[i] == 0 and i != 2 for i in range(cut)):

@@ -139,7 +139,7 @@ def _read_source(path: Path) -> Source:
 def _level_name(raw: Raw) -> str:
     if raw.level is not None:
         return LEVELS[raw.level].value
-    found = normalise(raw.code, None)
+    found = normalise(raw.code, None, any_province=True)
     return LEVELS[found[1]].value if isinstance(found, tuple) else UNKNOWN_LEVEL
 
 
@@ -161,8 +161,10 @@ def _cycles(records: list[Raw]) -> set[str]:
 def _parent_ok(code: str, declared: str) -> bool:
     """Whether a parent as the file writes it is the parent the code implies."""
     implied = parent_of(code)
+    if implied is None:
+        return True  # a province under a country root (86, 100000 中国): nothing to check
     found = normalise(declared, None)
-    if implied is None or not isinstance(found, tuple):
+    if not isinstance(found, tuple):
         return False
     # Cities without counties (东莞 4419, 中山 4420, ...): townships sit directly under the city.
     return found[0] == implied or (len(code) == 9 and implied.endswith("00") and found[0] == implied[:4])

@@ -289,3 +289,27 @@ def test_the_modood_2023_tree_excerpt_over_the_packaged_2018_set(session: Sessio
     # Townships of 2018 that the 2023 edition no longer lists stay (households may point at them).
     assert regions.get(session, "150422400").edition == "2018"
     assert regions.get(session, "150422405").name == "林东产业园"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        [
+            {
+                "code": "86",
+                "name": "中国",
+                "children": [{"code": "15", "name": "内蒙古自治区", "children": []}],
+            }
+        ],
+        [{"code": "100000", "name": "中国"}, {"code": "150000", "name": "内蒙古自治区", "pcode": "100000"}],
+    ],
+)
+def test_a_country_root_is_skipped_and_its_provinces_kept(
+    session: Session, tmp_path: Path, body: list[dict[str, object]]
+) -> None:
+    path = tmp_path / "country.json"
+    path.write_text(json.dumps(body, ensure_ascii=False), encoding="utf-8")
+    report = regions.load(session, ACTOR, path)
+    assert report.by_level == {"province": 1}
+    assert report.levels["province"].skipped == {"region_skip_bad_code": 1}
+    assert sorted(session.exec(select(Region.code)).all()) == ["15"]
