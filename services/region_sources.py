@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -68,6 +69,7 @@ class Raw:
     declared_parents: list[str] = field(default_factory=list)  # the parent's code as the file writes it
     alias: str = ""  # another code the file uses for this record (areacity `id`)
     label: str = ""  # another name the file gives (areacity's short `name`)
+    written_level: str = ""  # the level as the file writes it (a number from 0 or 1, or a name)
 
 
 @dataclass
@@ -118,14 +120,11 @@ def _from_json(body: str) -> Source:
     except (RecursionError, ValueError) as exc:  # nesting too deep, an integer too long to convert
         raise ValidationFailed("region_file_format", expected=SHAPES_EXPECTED) from exc
     nodes = data if isinstance(data, list) else [data]
-    base = 0 if any(isinstance(n, dict) and _text(n.get("level")) == "0" for n in nodes) else 1
-    if not nodes or not all(
-        isinstance(n, dict) and _has(n, _CODE_KEYS) and _has(n, _NAME_KEYS) for n in nodes
-    ):
+    if not nodes or not all(_is_node(n) for n in nodes):
         raise ValidationFailed("region_file_format", expected=SHAPES_EXPECTED)
     if any(isinstance(n.get("children"), list) for n in nodes):
-        return Source("tree", list(_walk_tree(nodes, base)))
-    return Source("list", [_json_record(n, f"#{i + 1}", base) for i, n in enumerate(nodes)])
+        return Source("tree", _settle_levels(list(_walk_tree(nodes))))
+    return Source("list", _settle_levels([_json_record(n, f"#{i + 1}") for i, n in enumerate(nodes)]))
 
 
 _CODE_KEYS = ("code", "value", "id", "adcode")
@@ -154,31 +153,31 @@ def _text(value: Any) -> str:
     return str(value).strip()
 
 
-def _json_record(node: dict[str, Any], where: str, base: int) -> Raw:
+def _json_record(node: dict[str, Any], where: str) -> Raw:
     code = _text(_pick(node, _CODE_KEYS))
     parent = _text(_pick(node, _PARENT_KEYS))
     return Raw(
         code=code,
         name=_text(_pick(node, _NAME_KEYS)),
         where=where,
-        level=_level_of(node.get("level"), base),
+        written_level=_text(node.get("level")),
         key=code,
         parent_key=parent or None,
         declared_parents=[parent] if parent and parent.strip("0") else [],
     )
 
 
-def _walk_tree(nodes: list[Any], base: int) -> Iterator[Raw]:
+def _walk_tree(nodes: list[Any]) -> Iterator[Raw]:
     """Depth-first over a nested tree; a node's enclosing node is a declared parent too."""
     stack: list[tuple[Any, str | None, str, int]] = [
         (n, None, f"#{i + 1}", 0) for i, n in reversed(list(enumerate(nodes)))
     ]
     while stack:
         node, parent, where, depth = stack.pop()
-        if not isinstance(node, dict) or depth >= len(LEVELS):
-            yield Raw(code="", name="", where=where)  # not a node, or deeper than villages
+        if not isinstance(node, dict) or depth > len(LEVELS):
+            yield Raw(code="", name="", where=where)  # not a node, or deeper than villages under a root
             continue
-        raw = _json_record(node, where, base)
+        raw = _json_record(node, where)
         raw.parent_key = None  # a tree cannot loop
         if parent is not None and parent not in raw.declared_parents:
             raw.declared_parents.append(parent)
@@ -190,16 +189,21 @@ def _walk_tree(nodes: list[Any], base: int) -> Iterator[Raw]:
             )
 
 
-def _level_of(value: Any, base: int = 1) -> int | None:
-    """A level as files write it: numbered from `base` (province) or a name; unknown gives None."""
-    if isinstance(value, bool) or value is None:
-        return None
-    text = str(value).strip().lower()
-    if text in LEVEL_NAMES:
-        return LEVEL_NAMES[text]
-    if is_digits(text) and 0 <= int(text) - base < len(LEVELS):
-        return int(text) - base
-    return None
+def _settle_levels(records: list[Raw]) -> list[Raw]:
+    """Levels as the file writes them: names, or numbers from 0 or from 1 (told by comparing with codes)."""
+    offsets = Counter(
+        int(r.written_level) - found[1]
+        for r in records
+        if is_digits(r.written_level) and isinstance(found := normalise(r.code, None), tuple)
+    )
+    base = 0 if offsets[0] > offsets[1] else 1
+    for r in records:
+        text = r.written_level.lower()
+        if text in LEVEL_NAMES:
+            r.level = LEVEL_NAMES[text]
+        elif is_digits(text) and 0 <= int(text) - base < len(LEVELS):
+            r.level = int(text) - base
+    return records
 
 
 def _from_csv(text: str) -> Source:
@@ -216,7 +220,7 @@ def _from_csv(text: str) -> Source:
     if {"id", "pid", "deep", "ext_id", "ext_name"} <= columns:
         return Source("areacity_csv", _areacity(header, rows))
     if {"code", "name"} <= columns:
-        return Source("code_csv", _code_csv(header, rows))
+        return Source("code_csv", _settle_levels(_code_csv(header, rows)))
     raise ValidationFailed("region_file_format", expected=SHAPES_EXPECTED)
 
 
@@ -233,10 +237,8 @@ def _cell(header: list[str], row: list[str], name: str) -> str:
 
 def _code_csv(header: list[str], rows: list[tuple[int, list[str]]]) -> list[Raw]:
     parent_col = next((c for c in ("pcode", "parent_code", "parentcode") if c in header), None)
-    levels = [_cell(header, row, "level") for _, row in rows] if "level" in header else []
-    base = 0 if "0" in levels else 1
     out = []
-    for i, (line, row) in enumerate(rows):
+    for line, row in rows:
         parent = _cell(header, row, parent_col) if parent_col else ""
         code = _cell(header, row, "code")
         out.append(
@@ -244,7 +246,7 @@ def _code_csv(header: list[str], rows: list[tuple[int, list[str]]]) -> list[Raw]
                 code=code,
                 name=_cell(header, row, "name"),
                 where=f"line {line}",
-                level=_level_of(levels[i], base) if levels else None,
+                written_level=_cell(header, row, "level") if "level" in header else "",
                 key=code,
                 parent_key=parent or None,
                 declared_parents=[parent] if parent.strip("0") else [],

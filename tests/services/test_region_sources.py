@@ -148,3 +148,43 @@ def test_odd_digits_in_a_flat_csv_are_no_level() -> None:
     body = "id,pid,deep,name,pinyin_prefix,pinyin,ext_id,ext_name\n15,0,²,x,a,b,15²,x\n".encode()
     (record,) = sniff(body).records
     assert record.level is None and normalise(record.code, None) == "region_skip_bad_code"
+
+
+def _levels(body: object) -> list[tuple[str, int | None]]:
+    return [(r.code, r.level) for r in sniff(json.dumps(body, ensure_ascii=False).encode()).records]
+
+
+def test_levels_numbered_from_zero_or_one_or_named() -> None:
+    one_based = [{"code": "15", "name": "a", "level": 1}, {"code": "1504", "name": "b", "level": 2}]
+    zero_based = [{"code": "15", "name": "a", "level": 0}, {"code": "1504", "name": "b", "level": 1}]
+    named = [{"code": "15", "name": "a", "level": "province"}, {"code": "1504", "name": "b", "level": "city"}]
+    for body in (one_based, zero_based, named):
+        assert _levels(body) == [("15", 0), ("1504", 1)]
+    csv_named = sniff(b"code,name,level\n15,a,province\n150422100,b,street\n").records
+    assert [r.level for r in csv_named] == [0, 3]
+
+
+def test_a_country_root_does_not_shift_the_levels_or_cut_off_villages() -> None:
+    village = {"code": "150422100200", "name": "镇内", "level": 5, "children": []}
+    town = {"code": "150422100", "name": "林东镇", "level": 4, "children": [village]}
+    county = {"code": "150422", "name": "巴林左旗", "level": 3, "children": [town]}
+    city = {"code": "1504", "name": "赤峰市", "level": 2, "children": [county]}
+    province = {"code": "15", "name": "内蒙古自治区", "level": 1, "children": [city]}
+    root = {"code": "100000", "name": "中国", "level": 0, "children": [province]}
+    assert _levels([root])[1:] == [
+        ("15", 0),
+        ("1504", 1),
+        ("150422", 2),
+        ("150422100", 3),
+        ("150422100200", 4),
+    ]
+
+
+def test_a_level_the_code_contradicts_is_not_taken_as_the_files_numbering() -> None:
+    body = [
+        {"code": "15", "name": "a", "level": 1},
+        {"code": "1504", "name": "b", "level": 2},
+        {"code": "150422", "name": "c", "level": 5},
+    ]
+    (_, _, county) = sniff(json.dumps(body).encode()).records
+    assert normalise(county.code, county.level) == "region_skip_level_mismatch"
