@@ -144,17 +144,21 @@ def _level_name(raw: Raw) -> str:
 
 
 def _cycles(records: list[Raw]) -> set[str]:
-    """Keys of records whose parent links (the file's own ids) run in a circle."""
+    """Keys of records whose parent links (the file's own ids) run in a circle; linear in the records."""
     parent = {r.key: r.parent_key for r in records if r.key and r.parent_key}
     looped: set[str] = set()
+    done: set[str] = set()
     for start in parent:
-        seen: list[str] = []
+        path: list[str] = []
+        on_path: set[str] = set()
         node: str | None = start
-        while node is not None and node in parent and node not in seen and node not in looped:
-            seen.append(node)
+        while node is not None and node in parent and node not in done and node not in on_path:
+            path.append(node)
+            on_path.add(node)
             node = parent[node]
-        if node is not None and node in seen:
-            looped.update(seen[seen.index(node) :])
+        if node is not None and node in on_path:
+            looped.update(path[path.index(node) :])
+        done.update(path)
     return looped
 
 

@@ -313,3 +313,13 @@ def test_a_country_root_is_skipped_and_its_provinces_kept(
     assert report.by_level == {"province": 1}
     assert report.levels["province"].skipped == {"region_skip_bad_code": 1}
     assert sorted(session.exec(select(Region.code)).all()) == ["15"]
+
+
+def test_a_long_chain_of_parent_links_is_checked_in_linear_time(session: Session, tmp_path: Path) -> None:
+    # 60k records whose ids link one to the next: a quadratic walk would take minutes, not a second.
+    rows = ["k15,0,0,x,a,b,15,内蒙古自治区"] + [f"k{i},k{i - 1},3,x,a,b,bad{i},x" for i in range(16, 60_000)]
+    path = tmp_path / "chain.csv"
+    path.write_text("id,pid,deep,name,pinyin_prefix,pinyin,ext_id,ext_name\n" + "\n".join(rows) + "\n")
+    report = regions.load(session, ACTOR, path)
+    assert report.by_level == {"province": 1}
+    assert report.levels["township"].skipped == {"region_skip_bad_code": 60_000 - 16}
