@@ -70,6 +70,7 @@ class Raw:
     alias: str = ""  # another code the file uses for this record (areacity `id`)
     label: str = ""  # another name the file gives (areacity's short `name`)
     written_level: str = ""  # the level as the file writes it (a number from 0 or 1, or a name)
+    declared_ancestors: list[str] = field(default_factory=list)  # provinceCode, cityCode, ... columns
 
 
 @dataclass
@@ -235,18 +236,25 @@ def _cell(header: list[str], row: list[str], name: str) -> str:
     return row[i].strip() if i < len(row) else ""
 
 
+_ANCESTOR_COLUMNS = ("provincecode", "citycode", "areacode", "streetcode")
+
+
 def _code_csv(header: list[str], rows: list[tuple[int, list[str]]]) -> list[Raw]:
+    """Official per-level tables: `code,name`, maybe `level`, a parent column, ancestor columns."""
     parent_col = next((c for c in ("pcode", "parent_code", "parentcode") if c in header), None)
+    ancestor_cols = [c for c in _ANCESTOR_COLUMNS if c in header]
     out = []
     for line, row in rows:
         parent = _cell(header, row, parent_col) if parent_col else ""
         code = _cell(header, row, "code")
+        ancestors = [a for a in (_cell(header, row, c) for c in ancestor_cols) if a.strip("0")]
         out.append(
             Raw(
                 code=code,
                 name=_cell(header, row, "name"),
                 where=f"line {line}",
                 written_level=_cell(header, row, "level") if "level" in header else "",
+                declared_ancestors=ancestors,
                 key=code,
                 parent_key=parent or None,
                 declared_parents=[parent] if parent.strip("0") else [],

@@ -174,6 +174,12 @@ def _parent_ok(code: str, declared: str) -> bool:
     return found[0] == implied or (len(code) == 9 and implied.endswith("00") and found[0] == implied[:4])
 
 
+def _ancestor_ok(code: str, declared: str) -> bool:
+    """Whether a region the file names as an ancestor (provinceCode, cityCode, ...) is above the code."""
+    found = normalise(declared, None)
+    return isinstance(found, tuple) and len(found[0]) < len(code) and code.startswith(found[0])
+
+
 def _bad_name(name: str) -> str | None:
     if not name:
         return "region_skip_no_name"
@@ -199,13 +205,13 @@ def _candidates(source: Source, report: LoadReport) -> dict[str, _Candidate]:
         if index < len(LEVELS) - 1 and any(normalise(p, None) == (code, index) for p in raw.declared_parents):
             code, index = placeholder(code, index)  # 东莞市 441900 under 东莞市 4419, as the file nests it
         level = LEVELS[index].value
-        bad = _bad_name(raw.name) or next(
-            ("region_skip_parent_mismatch" for p in raw.declared_parents if not _parent_ok(code, p)), None
+        wrong_parent = any(not _parent_ok(code, p) for p in raw.declared_parents) or any(
+            not _ancestor_ok(code, a) for a in raw.declared_ancestors
         )
+        bad = _bad_name(raw.name) or ("region_skip_parent_mismatch" if wrong_parent else None)
         if bad:
-            report.skip(
-                level, raw, bad, parent=", ".join(raw.declared_parents), expected=parent_of(code) or ""
-            )
+            written = ", ".join(raw.declared_parents + raw.declared_ancestors)
+            report.skip(level, raw, bad, parent=written, expected=parent_of(code) or "")
         elif code in out and out[code].name != raw.name:
             report.skip(level, raw, "region_skip_conflict", kept=out[code].name, at=out[code].raw.where)
         elif code in out:

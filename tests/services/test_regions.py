@@ -323,3 +323,18 @@ def test_a_long_chain_of_parent_links_is_checked_in_linear_time(session: Session
     report = regions.load(session, ACTOR, path)
     assert report.by_level == {"province": 1}
     assert report.levels["township"].skipped == {"region_skip_bad_code": 60_000 - 16}
+
+
+def test_ancestor_columns_of_official_tables_are_checked(session: Session, tmp_path: Path) -> None:
+    regions.load_packaged(session, ACTOR)
+    path = tmp_path / "villages.csv"
+    path.write_text(
+        "code,name,streetCode,provinceCode,cityCode,areaCode\n"
+        "150422100299,新设社区,150422100,15,1504,150422\n"
+        "150422100298,错挂社区,150422100,15,1509,150422\n",
+        encoding="utf-8",
+    )
+    report = regions.load(session, ACTOR, path)
+    assert report.levels["village"].added == 1
+    assert report.levels["village"].skipped == {"region_skip_parent_mismatch": 1}
+    assert session.get(Region, "150422100298") is None
