@@ -37,10 +37,12 @@ def keys() -> None:
 
 @regions_app.command("load")
 def regions_load(
-    source: Annotated[Path, typer.Argument(help="level CSV folder, one CSV, or a nested JSON tree")],
+    source: Annotated[
+        Path, typer.Argument(help="region file (JSON tree or list, CSV) or a folder of level CSVs")
+    ],
     edition: Annotated[str | None, typer.Option(help="edition label, e.g. 2023")] = None,
 ) -> None:
-    """Loads or updates official region codes (codes are never deleted)."""
+    """Loads or updates official region codes (codes are never deleted); the shape is sniffed from content."""
     with Progress(console=err_console, transient=True) as bar, work() as session:
         task = bar.add_task("区划 / regions", total=None)
         report = regions.load(
@@ -50,11 +52,40 @@ def regions_load(
             edition,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
-    table = Table("level", "codes")
-    for level, count in report.by_level.items():
-        table.add_row(level, str(count))
+    show_region_report(report, settings().default_language)
+
+
+SKIP_LINES = 20
+_COLUMNS = ("level", "added", "renamed", "unchanged", "skipped", "reasons")
+
+
+def show_region_report(report: regions.LoadReport, lang: str) -> None:
+    """The per-level table of a region load, its notes, and the first records it skipped."""
+
+    def t(code: str, **params: object) -> str:
+        return translate(code, lang, **params)
+
+    shape = t(f"region_shape_{report.shape}")
+    table = Table(*(t(f"region_report_{c}") for c in _COLUMNS), title=t("region_report_title", shape=shape))
+    for level, c in report.levels.items():
+        skipped = sum(c.skipped.values())
+        reasons = "\n".join(f"{t(r)} ×{n}" for r, n in c.skipped.items())
+        counts = (str(n) for n in (c.added, c.renamed, c.unchanged, skipped))
+        table.add_row(t(f"region_level_{level}"), *counts, reasons)
     console.print(table)
-    console.print(f"added {report.added}, renamed {report.renamed}, skipped {len(report.skipped)}")
+    notes = [t(n) for n in report.notes]
+    if report.placeholders:
+        notes.append(t("region_note_placeholder", codes=", ".join(report.placeholders)))
+    for note in notes:
+        console.print(f"[yellow]{note}[/yellow]", highlight=False)
+    shown = report.skips[:SKIP_LINES]
+    if shown:
+        console.print(t("region_report_details", count=len(shown)))
+    for skip in shown:
+        line = f"  {skip.where}  {skip.code or '-'} {skip.name[:20]}  {t(skip.reason, **skip.params)}"
+        console.print(line, highlight=False, markup=False)
+    totals = {"added": report.added, "renamed": report.renamed, "unchanged": report.unchanged}
+    console.print(t("region_report_total", total=report.total, skipped=report.skipped, **totals))
 
 
 @users_app.command("create")
