@@ -93,7 +93,9 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
-_CHOICE_ID_RE: Final = re.compile(r"[^\s,]{1,200}")
+# ODK accepts spaces in the names of a select_one's choices; only a multiple choice (stored as
+# space-separated names) needs names without whitespace. Never leading/trailing blanks or control chars.
+_CHOICE_ID_RE: Final = re.compile(r"[^\s\x00-\x1f](?:[^\x00-\x1f]{0,198}[^\s\x00-\x1f])?")
 
 
 class Choice(_Model):
@@ -106,10 +108,11 @@ class Choice(_Model):
     @field_validator("id")
     @classmethod
     def _v_id(cls, v: str) -> str:
-        # XLSForm choice names are often numeric ("1", "2"); only whitespace and commas would make a
-        # multiple-choice answer ambiguous when typed as text.
+        # XLSForm choice names are often numeric ("1", "2") and, in a select_one, may contain spaces.
         if not _CHOICE_ID_RE.fullmatch(v):
-            raise ValueError(f"invalid choice id {v!r}: no spaces or commas, at most 200 characters")
+            raise ValueError(
+                f"invalid choice id {v!r}: no leading or trailing blanks, at most 200 characters"
+            )
         return v
 
 
@@ -174,6 +177,12 @@ class Step(_Model):
     def _unit_on_numbers(self) -> Step:
         if self.unit is not None and self.kind is not StepKind.NUMBER:
             raise ValueError(f"step {self.id!r}: only number steps have a unit")
+        if self.kind is StepKind.MULTI_CHOICE:
+            for c in self.choices:
+                if re.search(r"[\s,]", c.id):
+                    raise ValueError(
+                        f"step {self.id!r}: multiple-choice id {c.id!r} contains a space or comma"
+                    )
         return self
 
     _when: Expr | None = PrivateAttr(default=None)
