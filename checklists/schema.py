@@ -167,6 +167,7 @@ class Step(_Model):
     evidence: list[EvidenceRule] = Field(default_factory=list)
     core: CoreMarker | None = None
     section: str | None = None
+    repeat: str | None = None  # the repeat (e.g. household members) this step is asked in, once per member
     # number steps: the unit the answer is in (元, 人); typed after the number it is accepted and dropped
     unit: LocalizedText | None = None
 
@@ -245,6 +246,20 @@ class Section(_Model):
     title: LocalizedText
 
 
+class Repeat(_Model):
+    """Steps asked once per member (XLSForm `begin repeat`): `count` times, or while "add another?" is yes."""
+
+    id: str
+    title: LocalizedText
+    count: str | None = None  # expression over earlier answers (XLSForm `repeat_count`)
+    when: str | None = None  # the repeat is entered only if this holds on earlier answers
+    max: int = Field(default=30, ge=1, le=200)  # an upper bound on members, counted or added
+
+    _v_id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+    _v_count = field_validator("count")(classmethod(lambda cls, v: _check_expr(v)))
+    _v_when = field_validator("when")(classmethod(lambda cls, v: _check_expr(v)))
+
+
 class Checklist(_Model):
     """A versioned checklist: steps in order, findings rules and early endings."""
 
@@ -253,6 +268,7 @@ class Checklist(_Model):
     title: LocalizedText
     description: LocalizedText | None = None
     sections: list[Section] = Field(default_factory=list)
+    repeats: list[Repeat] = Field(default_factory=list)
     steps: list[Step] = Field(min_length=1)
     findings: list[FindingRule] = Field(default_factory=list)
     endings: list[Ending] = Field(default_factory=list)
@@ -270,6 +286,25 @@ class Checklist(_Model):
             if s.id in seen:
                 raise ValueError(f"duplicate step id {s.id!r}")
             seen.add(s.id)
+        # A repeat's steps are one contiguous block; its id names it in expressions (count(${members})).
+        done: set[str] = set()
+        current: str | None = None
+        for s in self.steps:
+            if s.repeat != current:
+                if current is not None:
+                    done.add(current)
+                if s.repeat is not None and s.repeat in done:
+                    raise ValueError(f"the steps of repeat {s.repeat!r} must be consecutive")
+                current = s.repeat
+        rids = [r.id for r in self.repeats]
+        for r in self.repeats:
+            if r.id in seen or rids.count(r.id) > 1:
+                raise ValueError(f"repeat id {r.id!r} is also used by a step or another repeat")
+            if r.id not in done and r.id != current:
+                raise ValueError(f"repeat {r.id!r} has no steps")
+        unknown = {s.repeat for s in self.steps if s.repeat is not None} - set(rids)
+        if unknown:
+            raise ValueError(f"unknown repeat {sorted(unknown)[0]!r}")
         return self
 
     def model_post_init(self, context: Any, /) -> None:
@@ -280,6 +315,10 @@ class Checklist(_Model):
     def key(self) -> str:
         """`id@version`, the pinned identity of a checklist."""
         return f"{self.id}@{self.version}"
+
+    def repeat(self, repeat_id: str) -> Repeat | None:
+        """Return the repeat with this id, if any."""
+        return next((r for r in self.repeats if r.id == repeat_id), None)
 
     def step(self, step_id: str) -> Step | None:
         """Return the step with this id, if any."""

@@ -38,7 +38,7 @@ from pyxform.xls2json_backends import get_xlsform
 from checklists.expr import NAME_RE, ExprError, compile_expr
 from checklists.lint import lint_checklist
 from checklists.messages import LocalizedText
-from checklists.schema import Checklist, Choice, Section, Step, StepKind, Validation
+from checklists.schema import Checklist, Choice, Repeat, Section, Step, StepKind, Validation
 
 METADATA_TYPES: Final = frozenset(
     {
@@ -249,6 +249,7 @@ class _Importer:
         self.ignored_cols: dict[str, list[int]] = {}
         self.html_rows: list[tuple[str, int]] = []
         self.bad_choice_names: dict[str, list[tuple[int, str]]] = {}
+        self.repeats: list[Repeat] = []
 
     def refuse(
         self,
@@ -342,6 +343,7 @@ class _Importer:
                     version=version,
                     title=title,
                     sections=sections,
+                    repeats=[r for r in self.repeats if any(st.repeat == r.id for st in steps)],
                     steps=steps,
                     source=f"xlsform:{name}",
                 )
@@ -653,14 +655,7 @@ class _Importer:
             )
             return
         if kind == "repeat":
-            self.refuse(
-                "survey",
-                n,
-                "repeat",
-                f"begin repeat {name!r}: repeated sections are not supported",
-                effect="repeat left out",
-            )
-            stack.append(_Frame(kind, n, None, parent_section, dropped=f"inside repeat {name!r} (row {n})"))
+            self.repeat(n, name, row, cols, stack, imported, skipped)
             return
         cond = None
         dropped = None
@@ -687,6 +682,64 @@ class _Importer:
             section_id = name if name not in {s.id for s in sections} else f"{name}_{n}"
             sections.append(Section(id=section_id, title=label or LocalizedText(zh_CN=name, en=name)))
         stack.append(_Frame(kind, n, cond, section_id or parent_section, dropped=dropped))
+
+    def repeat(
+        self,
+        n: int,
+        name: str,
+        row: dict[str, Any],
+        cols: dict[str, Any],
+        stack: list[_Frame],
+        imported: set[str],
+        skipped: dict[str, str],
+    ) -> None:
+        """`begin repeat`: steps asked per member, `repeat_count` times or while "add another?" is yes."""
+        parent_section = stack[-1].section if stack else None
+        if any(f.repeat for f in stack):
+            self.refuse(
+                "survey",
+                n,
+                "nested repeat",
+                f"repeat {name!r} inside another repeat",
+                effect="repeat left out",
+            )
+            stack.append(_Frame("repeat", n, None, parent_section, dropped=f"inside nested repeat (row {n})"))
+            return
+        rid = name if name and NAME_RE.fullmatch(name) and name not in imported else f"repeat_row{n}"
+        dropped = None
+        cond = None
+        if cols.get("relevant") is not None:
+            cond = self.expression(
+                str(cols["relevant"]), n, "relevant", imported, skipped, None, effect="repeat left out"
+            )
+            if cond is None:
+                dropped = f"inside repeat {name!r} (row {n}) whose relevant cannot be evaluated"
+        count = None
+        raw_count = cols.get("repeat_count")
+        if raw_count is not None and str(raw_count).strip():
+            count = self.expression(
+                str(raw_count), n, "repeat_count", imported, skipped, None, effect="asked as 'add another?'"
+            )
+        for col in cols:
+            if col in _REFUSED_COLUMNS and col != "repeat_count":
+                construct, effect = _REFUSED_COLUMNS[col]
+                self.refuse(
+                    "survey",
+                    n,
+                    construct,
+                    f"{col} is not supported: {effect}",
+                    column=col,
+                    effect="column ignored",
+                )
+        conds = [f.cond for f in stack if f.cond is not None] + ([cond] if cond else [])
+        when = None
+        if conds:
+            when = conds[0] if len(conds) == 1 else " and ".join(f"({c})" for c in conds)
+        label = self.text(row, "label", n, track=False) or LocalizedText(zh_CN=name or rid, en=name or rid)
+        if dropped is None:
+            self.repeats.append(Repeat(id=rid, title=label, count=count, when=when))
+            imported.add(rid)
+        stack.append(_Frame("repeat", n, None, parent_section, dropped=dropped, repeat=rid))
 
     def question_type(
         self, raw_type: str, tl: str, n: int, choices: dict[str, list[Choice]], cols: dict[str, Any]
@@ -904,6 +957,7 @@ class _Importer:
             choices=step_choices,
             validation=validation,
             section=stack[-1].section if stack else None,
+            repeat=next((f.repeat for f in reversed(stack) if f.repeat), None),
         )
 
 
