@@ -165,7 +165,6 @@ def test_single_language_fills_both_with_a_note(tmp_path: Path) -> None:
     ("row", "construct", "column"),
     [
         (["calculate", "c", "c", "c", None, None, None, None, None, None, None], "calculate", "type"),
-        (["begin repeat", "r", "r", "r"], "repeat", None),
         (["date", "d", "日期", "Date"], "date", "type"),
         (["select_one yn or_other", "o", "o", "o"], "or_other", "type"),
         (["text", "t", "t", "t", None, None, "now() > 1"], "relevant expression", "relevant"),
@@ -181,8 +180,6 @@ def test_unsupported_constructs_are_refused_with_row(
     tmp_path: Path, row: list[Any], construct: str, column: str | None
 ) -> None:
     survey = [*SURVEY[:2], row, ["text", "later", "后", "Later"]]
-    if construct == "repeat":
-        survey.append(["end repeat"])
     with pytest.raises(XLSFormRefused) as err:
         import_xlsform(make_form(tmp_path / "bad.xlsx", survey), strict=True)
     problems = err.value.problems
