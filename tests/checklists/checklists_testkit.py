@@ -12,6 +12,7 @@ from checklists import (
     Step,
     StepKind,
     answer,
+    current_member,
     next_step,
     parse_checklist,
     parse_value,
@@ -66,7 +67,12 @@ def walk(cl: Checklist, script: Mapping[str, Any] | None = None, max_steps: int 
         step = next_step(cl, state)
         if step is None:
             return state
-        raw = script[step.id] if step.id in script else valid_value(step, state)
+        if step.id in script:
+            raw = script[step.id]
+        elif cl.repeat(step.id) is not None:  # "add a member?": one member, then stop
+            raw = "yes" if current_member(cl, state) == 1 else "no"
+        else:
+            raw = valid_value(step, state)
         state = answer(cl, state, step.id, raw, evidence=["ev-1", "ev-2"])
     raise AssertionError("checklist did not finish")
 
