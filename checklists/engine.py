@@ -380,6 +380,15 @@ def current_member(checklist: Checklist, state: State) -> int | None:
     return None if slot is None else slot[1]
 
 
+def current_values(checklist: Checklist, state: State) -> dict[str, Any]:
+    """The answers as the next step's condition and constraint see them (inside a repeat: its member's)."""
+    _check_pinned(checklist, state)
+    rt = _rt(checklist)
+    vals = _values(rt, state.answers)
+    slot = _next_slot(rt, state.answers, vals)
+    return vals.env if slot is None else _slot_env(rt, slot, vals)
+
+
 def is_complete(checklist: Checklist, state: State) -> bool:
     """True when no step remains to be asked (finished normally or ended early)."""
     return next_step(checklist, state) is None
