@@ -33,6 +33,7 @@ from xml.etree import ElementTree
 from defusedxml import ElementTree as defused_et
 from pydantic import ValidationError
 from pyxform import aliases, constants
+from pyxform.question_type_dictionary import QUESTION_TYPE_DICT
 from pyxform.xls2json_backends import get_xlsform
 
 from checklists.expr import NAME_RE, ExprError, compile_expr
@@ -750,6 +751,9 @@ class _Importer:
         for alias in sorted(aliases.select, key=len, reverse=True):
             if tl == alias or tl.startswith(alias + " "):
                 return self.select_type(alias, raw_type, n, choices, cols)
+        alias_of = _pyxform_alias(tl)
+        if alias_of is not None:
+            return alias_of
         self.refuse("survey", n, raw_type, f"question type {raw_type!r} is not supported", column="type")
         return None
 
@@ -959,6 +963,26 @@ class _Importer:
             section=stack[-1].section if stack else None,
             repeat=next((f.repeat for f in reversed(stack) if f.repeat), None),
         )
+
+
+def _pyxform_alias(tl: str) -> tuple[StepKind, bool, list[Choice]] | None:
+    """An older or longer spelling pyxform accepts ("gps", "q integer", "add text prompt", ...)."""
+    spec = QUESTION_TYPE_DICT.get(tl)
+    if not isinstance(spec, dict):
+        return None
+    bind, control = spec.get("bind") or {}, spec.get("control") or {}
+    tag, btype = control.get("tag"), bind.get("type")
+    if tag == "input" and btype == "int":
+        return StepKind.NUMBER, True, []
+    if tag == "input" and btype == "decimal":
+        return StepKind.NUMBER, False, []
+    if tag == "input" and btype == "geopoint":
+        return StepKind.LOCATION, False, []
+    if tag == "input" and btype == "string" and "calculate" not in tl:
+        return (StepKind.NOTE if bind.get("readonly") == "true()" else StepKind.TEXT), False, []
+    if tag == "upload" and str(control.get("mediatype", "")).startswith("image/"):
+        return StepKind.PHOTO, False, []
+    return None
 
 
 def _relabel(row: dict[str, Any], label_col: str) -> dict[str, Any]:

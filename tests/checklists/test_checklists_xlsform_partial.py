@@ -248,3 +248,16 @@ def test_cli_partial_strict_and_media(tmp_path: Path) -> None:
     assert check.exit_code == 0, check.output
     strict = runner.invoke(app, ["import", str(form), "--media", str(tmp_path / "media"), "--strict"])
     assert strict.exit_code == 1 and "towns.csv" in strict.output
+
+
+def test_older_pyxform_spellings_are_read(tmp_path: Path) -> None:
+    survey = [["gps", "where", "位置", "Where"], ["add integer prompt", "k", "几个", "How many"],
+              ["add text prompt", "who", "谁", "Who"], ["phone number", "tel", "电话", "Phone"]]  # fmt: skip
+    cl = import_xlsform(make_form(tmp_path / "old.xlsx", survey), strict=True).checklist
+    assert [(s.id, str(s.kind)) for s in cl.steps] == [
+        ("where", "location"),
+        ("k", "number"),
+        ("who", "text"),
+        ("tel", "text"),
+    ]
+    assert cl.steps[1].validation.integer
