@@ -251,6 +251,7 @@ class _Importer:
         self.html_rows: list[tuple[str, int]] = []
         self.bad_choice_names: dict[str, list[tuple[int, str]]] = {}
         self.repeats: list[Repeat] = []
+        self.names: dict[str, int] = {}  # question and repeat names → their row
 
     def refuse(
         self,
@@ -547,7 +548,7 @@ class _Importer:
         steps: list[Step] = []
         sections: list[Section] = []
         stack: list[_Frame] = []
-        names: dict[str, int] = {}
+        names = self.names
         imported: set[str] = set()
         skipped: dict[str, str] = {}
         rows_of: dict[str, int] = {}
@@ -706,7 +707,8 @@ class _Importer:
             )
             stack.append(_Frame("repeat", n, None, parent_section, dropped=f"inside nested repeat (row {n})"))
             return
-        rid = name if name and NAME_RE.fullmatch(name) and name not in imported else f"repeat_row{n}"
+        rid = name if name and NAME_RE.fullmatch(name) and name not in self.names else f"repeat_row{n}"
+        self.names.setdefault(rid, n)
         dropped = None
         cond = None
         if cols.get("relevant") is not None:

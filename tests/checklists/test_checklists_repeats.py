@@ -122,3 +122,20 @@ def test_xlsform_repeat_with_and_without_count(tmp_path: Path) -> None:
     assert [a.item for a in s.answers if a.step_id == "school"] == [1, 2]
     assert is_complete(cl, s) and s.answers[-1].step_id == "done"
     assert isinstance(s.answers[0], Answer)
+
+
+def test_xlsform_nested_repeat_and_name_clash_are_reported(tmp_path: Path) -> None:
+    head = ["type", "name", "label"]
+    survey = [
+        ["begin repeat", "p", "P"],
+        ["text", "b", "B"],
+        ["begin repeat", "inner", "Inner"],
+        ["text", "c", "C"],
+        ["end repeat"],
+        ["end repeat"],
+        ["text", "p", "again p"],
+    ]
+    result = import_xlsform(make_form(tmp_path / "n.xlsx", survey, head, [["list_name", "name", "label"]]))
+    assert [s.id for s in result.checklist.steps] == ["b"]
+    assert [(p.row, p.construct) for p in result.dropped] == [(4, "nested repeat"), (8, "duplicate name")]
+    assert is_complete(result.checklist, walk(result.checklist))
