@@ -61,7 +61,10 @@ class State(BaseModel):
     answers: list[Answer] = Field(default_factory=list)
 
     def values(self) -> dict[str, Any]:
-        """Return the answers as a step id → value mapping."""
+        """Return the answers as a step id → value mapping (a repeat's step: its last member's answer).
+
+        Conditions, constraints and rules see repeats differently; use `current_values()` for those.
+        """
         return {a.step_id: a.value for a in self.answers}
 
 
@@ -766,7 +769,7 @@ def required_evidence(checklist: Checklist, state: State, step_id: str, raw_valu
     step = checklist.step(step_id)
     if step is None:
         return 0
-    values = state.values()
+    values = current_values(checklist, state)
     try:
         value = parse_value(step, raw_value, values)
     except ChecklistError:
