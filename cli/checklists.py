@@ -61,9 +61,15 @@ def import_(
     if out is None:
         console.print(text, markup=False, highlight=False)
     else:
-        out.write_text(text, encoding="utf-8")
-        # Re-read what was written so a file that would not load is never left behind unnoticed.
-        parse_checklist(yaml.safe_load(out.read_text(encoding="utf-8")))
+        try:
+            out.write_text(text, encoding="utf-8")
+            # Re-read what was written so a file that would not load is never left behind unnoticed.
+            parse_checklist(yaml.safe_load(out.read_text(encoding="utf-8")))
+        except OSError as err:
+            err_console.print(
+                f"[red]cannot write {rich_escape(str(out))}: {rich_escape(err.strerror or str(err))}[/red]"
+            )
+            raise typer.Exit(code=1) from None
     where = f" → {out}" if out is not None else ""
     err_console.print(f"[green]imported[/green] {rich_escape(result.summary())}{where}", highlight=False)
 

@@ -261,3 +261,10 @@ def test_older_pyxform_spellings_are_read(tmp_path: Path) -> None:
         ("tel", "text"),
     ]
     assert cl.steps[1].validation.integer
+
+
+def test_cli_unwritable_output_is_a_message(tmp_path: Path) -> None:
+    form = make_form(tmp_path / "f.xlsx")
+    res = CliRunner().invoke(app, ["import", str(form), "-o", str(tmp_path / "missing" / "x.yaml")])
+    assert res.exit_code == 1 and "cannot write" in res.output
+    assert res.exception is None or isinstance(res.exception, SystemExit)
