@@ -315,7 +315,10 @@ class _Importer:
         try:
             data = get_xlsform(self.source)
         except Exception as err:  # whatever the reader trips on is a refusal, never a traceback
-            raise self.fatal("file", None, "unreadable workbook", _reader_message(err)) from err
+            data = self.read_by_content()
+            if data is None:
+                why = f"not a readable XLSForm (.xlsx, .xls, .csv or .md): {_reader_message(err)}"
+                raise self.fatal("file", None, "unreadable workbook", why) from err
         settings_rows = [r for r in (data.settings or []) if isinstance(r, dict)]
         settings = {_split_col(str(k))[0]: v for k, v in (settings_rows[0] if settings_rows else {}).items()}
         if settings.get("default_language"):
@@ -370,6 +373,19 @@ class _Importer:
         if self.strict and self.problems:
             raise XLSFormRefused(self.problems)
         return ImportResult(checklist=cl, notes=self.notes, dropped=self.problems)
+
+    def read_by_content(self) -> Any:
+        """A file whose name lies about its type (a CSV saved as .xlsx): pyxform sniffs the bytes."""
+        if not isinstance(self.source, str | Path):
+            return None
+        try:
+            data = get_xlsform(Path(self.source).read_bytes())
+        except Exception:  # not a form by its content either
+            return None
+        self.note(
+            "file", None, "file type", f"{Path(self.source).name} was read by its content, not its name"
+        )
+        return data
 
     def without(self, steps: list[Step], drop: set[str], rows_of: dict[str, int]) -> list[Step]:
         """The steps minus `drop` and every step whose condition or constraint reads a dropped one."""

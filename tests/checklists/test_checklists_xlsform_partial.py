@@ -268,3 +268,11 @@ def test_cli_unwritable_output_is_a_message(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["import", str(form), "-o", str(tmp_path / "missing" / "x.yaml")])
     assert res.exit_code == 1 and "cannot write" in res.output
     assert res.exception is None or isinstance(res.exception, SystemExit)
+
+
+def test_a_csv_form_saved_as_xlsx_is_read_by_its_content(tmp_path: Path) -> None:
+    renamed = tmp_path / "renamed.xlsx"
+    renamed.write_bytes((DATA / "pyxform_utf_csv.csv").read_bytes())
+    result = import_xlsform(renamed)
+    assert [s.id for s in result.checklist.steps] == ["burger_toppings"]
+    assert any(n.construct == "file type" for n in result.notes)
