@@ -23,6 +23,7 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 from collections import Counter
 from dataclasses import dataclass, field
@@ -123,7 +124,7 @@ _QUOTES: Final = str.maketrans(
 )
 _BR_RE: Final = re.compile(r"<\s*br\s*/?\s*>", re.IGNORECASE)
 _TAG_RE: Final = re.compile(r"<\s*/?\s*[A-Za-z][^<>]*>")
-_FILE_EXTENSIONS: Final = (".csv", ".xml")
+_FILE_EXTENSIONS: Final = (".csv", ".xml", ".geojson")
 
 
 def strip_html(text: str) -> str:
@@ -508,11 +509,14 @@ class _Importer:
         return lists
 
     def file_choices(self, fname: str, n: int, cols: dict[str, Any], multi: bool) -> list[Choice] | None:
-        """The choices of a select_..._from_file question, read from `media_dir` (CSV or XML)."""
+        """The choices of a select_..._from_file question, read from `media_dir` (CSV, XML or GeoJSON)."""
         construct = "select_multiple_from_file" if multi else "select_one_from_file"
         if Path(fname).name != fname or Path(fname).suffix.lower() not in _FILE_EXTENSIONS:
             self.refuse(
-                "survey", n, construct, f"{fname!r}: a choice list file must be a .csv or .xml file name"
+                "survey",
+                n,
+                construct,
+                f"{fname!r}: a choice list file must be a .csv, .xml or .geojson file name",
             )
             return None
         if self.media_dir is None:
@@ -524,17 +528,22 @@ class _Importer:
             )
             return None
         path = self.media_dir / fname
+        if not path.is_file() and self.media_dir.is_dir():
+            # Files copied from Windows or a phone often change case: VILLAGES.CSV for villages.csv.
+            path = next((f for f in self.media_dir.iterdir() if f.name.lower() == fname.lower()), path)
         if not path.is_file():
             self.refuse("survey", n, construct, f"choice list file {fname} not found in {self.media_dir}")
             return None
         params = dict(
             p.split("=", 1) for p in str(cols.get("parameters") or "").replace(",", " ").split() if "=" in p
         )
-        value_col = params.get("value", "name").strip().lower() or "name"
-        label_col = params.get("label", "label").strip().lower() or "label"
+        geo = path.suffix.lower() == ".geojson"
+        value_col = params.get("value", "id" if geo else "name").strip().lower() or "name"
+        label_col = params.get("label", "title" if geo else "label").strip().lower() or "label"
         try:
             raw = path.read_bytes()
-            rows = _csv_rows(raw) if path.suffix.lower() == ".csv" else _xml_rows(raw)
+            suffix = path.suffix.lower()
+            rows = _csv_rows(raw) if suffix == ".csv" else _geojson_rows(raw) if geo else _xml_rows(raw)
         except (OSError, ValueError, ElementTree.ParseError, csv.Error) as err:
             self.refuse(
                 "survey", n, construct, f"choice list file {fname} unreadable: {_reader_message(err)}"
@@ -1020,6 +1029,24 @@ def _csv_rows(raw: bytes) -> list[dict[str, Any]]:
     """Rows of a CSV choice list (UTF-8, with or without BOM), header first as ODK expects."""
     text = raw.decode("utf-8-sig")
     return [dict(r) for r in csv.DictReader(io.StringIO(text)) if r]
+
+
+def _geojson_rows(raw: bytes) -> list[dict[str, Any]]:
+    """Rows of a GeoJSON list: each feature's properties, its `id` from the feature when not a property."""
+    doc = json.loads(raw.decode("utf-8-sig"))
+    features = doc.get("features") if isinstance(doc, dict) else None
+    if not isinstance(features, list):
+        raise ValueError("a GeoJSON choice list needs a FeatureCollection with features")
+    rows: list[dict[str, Any]] = []
+    for f in features:
+        props = f.get("properties") if isinstance(f, dict) else None
+        if not isinstance(props, dict):
+            continue
+        row = {str(k): v for k, v in props.items() if not isinstance(v, dict | list)}
+        if "id" not in row and f.get("id") is not None:
+            row["id"] = f["id"]
+        rows.append(row)
+    return rows
 
 
 def _xml_rows(raw: bytes) -> list[dict[str, Any]]:

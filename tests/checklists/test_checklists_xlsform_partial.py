@@ -276,3 +276,25 @@ def test_a_csv_form_saved_as_xlsx_is_read_by_its_content(tmp_path: Path) -> None
     result = import_xlsform(renamed)
     assert [s.id for s in result.checklist.steps] == ["burger_toppings"]
     assert any(n.construct == "file type" for n in result.notes)
+
+
+def test_select_from_geojson_and_file_names_of_another_case(tmp_path: Path) -> None:
+    import json
+
+    media = tmp_path / "media"
+    media.mkdir()
+    features = [
+        {"type": "Feature", "id": "w1", "geometry": None, "properties": {"title": "Well one"}},
+        {"type": "Feature", "geometry": None, "properties": {"id": "w2", "title": "Well two"}},
+    ]
+    (media / "wells.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": features}))
+    (media / "CROPS.CSV").write_text("name,label\nrice,Rice\n", encoding="utf-8")
+    survey = [["select_one_from_file wells.geojson", "well", "井", "Well"],
+              ["select_one_from_file crops.csv", "crop", "作物", "Crop"]]  # fmt: skip
+    cl = import_xlsform(make_form(tmp_path / "g.xlsx", survey), media_dir=media, strict=True).checklist
+    assert [(c.id, c.label.en) for c in cl.steps[0].choices] == [("w1", "Well one"), ("w2", "Well two")]
+    assert [c.id for c in cl.steps[1].choices] == ["rice"]
+    (media / "wells.geojson").write_text("{not json")
+    with pytest.raises(XLSFormRefused) as err:
+        import_xlsform(make_form(tmp_path / "g.xlsx", survey), media_dir=media, strict=True)
+    assert "wells.geojson unreadable" in str(err.value)
