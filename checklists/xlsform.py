@@ -3,13 +3,16 @@
 pyxform reads the workbook (xlsx, xls, csv or markdown; sheet names case-insensitive) and provides the
 XLSForm aliases; the interpretation is ours so that every refusal can name the sheet row and the
 construct. Supported: select_one, select_multiple, integer, decimal, text, note, image/photo,
-geopoint, begin/end group (with `relevant`), required (yes/no/true/false), relevant and constraint
+geopoint, begin/end group (with `relevant`), begin/end repeat (with or without `repeat_count`; not
+nested), required (yes/no/true/false), relevant and constraint
 in the expression subset of `checklists.expr` (comparisons, and/or/not, selected(), count-selected(),
-string-length(), regex()), constraint_message, hints, and labels in any number of languages
+string-length(), regex(), count()/sum()/max()/min() over a repeat), constraint_message, hints,
+and labels in any number of languages
 (`label::Chinese (zh)`, `label::English (en)`, `label::english`, `LABEL::EN`, ...). Metadata rows
 (start, end, today, deviceid, ...) carry no question and are skipped with a note; presentation-only
 columns (appearance, default, parameters, media) are ignored with a note. Choice lists may come
-from a file beside the form (`select_one_from_file`, CSV or XML, from `media_dir`).
+from a file beside the form (`select_one_from_file`, CSV, XML or GeoJSON, from `media_dir`).
+Typographic quotes in expressions are read as plain quotes and HTML is stripped from texts (notes).
 
 Everything else (calculate, date/time, audio, video, file, barcode, unsupported functions, ...) is
 a problem with its sheet row. By default the import is partial: the row is left out with a warning
