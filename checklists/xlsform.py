@@ -29,7 +29,7 @@ import io
 import json
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 from xml.etree import ElementTree
@@ -166,7 +166,9 @@ class XLSFormRefused(Exception):
     """The form cannot be imported (or, strict, uses constructs Feijian cannot represent)."""
 
     def __init__(self, problems: list[ImportProblem]) -> None:
-        self.problems = problems
+        # Nothing is imported, so no problem has an effect of its own ("row left out").
+        self.problems = [replace(p, effect="") for p in problems]
+        problems = self.problems
         lines = "\n".join(f"  - {p}" for p in problems)
         super().__init__(f"XLSForm refused ({len(problems)} problem(s)):\n{lines}")
 
