@@ -628,7 +628,9 @@ def _parse_choice(step: Step, raw: Any, lang: str | None) -> str:
 
 
 def _parse_multi(step: Step, raw: Any, lang: str | None) -> list[str]:
-    if isinstance(raw, str):
+    if isinstance(raw, str) and step.choice(_norm(raw)) is not None:
+        parts = [_norm(raw)]  # one choice whose name has a comma
+    elif isinstance(raw, str):
         parts = [p for p in _norm(raw).replace("，", ",").replace("、", ",").replace(",", " ").split() if p]
     elif isinstance(raw, list | tuple):
         parts = list(raw)

@@ -180,10 +180,8 @@ class Step(_Model):
             raise ValueError(f"step {self.id!r}: only number steps have a unit")
         if self.kind is StepKind.MULTI_CHOICE:
             for c in self.choices:
-                if re.search(r"[\s,]", c.id):
-                    raise ValueError(
-                        f"step {self.id!r}: multiple-choice id {c.id!r} contains a space or comma"
-                    )
+                if re.search(r"\s", c.id):  # as ODK: a multiple choice is stored as space-separated names
+                    raise ValueError(f"step {self.id!r}: multiple-choice id {c.id!r} contains a space")
         return self
 
     _when: Expr | None = PrivateAttr(default=None)

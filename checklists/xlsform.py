@@ -507,7 +507,7 @@ class _Importer:
     def read_choices(self, rows: list[dict[str, Any]]) -> dict[str, list[Choice]]:
         lists: dict[str, list[Choice]] = {}
         for n, list_name, name, choice in self.choice_rows(rows, "choices"):
-            if re.search(r"[\s,]", name):
+            if re.search(r"\s", name):
                 # Allowed in a select_one; a select_multiple using the list reports it (as pyxform does).
                 self.bad_choice_names.setdefault(list_name, []).append((n, name))
             lists.setdefault(list_name, []).append(choice)
@@ -562,7 +562,7 @@ class _Importer:
             return None
         out = [c for (_n, _l, _name, c) in got]
         if multi:
-            bad = [c.id for c in out if re.search(r"[\s,]", c.id)]
+            bad = [c.id for c in out if re.search(r"\s", c.id)]
             if bad:
                 self.refuse(
                     "survey", n, construct, f"{fname}: choice name {bad[0]!r} has a space (multiple choice)"
@@ -823,7 +823,7 @@ class _Importer:
                 "survey",
                 n,
                 "choice name",
-                f"{cname!r} (choices row {crow}) has a space or comma; ODK refuses it in a select_multiple",
+                f"{cname!r} (choices row {crow}) has a space; ODK refuses it in a select_multiple",
             )
             return None
         listed = list(choices[parts[0]])

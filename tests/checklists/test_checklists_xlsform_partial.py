@@ -298,3 +298,12 @@ def test_select_from_geojson_and_file_names_of_another_case(tmp_path: Path) -> N
     with pytest.raises(XLSFormRefused) as err:
         import_xlsform(make_form(tmp_path / "g.xlsx", survey), media_dir=media, strict=True)
     assert "wells.geojson unreadable" in str(err.value)
+
+
+def test_commas_in_multiple_choice_names_are_accepted_as_pyxform_does(tmp_path: Path) -> None:
+    choices = [["list_name", "name", "label"], ["c", "a,b", "A or B"], ["c", "d", "D"]]
+    survey = [["select_multiple c", "m", "多选", "Pick"]]
+    cl = import_xlsform(make_form(tmp_path / "c.xlsx", survey, choices=choices), strict=True).checklist
+    state = answer(cl, start(cl), "m", "a,b")
+    assert state.answers[-1].value == ["a,b"]
+    assert answer(cl, start(cl), "m", ["a,b", "d"]).answers[-1].value == ["a,b", "d"]
