@@ -123,6 +123,8 @@ def _texts(checklist: Checklist) -> Iterable[tuple[str, LocalizedText]]:
         yield "description", checklist.description
     for sec in checklist.sections:
         yield f"sections.{sec.id}.title", sec.title
+    for rep in checklist.repeats:
+        yield f"repeats.{rep.id}.title", rep.title
     for s in checklist.steps:
         yield f"steps.{s.id}.label", s.label
         if s.help is not None:
