@@ -16,10 +16,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from checklists.expr import REF_IN_TEMPLATE, Expr, compile_expr, template_refs, truthy
+from checklists.expr import REF_IN_TEMPLATE, Expr, NodeSet, compile_expr, template_refs, truthy
 from checklists.messages import (
     ChecklistError,
     LocalizedText,
+    catalog_text,
     display_text,
     normalize_lang,
 )
@@ -31,6 +32,7 @@ from checklists.schema import (
     CoreMarker,
     FindingCategory,
     Outcome,
+    Repeat,
     Severity,
     Step,
     StepKind,
@@ -45,6 +47,8 @@ class Answer(BaseModel):
     step_id: str
     value: JsonValue = None
     evidence: list[str] = Field(default_factory=list)
+    # which member of a repeat (1, 2, ...); None outside repeats, and then left out of the JSON
+    item: int | None = Field(default=None, ge=1, exclude_if=lambda v: v is None)
 
 
 class State(BaseModel):
@@ -57,7 +61,10 @@ class State(BaseModel):
     answers: list[Answer] = Field(default_factory=list)
 
     def values(self) -> dict[str, Any]:
-        """Return the answers as a step id → value mapping."""
+        """Return the answers as a step id → value mapping (a repeat's step: its last member's answer).
+
+        Conditions, constraints and rules see repeats differently; use `current_values()` for those.
+        """
         return {a.step_id: a.value for a in self.answers}
 
 
@@ -120,9 +127,23 @@ class _Runtime:
     index: dict[str, int]
     endings: list[tuple[Expr, Outcome]]
     findings: list[tuple[Expr, list[str]]]
+    repeats: list[Repeat]
+    repeat_of: list[int | None]  # per step: the index of its repeat
+    blocks: list[tuple[int, int]]  # per repeat: [first, end) step indexes
+    add_steps: list[Step]  # per repeat: the "add a member?" question asked when it has no count
+    repeat_index: dict[str, int]
 
 
 _RUNTIMES: dict[int, tuple[Checklist, _Runtime]] = {}
+
+
+def _add_step(rep: Repeat) -> Step:
+    title = {lang: rep.title.get(lang) for lang in ("zh-CN", "en")}
+    label = LocalizedText(
+        zh_CN=catalog_text("repeat_add", "zh-CN", title=title["zh-CN"]),
+        en=catalog_text("repeat_add", "en", title=title["en"]),
+    )
+    return Step(id=rep.id, kind=StepKind.YES_NO, label=label, required=True)
 
 
 def _rt(checklist: Checklist) -> _Runtime:
@@ -139,12 +160,23 @@ def _rt(checklist: Checklist) -> _Runtime:
         names = (set(expr.refs) | quoted | set(rule.steps)) & index.keys()
         cited = sorted(names, key=lambda s: index[s])
         findings.append((expr, cited))
+    repeat_index = {r.id: n for n, r in enumerate(checklist.repeats)}
+    repeat_of = [repeat_index.get(s.repeat) if s.repeat else None for s in checklist.steps]
+    blocks = []
+    for n in range(len(checklist.repeats)):
+        members = [i for i, r in enumerate(repeat_of) if r == n]
+        blocks.append((members[0], members[-1] + 1))
     rt = _Runtime(
         steps=list(checklist.steps),
         conds=[s.condition() for s in checklist.steps],
         index=index,
         endings=[(compile_expr(e.when), e.outcome) for e in checklist.endings],
         findings=findings,
+        repeats=list(checklist.repeats),
+        repeat_of=repeat_of,
+        blocks=blocks,
+        add_steps=[_add_step(r) for r in checklist.repeats],
+        repeat_index=repeat_index,
     )
     if len(_RUNTIMES) > 256:  # imported checklists come and go; keep the cache bounded
         _RUNTIMES.clear()
@@ -168,17 +200,163 @@ def _ending(rt: _Runtime, values: Mapping[str, Any]) -> Outcome | None:
     return None
 
 
-def _next_index(rt: _Runtime, state: State, values: Mapping[str, Any]) -> int | None:
-    if rt.endings and _ending(rt, values) is not None:
+@dataclass(slots=True)
+class _Values:
+    """Answers as expressions see them: scalars outside repeats, a NodeSet per member step."""
+
+    env: dict[str, Any]
+    members: dict[str, dict[int, Any]]
+
+    def member(self, rt: _Runtime, r: int, item: int) -> dict[str, Any]:
+        """The environment inside member `item` of repeat `r`: its own answers are plain values."""
+        env = dict(self.env)
+        first, end = rt.blocks[r]
+        for s in rt.steps[first:end]:
+            env[s.id] = self.members.get(s.id, {}).get(item)
+        return env
+
+
+def _values(rt: _Runtime, answers: Sequence[Answer]) -> _Values:
+    env: dict[str, Any] = {}
+    if not rt.repeats:
+        for a in answers:
+            env[a.step_id] = a.value
+        return _Values(env, {})
+    members: dict[str, dict[int, Any]] = {}
+    count = [0] * len(rt.repeats)
+    for a in answers:
+        r = rt.repeat_index.get(a.step_id)
+        if r is not None:
+            if a.value == "yes" and a.item is not None:
+                count[r] = max(count[r], a.item)
+        elif a.item is None:
+            env[a.step_id] = a.value
+        else:
+            members.setdefault(a.step_id, {})[a.item] = a.value
+            j = rt.index.get(a.step_id)
+            rr = rt.repeat_of[j] if j is not None else None
+            if rr is not None:
+                count[rr] = max(count[rr], a.item)
+    for r, rep in enumerate(rt.repeats):
+        env[rep.id] = NodeSet(range(1, count[r] + 1))
+        first, end = rt.blocks[r]
+        for s in rt.steps[first:end]:
+            got = members.get(s.id, {})
+            env[s.id] = NodeSet(got.get(k) for k in range(1, count[r] + 1))
+    return _Values(env, members)
+
+
+# A slot is what is asked next: (step index, member) or, for "add a member?", (-1 - repeat, member).
+_Slot = tuple[int, int | None]
+
+
+def _repeat_size(rt: _Runtime, r: int, env: Mapping[str, Any]) -> int | None:
+    rep = rt.repeats[r]
+    if rep.count is None:
         return None
-    # Answers are always in step order (conditions only look backwards), so resume after the last one.
-    start = rt.index[state.answers[-1].step_id] + 1 if state.answers else 0
+    raw = compile_expr(rep.count)(env)
+    try:
+        n = int(float(raw)) if raw is not None and not isinstance(raw, list | dict) else 0
+    except (TypeError, ValueError):
+        n = 0
+    return max(0, min(n, rep.max))
+
+
+def _in_member(rt: _Runtime, vals: _Values, r: int, item: int, start: int) -> _Slot | None:
+    end = rt.blocks[r][1]
+    env = vals.member(rt, r, item)
+    for j in range(start, end):
+        c = rt.conds[j]
+        if c is None or truthy(c.fn(env, None)):
+            return j, item
+    return _after_member(rt, vals, r, item)
+
+
+def _after_member(rt: _Runtime, vals: _Values, r: int, item: int) -> _Slot | None:
+    size = _repeat_size(rt, r, vals.env)
+    first, end = rt.blocks[r]
+    if size is None:
+        return (-1 - r, item + 1) if item < rt.repeats[r].max else _scan(rt, vals, end)
+    if item < size:
+        return _in_member(rt, vals, r, item + 1, first)
+    return _scan(rt, vals, end)
+
+
+def _scan(rt: _Runtime, vals: _Values, start: int) -> _Slot | None:
     conds = rt.conds
-    for i in range(start, len(conds)):
-        c = conds[i]
-        if c is None or truthy(c.fn(values, None)):
-            return i
+    j = start
+    while j < len(conds):
+        r = rt.repeat_of[j]
+        if r is not None:
+            rep = rt.repeats[r]
+            first, end = rt.blocks[r]
+            if rep.when is not None and not compile_expr(rep.when).test(vals.env):
+                j = end
+                continue
+            size = _repeat_size(rt, r, vals.env)
+            if size is None:
+                return -1 - r, 1
+            if size == 0:
+                j = end
+                continue
+            return _in_member(rt, vals, r, 1, first)
+        c = conds[j]
+        if c is None or truthy(c.fn(vals.env, None)):
+            return j, None
+        j += 1
     return None
+
+
+def _next_slot(rt: _Runtime, answers: Sequence[Answer], vals: _Values) -> _Slot | None:
+    if rt.endings and _ending(rt, vals.env) is not None:
+        return None
+    if not answers:
+        return _scan(rt, vals, 0)
+    # Answers are always in order (conditions only look backwards), so resume after the last one.
+    last = answers[-1]
+    r = rt.repeat_index.get(last.step_id)
+    if r is not None:  # the answer to "add a member?"
+        item = last.item or 1
+        if last.value == "yes":
+            return _in_member(rt, vals, r, item, rt.blocks[r][0])
+        return _scan(rt, vals, rt.blocks[r][1])
+    i = rt.index[last.step_id]
+    rr = rt.repeat_of[i]
+    if rr is None or last.item is None:
+        return _scan(rt, vals, i + 1)
+    return _in_member(rt, vals, rr, last.item, i + 1)
+
+
+def _slot_step(rt: _Runtime, slot: _Slot) -> Step:
+    pos, _item = slot
+    return rt.add_steps[-1 - pos] if pos < 0 else rt.steps[pos]
+
+
+def _slot_env(rt: _Runtime, slot: _Slot, vals: _Values) -> dict[str, Any]:
+    pos, item = slot
+    r = rt.repeat_of[pos] if pos >= 0 else None
+    return vals.member(rt, r, item) if r is not None and item is not None else vals.env
+
+
+def _member_label(rt: _Runtime, step: Step, slot: _Slot) -> Step:
+    """The step as asked: a member's question says which member it is about."""
+    pos, item = slot
+    if item is None:
+        return step
+    rep = rt.repeats[-1 - pos] if pos < 0 else rt.repeats[rt.repeat_of[pos] or 0]
+    if pos < 0:
+        label = LocalizedText(
+            zh_CN=catalog_text("repeat_add_nth", "zh-CN", title=rep.title.get("zh-CN"), n=item),
+            en=catalog_text("repeat_add_nth", "en", title=rep.title.get("en"), n=item),
+        )
+        return step.model_copy(update={"label": label}) if item > 1 else step
+    label = LocalizedText(
+        zh_CN=catalog_text(
+            "repeat_member", "zh-CN", title=rep.title.get("zh-CN"), n=item, label=step.label.zh_CN
+        ),
+        en=catalog_text("repeat_member", "en", title=rep.title.get("en"), n=item, label=step.label.en),
+    )
+    return step.model_copy(update={"label": label})
 
 
 # ---- public API -------------------------------------------------------------------------------
@@ -190,11 +368,28 @@ def start(checklist: Checklist) -> State:
 
 
 def next_step(checklist: Checklist, state: State) -> Step | None:
-    """Return the next step to ask, or None when the checklist is finished."""
+    """Return the next step to ask, or None when finished; a repeat's step names the member it asks about."""
     _check_pinned(checklist, state)
     rt = _rt(checklist)
-    i = _next_index(rt, state, state.values())
-    return None if i is None else rt.steps[i]
+    slot = _next_slot(rt, state.answers, _values(rt, state.answers))
+    return None if slot is None else _member_label(rt, _slot_step(rt, slot), slot)
+
+
+def current_member(checklist: Checklist, state: State) -> int | None:
+    """Which member of a repeat the next step is about (1, 2, ...), or None outside repeats."""
+    _check_pinned(checklist, state)
+    rt = _rt(checklist)
+    slot = _next_slot(rt, state.answers, _values(rt, state.answers))
+    return None if slot is None else slot[1]
+
+
+def current_values(checklist: Checklist, state: State) -> dict[str, Any]:
+    """The answers as the next step's condition and constraint see them (inside a repeat: its member's)."""
+    _check_pinned(checklist, state)
+    rt = _rt(checklist)
+    vals = _values(rt, state.answers)
+    slot = _next_slot(rt, state.answers, vals)
+    return vals.env if slot is None else _slot_env(rt, slot, vals)
 
 
 def is_complete(checklist: Checklist, state: State) -> bool:
@@ -206,11 +401,11 @@ def outcome(checklist: Checklist, state: State) -> Outcome | None:
     """Return how the checklist ended, or None while it is still in progress."""
     _check_pinned(checklist, state)
     rt = _rt(checklist)
-    values = state.values()
-    ended = _ending(rt, values)
+    vals = _values(rt, state.answers)
+    ended = _ending(rt, vals.env)
     if ended is not None:
         return ended
-    return Outcome.COMPLETED if _next_index(rt, state, values) is None else None
+    return Outcome.COMPLETED if _next_slot(rt, state.answers, vals) is None else None
 
 
 def answer(
@@ -221,23 +416,28 @@ def answer(
     lang: str | None = None,
     *,
     evidence: Sequence[str] = (),
+    item: int | None = None,
 ) -> State:
-    """Validate and record the answer to the current step; raises ChecklistError (in `lang`) if invalid."""
+    """Validate and record the answer to the current step; raises ChecklistError (in `lang`) if invalid.
+
+    Inside a repeat the answer is for the member being asked; `item`, when given (a replay), must be it.
+    """
     _check_pinned(checklist, state)
     rt = _rt(checklist)
-    values = state.values()
-    i = _next_index(rt, state, values)
-    if i is None:
+    vals = _values(rt, state.answers)
+    slot = _next_slot(rt, state.answers, vals)
+    if slot is None:
         raise ChecklistError("finished", lang=lang, step_id=step_id)
-    step = rt.steps[i]
-    if step.id != step_id:
+    step = _slot_step(rt, slot)
+    if step.id != step_id or (item is not None and item != slot[1]):
         raise ChecklistError("not_current_step", lang=lang, step_id=step_id, expected=step.id, step=step_id)
+    values = _slot_env(rt, slot, vals)
     value = parse_value(step, raw_value, values, lang)
     ev = _check_evidence(step, value, evidence, values, lang)
     return State(
         checklist_id=state.checklist_id,
         version=state.version,
-        answers=[*state.answers, Answer(step_id=step.id, value=value, evidence=ev)],
+        answers=[*state.answers, Answer(step_id=step.id, value=value, evidence=ev, item=slot[1])],
     )
 
 
@@ -253,19 +453,14 @@ def _prune(checklist: Checklist, answers: Sequence[Answer]) -> State:
     # Walk the answers as the engine would ask them and keep only those that still apply, in order.
     rt = _rt(checklist)
     kept: list[Answer] = []
-    values: dict[str, Any] = {}
-    pos = 0
     for a in answers:
-        j = rt.index.get(a.step_id)
-        if j is None or j < pos or _ending(rt, values) is not None:
+        if a.step_id not in rt.index and a.step_id not in rt.repeat_index:
             continue
-        skipped_ok = all(c is not None and not c.test(values) for c in rt.conds[pos:j])
-        cond = rt.conds[j]
-        if not skipped_ok or (cond is not None and not cond.test(values)):
-            continue
-        kept.append(a)
-        values[a.step_id] = a.value
-        pos = j + 1
+        slot = _next_slot(rt, kept, _values(rt, kept))
+        if slot is None:
+            break
+        if _slot_step(rt, slot).id == a.step_id and slot[1] == a.item:
+            kept.append(a)
     return State(checklist_id=checklist.id, version=checklist.version, answers=kept)
 
 
@@ -278,7 +473,7 @@ def replay(checklist: Checklist, answers: Iterable[Answer | Mapping[str, Any]]) 
                 a = Answer.model_validate(a)
             except ValueError as err:
                 raise ChecklistError("bad_answer_record", index=n + 1) from err
-        state = answer(checklist, state, a.step_id, a.value, evidence=a.evidence)
+        state = answer(checklist, state, a.step_id, a.value, evidence=a.evidence, item=a.item)
     return state
 
 
@@ -286,7 +481,7 @@ def findings(checklist: Checklist, state: State) -> list[Finding]:
     """Recompute the findings from the answers (never from a client's list)."""
     _check_pinned(checklist, state)
     rt = _rt(checklist)
-    values = state.values()
+    values = _values(rt, state.answers).env
     out: list[Finding] = []
     for rule, (expr, cited) in zip(checklist.findings, rt.findings, strict=True):
         if expr.test(values):
@@ -310,6 +505,7 @@ def summary(checklist: Checklist, state: State, lang: str | None = None) -> Summ
     lang = normalize_lang(lang)
     oc = outcome(checklist, state)
     items = []
+    rt = _rt(checklist)
     for a in state.answers:
         step = checklist.step(a.step_id)
         if step is None or step.kind is StepKind.NOTE:
@@ -317,7 +513,10 @@ def summary(checklist: Checklist, state: State, lang: str | None = None) -> Summ
         text = display_value(step, a.value, lang)
         if a.evidence and step.kind is not StepKind.PHOTO:
             text += f" ({display_text('evidence', lang, count=len(a.evidence))})"
-        items.append(SummaryItem(step_id=step.id, label=step.label.get(lang), value=text))
+        label = step.label.get(lang)
+        if a.item is not None:
+            label = _member_label(rt, step, (rt.index[step.id], a.item)).label.get(lang)
+        items.append(SummaryItem(step_id=step.id, label=label, value=text))
     found = [f"[{f.category_label(lang)}] {f.message.get(lang)}" for f in findings(checklist, state)]
     return Summary(
         checklist_id=checklist.id,
@@ -429,7 +628,9 @@ def _parse_choice(step: Step, raw: Any, lang: str | None) -> str:
 
 
 def _parse_multi(step: Step, raw: Any, lang: str | None) -> list[str]:
-    if isinstance(raw, str):
+    if isinstance(raw, str) and step.choice(_norm(raw)) is not None:
+        parts = [_norm(raw)]  # one choice whose name has a comma
+    elif isinstance(raw, str):
         parts = [p for p in _norm(raw).replace("，", ",").replace("、", ",").replace(",", " ").split() if p]
     elif isinstance(raw, list | tuple):
         parts = list(raw)
@@ -570,7 +771,7 @@ def required_evidence(checklist: Checklist, state: State, step_id: str, raw_valu
     step = checklist.step(step_id)
     if step is None:
         return 0
-    values = state.values()
+    values = current_values(checklist, state)
     try:
         value = parse_value(step, raw_value, values)
     except ChecklistError:
@@ -584,6 +785,9 @@ def required_evidence(checklist: Checklist, state: State, step_id: str, raw_valu
 
 def display_value(step: Step, value: Any, lang: str | None = None) -> str:
     """Render an answer value for people, in `lang`."""
+    if isinstance(value, NodeSet):
+        sep = display_text("list_sep", lang)
+        return sep.join(display_value(step, v, lang) for v in value if v is not None)
     if value is None:
         return display_text("skipped", lang)
     kind = step.kind

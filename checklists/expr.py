@@ -3,7 +3,11 @@
 It is the subset of XLSForm's XPath that checklists need, so imported `relevant` and `constraint`
 cells keep their meaning: `${step}` references, `.` (the value being validated), string and number
 literals, `= != < <= > >=`, `+ - * div mod`, `and`/`or`, and the functions `not()`, `selected()`,
-`count-selected()`, `string-length()`, `regex()`, `answered()`, `true()`, `false()`.
+`count-selected()`, `string-length()`, `regex()`, `answered()`, `true()`, `false()`, and over the
+members of a repeat `count()`, `sum()`, `max()`, `min()`.
+
+Outside a repeat, `${member_step}` is the NodeSet of its answers, one per member; as in XPath a
+comparison with a NodeSet holds if it holds for any member (`${age} >= 60`: someone is 60 or over).
 
 Expressions are parsed once and compiled to closures; nothing is ever passed to `eval`.
 Missing answers (a step skipped or never asked) are `None`: every comparison with `None` is false
@@ -36,7 +40,17 @@ _FUNCTIONS: Final = {
     "answered": (1, 1),
     "true": (0, 0),
     "false": (0, 0),
+    "count": (1, 1),
+    "sum": (1, 1),
+    "max": (1, 1),
+    "min": (1, 1),
 }
+
+
+class NodeSet(tuple[Any, ...]):
+    """The answers of one step across the members of a repeat (None where a member has no answer)."""
+
+    __slots__ = ()
 
 
 class ExprError(ValueError):
@@ -139,7 +153,32 @@ def _as_str(v: Value) -> str:
 
 
 def _is_empty(v: Value) -> bool:
+    if isinstance(v, NodeSet):
+        return all(_is_empty(x) for x in v)
     return v is None or v == "" or v == []
+
+
+def _any_member(op: Callable[[Value, Value], bool]) -> Callable[[Value, Value], bool]:
+    def cmp(a: Value, b: Value) -> bool:
+        if isinstance(a, NodeSet):
+            return any(cmp(x, b) for x in a)
+        if isinstance(b, NodeSet):
+            return any(cmp(a, y) for y in b)
+        return op(a, b)
+
+    return cmp
+
+
+def _aggregate(name: str, v: Value) -> Value:
+    members = list(v) if isinstance(v, NodeSet) else ([] if v is None else [v])
+    if name == "count":
+        return len(members)
+    nums = [n for n in (_num(x) for x in members if not _is_empty(x)) if n is not None]
+    if name == "sum":
+        return sum(nums)
+    if not nums:
+        return None
+    return max(nums) if name == "max" else min(nums)
 
 
 def _eq(a: Value, b: Value) -> bool:
@@ -292,11 +331,11 @@ class _Parser:
             right = self.add()
             op: Callable[[Value, Value], bool]
             if t.text == "=":
-                op = _eq
+                op = _any_member(_eq)
             elif t.text == "!=":
-                op = _ne
+                op = _any_member(_ne)
             else:
-                op = _order(t.text)
+                op = _any_member(_order(t.text))
             nxt = self.peek()
             if nxt.kind == "op" and nxt.text in ("=", "!=", "<", "<=", ">", ">="):
                 raise ExprError(f"chained comparison at position {nxt.pos}; use 'and'")
@@ -394,6 +433,8 @@ class _Parser:
             return lambda env, dot: not truthy(a(env, dot))
         if name == "answered":
             return lambda env, dot: not _is_empty(a(env, dot))
+        if name in ("count", "sum", "max", "min"):
+            return lambda env, dot: _aggregate(name, a(env, dot))
         if name == "count-selected":
             return lambda env, dot: _count_selected(a(env, dot))
         if name == "string-length":

@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from checklists.expr import Expr, compile_expr, template_refs
+from checklists.expr import Expr, NodeSet, compile_expr, template_refs
 from checklists.messages import LocalizedText
 from checklists.schema import Checklist, Step, StepKind
 
@@ -83,12 +83,25 @@ def _domain(step: Step | None, literals: Iterable[Any], reachable: bool) -> list
     return [None]
 
 
+def _ref_domain(checklist: Checklist, ref: str, expr: Expr, reachable: dict[str, bool]) -> list[Any]:
+    rep = checklist.repeat(ref)
+    if rep is not None:  # a repeat: its members, as count(${members}) sees them
+        return [NodeSet(range(1, k + 1)) for k in sorted({0, 1, 2, 3, 5, 10, rep.max})]
+    step = checklist.step(ref)
+    base = _domain(step, expr.literals, reachable.get(ref, False))
+    if step is None or step.repeat is None:
+        return base
+    # A member's step: one value inside its member, a NodeSet over members outside the repeat.
+    some = tuple(v for v in base if v is not None)
+    return [*base, NodeSet(), *(NodeSet((v,)) for v in some), NodeSet(some * 30)]
+
+
 def satisfiable(
     expr: Expr, checklist: Checklist, reachable: dict[str, bool], dot_step: Step | None = None
 ) -> bool:
     """Can `expr` be true for some answers? (True when undecidable within the search budget.)"""
     refs = sorted(expr.refs)
-    domains = [_domain(checklist.step(r), expr.literals, reachable.get(r, False)) for r in refs]
+    domains = [_ref_domain(checklist, r, expr, reachable) for r in refs]
     if expr.uses_dot:
         domains.append(_domain(dot_step, expr.literals, True)[1:] if dot_step else [None])
     size = 1
@@ -110,6 +123,8 @@ def _texts(checklist: Checklist) -> Iterable[tuple[str, LocalizedText]]:
         yield "description", checklist.description
     for sec in checklist.sections:
         yield f"sections.{sec.id}.title", sec.title
+    for rep in checklist.repeats:
+        yield f"repeats.{rep.id}.title", rep.title
     for s in checklist.steps:
         yield f"steps.{s.id}.label", s.label
         if s.help is not None:
@@ -135,6 +150,8 @@ def lint_checklist(checklist: Checklist, file: str | None = None) -> list[Proble
         out.append(Problem(code=code, where=where, message=message, file=file))
 
     index = {s.id: i for i, s in enumerate(checklist.steps)}
+    for rep in checklist.repeats:  # a repeat is known from its first step on
+        index.setdefault(rep.id, next(i for i, s in enumerate(checklist.steps) if s.repeat == rep.id))
 
     # Translations.
     for where, text in _texts(checklist):
@@ -206,6 +223,10 @@ def lint_checklist(checklist: Checklist, file: str | None = None) -> list[Proble
                     )
     for e in checklist.endings:
         check_refs(compile_expr(e.when), f"endings.{e.id}.when", None)
+    for rep in checklist.repeats:
+        for src in (rep.count, rep.when):
+            if src is not None:
+                check_refs(compile_expr(src), f"repeats.{rep.id}", index[rep.id])
 
     # Reachability, in step order so a step that can never be asked counts as always unanswered.
     reachable: dict[str, bool] = {}

@@ -93,7 +93,9 @@ class _Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
 
-_CHOICE_ID_RE: Final = re.compile(r"[^\s,]{1,200}")
+# ODK accepts spaces in the names of a select_one's choices; only a multiple choice (stored as
+# space-separated names) needs names without whitespace. Never leading/trailing blanks or control chars.
+_CHOICE_ID_RE: Final = re.compile(r"[^\s\x00-\x1f](?:[^\x00-\x1f]{0,198}[^\s\x00-\x1f])?")
 
 
 class Choice(_Model):
@@ -106,10 +108,11 @@ class Choice(_Model):
     @field_validator("id")
     @classmethod
     def _v_id(cls, v: str) -> str:
-        # XLSForm choice names are often numeric ("1", "2"); only whitespace and commas would make a
-        # multiple-choice answer ambiguous when typed as text.
+        # XLSForm choice names are often numeric ("1", "2") and, in a select_one, may contain spaces.
         if not _CHOICE_ID_RE.fullmatch(v):
-            raise ValueError(f"invalid choice id {v!r}: no spaces or commas, at most 200 characters")
+            raise ValueError(
+                f"invalid choice id {v!r}: no leading or trailing blanks, at most 200 characters"
+            )
         return v
 
 
@@ -164,6 +167,7 @@ class Step(_Model):
     evidence: list[EvidenceRule] = Field(default_factory=list)
     core: CoreMarker | None = None
     section: str | None = None
+    repeat: str | None = None  # the repeat (e.g. household members) this step is asked in, once per member
     # number steps: the unit the answer is in (元, 人); typed after the number it is accepted and dropped
     unit: LocalizedText | None = None
 
@@ -174,6 +178,10 @@ class Step(_Model):
     def _unit_on_numbers(self) -> Step:
         if self.unit is not None and self.kind is not StepKind.NUMBER:
             raise ValueError(f"step {self.id!r}: only number steps have a unit")
+        if self.kind is StepKind.MULTI_CHOICE:
+            for c in self.choices:
+                if re.search(r"\s", c.id):  # as ODK: a multiple choice is stored as space-separated names
+                    raise ValueError(f"step {self.id!r}: multiple-choice id {c.id!r} contains a space")
         return self
 
     _when: Expr | None = PrivateAttr(default=None)
@@ -236,6 +244,20 @@ class Section(_Model):
     title: LocalizedText
 
 
+class Repeat(_Model):
+    """Steps asked once per member (XLSForm `begin repeat`): `count` times, or while "add another?" is yes."""
+
+    id: str
+    title: LocalizedText
+    count: str | None = None  # expression over earlier answers (XLSForm `repeat_count`)
+    when: str | None = None  # the repeat is entered only if this holds on earlier answers
+    max: int = Field(default=30, ge=1, le=200)  # an upper bound on members, counted or added
+
+    _v_id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+    _v_count = field_validator("count")(classmethod(lambda cls, v: _check_expr(v)))
+    _v_when = field_validator("when")(classmethod(lambda cls, v: _check_expr(v)))
+
+
 class Checklist(_Model):
     """A versioned checklist: steps in order, findings rules and early endings."""
 
@@ -244,6 +266,7 @@ class Checklist(_Model):
     title: LocalizedText
     description: LocalizedText | None = None
     sections: list[Section] = Field(default_factory=list)
+    repeats: list[Repeat] = Field(default_factory=list)
     steps: list[Step] = Field(min_length=1)
     findings: list[FindingRule] = Field(default_factory=list)
     endings: list[Ending] = Field(default_factory=list)
@@ -261,6 +284,25 @@ class Checklist(_Model):
             if s.id in seen:
                 raise ValueError(f"duplicate step id {s.id!r}")
             seen.add(s.id)
+        # A repeat's steps are one contiguous block; its id names it in expressions (count(${members})).
+        done: set[str] = set()
+        current: str | None = None
+        for s in self.steps:
+            if s.repeat != current:
+                if current is not None:
+                    done.add(current)
+                if s.repeat is not None and s.repeat in done:
+                    raise ValueError(f"the steps of repeat {s.repeat!r} must be consecutive")
+                current = s.repeat
+        rids = [r.id for r in self.repeats]
+        for r in self.repeats:
+            if r.id in seen or rids.count(r.id) > 1:
+                raise ValueError(f"repeat id {r.id!r} is also used by a step or another repeat")
+            if r.id not in done and r.id != current:
+                raise ValueError(f"repeat {r.id!r} has no steps")
+        unknown = {s.repeat for s in self.steps if s.repeat is not None} - set(rids)
+        if unknown:
+            raise ValueError(f"unknown repeat {sorted(unknown)[0]!r}")
         return self
 
     def model_post_init(self, context: Any, /) -> None:
@@ -271,6 +313,10 @@ class Checklist(_Model):
     def key(self) -> str:
         """`id@version`, the pinned identity of a checklist."""
         return f"{self.id}@{self.version}"
+
+    def repeat(self, repeat_id: str) -> Repeat | None:
+        """Return the repeat with this id, if any."""
+        return next((r for r in self.repeats if r.id == repeat_id), None)
 
     def step(self, step_id: str) -> Step | None:
         """Return the step with this id, if any."""

@@ -33,10 +33,19 @@ def import_(
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the checklist YAML here")] = None,
     checklist_id: Annotated[str | None, typer.Option("--id", help="Checklist id (default: form_id)")] = None,
     version: Annotated[int | None, typer.Option("--version", min=1, help="Checklist version")] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Refuse the whole form if any row cannot be carried over")
+    ] = False,
+    media: Annotated[
+        Path | None,
+        typer.Option("--media", help="Folder with the form's media files (choice lists for *_from_file)"),
+    ] = None,
 ) -> None:
-    """Import an XLSForm; refuses (exit 1) naming each unsupported construct and its sheet row."""
+    """Import an XLSForm; what cannot be carried over is left out and listed by row (--strict: refuse)."""
     try:
-        result = import_xlsform(form, checklist_id=checklist_id, version=version)
+        result = import_xlsform(
+            form, checklist_id=checklist_id, version=version, strict=strict, media_dir=media
+        )
     except XLSFormRefused as refused:
         # One line per problem (not a table) so CI logs and grep keep each problem whole.
         err_console.print(f"[bold red]{form.name}: refused, {len(refused.problems)} problem(s)[/bold red]")
@@ -47,13 +56,22 @@ def import_(
     text = dump_checklist_yaml(cl)
     for n in result.notes:
         err_console.print(f"[yellow]note[/yellow] {rich_escape(str(n))}", highlight=False, soft_wrap=True)
+    for d in result.dropped:
+        err_console.print(f"[yellow]warning[/yellow] {rich_escape(str(d))}", highlight=False, soft_wrap=True)
     if out is None:
         console.print(text, markup=False, highlight=False)
     else:
-        out.write_text(text, encoding="utf-8")
-        # Re-read what was written so a file that would not load is never left behind unnoticed.
-        parse_checklist(yaml.safe_load(out.read_text(encoding="utf-8")))
-        err_console.print(f"[green]imported[/green] {cl.key}: {len(cl.steps)} steps → {out}")
+        try:
+            out.write_text(text, encoding="utf-8")
+            # Re-read what was written so a file that would not load is never left behind unnoticed.
+            parse_checklist(yaml.safe_load(out.read_text(encoding="utf-8")))
+        except OSError as err:
+            err_console.print(
+                f"[red]cannot write {rich_escape(str(out))}: {rich_escape(err.strerror or str(err))}[/red]"
+            )
+            raise typer.Exit(code=1) from None
+    where = f" → {out}" if out is not None else ""
+    err_console.print(f"[green]imported[/green] {rich_escape(result.summary())}{where}", highlight=False)
 
 
 @app.command("check")

@@ -61,6 +61,7 @@ class AnswerIn(BaseModel):
     step_id: str = Field(min_length=1, max_length=80)
     value: Any = None
     evidence: list[str] = Field(default_factory=list, max_length=50)
+    item: int | None = Field(default=None, ge=1, le=200)  # which member of a repeat
 
 
 VisitEvent = LocationEvent | NoteEvent | StepTimeEvent

@@ -204,7 +204,7 @@ def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: Visi
     sent = not_in_future(data.finished_at, "finished_at") if data.finished_at is not None else None
     checklist = checklists.load_checklist(visit.checklist_id, visit.checklist_version)
     try:
-        state = checklists.replay(checklist, [a.model_dump() for a in data.answers])
+        state = checklists.replay(checklist, [a.model_dump(exclude_none=True) for a in data.answers])
     except checklists.ChecklistError as exc:
         raise ValidationFailed(detail=exc.message(actor.lang)) from exc
     outcome = checklists.outcome(checklist, state)

@@ -220,7 +220,10 @@ def finish_answers(
             if any(v not in ids for v in value):
                 return None
             value = [ids[v] for v in value]
-        out.append({"step_id": a["step_id"], "value": value, "evidence": ev})
+        entry = {"step_id": a["step_id"], "value": value, "evidence": ev}
+        if a.get("item") is not None:
+            entry["item"] = a["item"]  # which member of a repeat
+        out.append(entry)
     return out
 
 

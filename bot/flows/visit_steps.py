@@ -37,7 +37,7 @@ def answer_step(
     returns (state, prompt, answer shown)."""
     cl = data.checklist()
     state = data.state()
-    value = checklists.parse_value(step, raw, state.values(), lang)
+    value = checklists.parse_value(step, raw, checklists.current_values(cl, state), lang)
     need = checklists.required_evidence(cl, state, step.id, value)
     shown = vv.answer_label(step, value, lang)
     if need > 0:
@@ -79,7 +79,9 @@ async def _ask_number(turn: Turn, data: VisitData, step: Step, amb: AmbiguousNum
     """Asks whether "3,5" means 3.5, if 3.5 is an answer the step would take (else says why not)."""
     value = canonical_number(amb.candidate)
     try:
-        checklists.parse_value(step, value, data.state().values(), turn.lang)
+        checklists.parse_value(
+            step, value, checklists.current_values(data.checklist(), data.state()), turn.lang
+        )
     except ChecklistError as err:
         await _refused(turn, step, err)
         return
@@ -118,6 +120,8 @@ def _raw(turn: Turn, data: VisitData, step: Step) -> tuple[bool, Any]:
     act, arg = turn.action.act, turn.action.arg
     if act in FITS:
         fits = step.kind in FITS[act]
+        if act is Act.ANSWER and step.kind is StepKind.CHOICE:
+            arg = vv.choice_of(step, arg) or arg
         raw = {Act.ANSWER: arg, Act.MULTI_DONE: list(data.multi), Act.PHOTOS_DONE: list(data.pending_photos)}
         return fits, raw.get(act)
     if act is Act.SKIP:
@@ -157,8 +161,8 @@ async def pressed(turn: Turn) -> None:
 async def _toggle(turn: Turn, data: VisitData, step: Step) -> None:
     """Ticks or clears one choice of a multi-choice step; the keyboard is redrawn in place."""
     assert turn.conv is not None
-    choice = turn.action.arg
-    if step.choice(choice) is None:
+    choice = vv.choice_of(step, turn.action.arg)
+    if choice is None:
         await turn.answer(t(turn.lang, "This button has expired."))
         return
     data.multi = [c for c in data.multi if c != choice] if choice in data.multi else [*data.multi, choice]

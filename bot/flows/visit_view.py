@@ -45,12 +45,18 @@ def step_prompt(data: VisitData, step: Step, lang: str) -> Prompt:
         yes, no = yes_no_labels(lang)
         buttons = [[(yes, Action(Act.ANSWER, "yes")), (no, Action(Act.ANSWER, "no"))]]
     elif kind is StepKind.CHOICE:
-        buttons = rows([(c.label.get(lang), Action(Act.ANSWER, c.id)) for c in step.choices], 1)
+        buttons = rows(
+            [
+                (c.label.get(lang), Action(Act.ANSWER, choice_arg(step, i)))
+                for i, c in enumerate(step.choices)
+            ],
+            1,
+        )
     elif kind is StepKind.MULTI_CHOICE:
         chosen = set(data.multi)
         items = [
-            (("☑ " if c.id in chosen else "☐ ") + c.label.get(lang), Action(Act.TOGGLE, c.id))
-            for c in step.choices
+            (("☑ " if c.id in chosen else "☐ ") + c.label.get(lang), Action(Act.TOGGLE, choice_arg(step, i)))
+            for i, c in enumerate(step.choices)
         ]
         buttons = [*rows(items, 1), [(t(lang, "Done ✔"), Action(Act.MULTI_DONE))]]
         lines.append(t(lang, "Tap to select, tap again to clear, then Done."))
@@ -262,3 +268,20 @@ def summary_texts(data: VisitData, lang: str) -> list[str]:
 def summary_buttons(lang: str) -> Buttons:
     """Submit or go back."""
     return [[(t(lang, "✅ Submit"), Action(Act.SUBMIT)), (t(lang, "↩ Back"), Action(Act.BACK))]]
+
+
+MAX_CHOICE_ARG_BYTES = 32  # a button's data is at most 64 bytes with the flow and the nonce
+
+
+def choice_arg(step: Step, i: int) -> str:
+    """A choice's button argument: its id, or `#<position>` when the id is too long for a button."""
+    cid = step.choices[i].id
+    return cid if len(cid.encode()) <= MAX_CHOICE_ARG_BYTES and not cid.startswith("#") else f"#{i}"
+
+
+def choice_of(step: Step, arg: str) -> str | None:
+    """The choice id a button argument stands for (None if it names no choice of this step)."""
+    if arg.startswith("#") and arg[1:].isdigit():
+        i = int(arg[1:])
+        return step.choices[i].id if i < len(step.choices) else None
+    return arg if step.choice(arg) is not None else None

@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from checklists import Checklist, ChecklistError, State, Step, StepKind, answer, next_step, parse_value, start
+from checklists import (
+    Checklist,
+    ChecklistError,
+    State,
+    Step,
+    StepKind,
+    answer,
+    current_member,
+    next_step,
+    parse_checklist,
+    parse_value,
+    start,
+)
 
 
 def candidates(step: Step) -> Iterator[Any]:
@@ -55,6 +67,54 @@ def walk(cl: Checklist, script: Mapping[str, Any] | None = None, max_steps: int 
         step = next_step(cl, state)
         if step is None:
             return state
-        raw = script[step.id] if step.id in script else valid_value(step, state)
+        if step.id in script:
+            raw = script[step.id]
+        elif cl.repeat(step.id) is not None:  # "add a member?": one member, then stop
+            raw = "yes" if current_member(cl, state) == 1 else "no"
+        else:
+            raw = valid_value(step, state)
         state = answer(cl, state, step.id, raw, evidence=["ev-1", "ev-2"])
     raise AssertionError("checklist did not finish")
+
+
+def _text(zh: str, en: str) -> dict[str, str]:
+    return {"zh-CN": zh, "en": en}
+
+
+def members_checklist(count: str | None = None) -> Checklist:
+    steps: list[dict[str, Any]] = [
+        {"id": "size", "kind": "number", "label": _text("家庭人数", "Size"), "validation": {"integer": True}},
+        {"id": "name", "kind": "text", "label": _text("姓名", "Name"), "repeat": "members"},
+        {"id": "age", "kind": "number", "label": _text("年龄", "Age"), "repeat": "members"},
+        {"id": "cared", "kind": "yes_no", "label": _text("有人照料吗", "Cared for?"), "repeat": "members",
+         "when": "${age} >= 80"},
+        {"id": "remarks", "kind": "text", "label": _text("备注", "Remarks"), "required": False},
+    ]  # fmt: skip
+    repeat: dict[str, Any] = {"id": "members", "title": _text("家庭成员", "household members")}
+    if count:
+        repeat["count"] = count
+    return parse_checklist(
+        {
+            "id": "members_demo",
+            "version": 1,
+            "title": _text("成员", "Members"),
+            "repeats": [repeat],
+            "steps": steps,
+            "findings": [
+                {
+                    "id": "uncared",
+                    "when": "${cared} = 'no'",
+                    "category": "other",
+                    "severity": "high",
+                    "message": _text("有高龄成员无人照料", "an elderly member has no care"),
+                },
+                {
+                    "id": "size_mismatch",
+                    "when": "count(${members}) != ${size}",
+                    "category": "other",
+                    "severity": "low",
+                    "message": _text("人数不符", "size does not match the members"),
+                },
+            ],
+        }
+    )
