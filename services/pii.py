@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import binascii
 import hmac
 import operator
 import os
@@ -16,6 +17,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 _PREFIX = "v1:"  # legacy tokens: no key id, written before key rotation existed
 _PREFIX_V2 = "v2:"  # v2:<key id>:<base64>, the key id being a short fingerprint of the PII key
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK = "10X98765432"
 _ID_RE = re.compile(r"^\d{17}[\dX]$")
@@ -58,7 +60,8 @@ class PiiCipher:
             return None
         nonce = os.urandom(12)
         sealed = self._aead.encrypt(nonce, plain.encode(), b"feijian-pii")
-        return self.prefix + base64.urlsafe_b64encode(nonce + sealed).decode()
+        # binascii directly: base64.urlsafe_b64encode is this plus two Python calls (bulk imports)
+        return self.prefix + binascii.b2a_base64(nonce + sealed, newline=False).translate(_URLSAFE).decode()
 
     def decrypt(self, token: str | None) -> str | None:
         """Decrypts a value written by encrypt; raises PiiError on a wrong key or tampering."""
