@@ -19,6 +19,7 @@ from sqlmodel import Session, func, select
 from models.household import Household
 from models.user import Role
 from services import audit, household_parse, jobs
+from services.cipher import get_cipher
 from services.context import Actor
 from services.errors import TooLarge, ValidationFailed
 from services.household_parse import blank, parsed_batches
@@ -211,7 +212,9 @@ def import_households(
             writers[-1].defer_indexes(deferred)
         scan = _Scan(validator, actor, writers[0] if writers else None, skip_invalid)
         if len(data) >= household_parse.PARALLEL_MIN_BYTES:
-            batches = parsed_batches(data, filename, mapping, villages, validator.has_members, MAX_ROWS)
+            batches = parsed_batches(
+                data, filename, mapping, villages, validator.has_members, MAX_ROWS, get_cipher().current
+            )
             _run_batches(scan, batches, report, progress)
         else:
             _run_scan(scan, rows, mapping, report, progress)

@@ -25,6 +25,7 @@ from services.bulk import table_of, upsert
 from services.cipher import get_cipher
 
 _HEAD_RELATIONS = ("户主", "本人", "申请人")
+_UNSEALED = object()  # a member row whose ID number is not encrypted yet
 
 
 @dataclass(slots=True)
@@ -236,22 +237,22 @@ class Writer:
         """Upserts the pending households with their members, and late member rows of written ones."""
         if not pending and not late:
             return
-        cipher, uid, day, money, now = self.cipher, self.uid, self.day, self.money, self.now
-        encrypt, lookup_hash = cipher.encrypt, cipher.lookup_hash
+        uid, day, money, now = self.uid, self.day, self.money, self.now
         # into a table that was empty when the import began, every register number is new (repeats
         # within the file never reach the writer), so there is nothing to look up
         existing = existing_ids(self.session, list(pending)) if pending and not self.fresh else {}
+        items = list(pending.items())
+        sealed = self._seal_households([item.data for _, item in items])
         h_rows: list[tuple[Any, ...]] = []
-        m_rows: list[Any] = []  # the head's row stays a list until its flags are final
-        for reg, item in pending.items():
+        m_rows: list[list[Any]] = []  # lists until their flags and ciphertexts are final
+        for i, (reg, item) in enumerate(items):
             d, st = item.data, item.state
             old = existing.get(reg)
             h = self.new_id() if old is None else uid(old)
             st.hid, st.created = h, old is None
             code = d["village_code"]
             head_id = d["head_id"]
-            head_enc, head_hash = encrypt(head_id), lookup_hash(head_id)
-            phone = d["phone"]
+            head_enc, head_hash, phone_enc, phone_hash, bank_enc = sealed[i]
             st.written_size = max(d["size"] or 1, 1 + len(item.members))
             datum = d["datum"]
             h_rows.append(
@@ -261,9 +262,9 @@ class Writer:
                     d["head_name"],
                     head_enc,
                     head_hash,
-                    encrypt(phone),
-                    lookup_hash(phone),
-                    encrypt(d["bank"]),
+                    phone_enc,
+                    phone_hash,
+                    bank_enc,
                     st.written_size,
                     d["address"],
                     code,
@@ -271,13 +272,13 @@ class Writer:
                     code[:6],
                     d["lat"],
                     d["lon"],
-                    None if datum is None else datum.value,
-                    d["tier"].value,
-                    d["subsidy_type"].value,
+                    None if datum is None else datum._value_,
+                    d["tier"]._value_,
+                    d["subsidy_type"]._value_,
                     money(d["monthly_amount"]),
                     day(d["start_date"]),
                     day(d["last_review_date"]),
-                    d["status"].value,
+                    d["status"]._value_,
                     d["cadre_relative"],
                     now,
                     now,
@@ -291,7 +292,6 @@ class Writer:
                     head[6], head[7] = m["disabled"], m["seriously_ill"]
                     continue
                 m_rows.append(self._member(h, pos, m))
-        m_rows = [tuple(r) for r in m_rows]
         head_flags: list[tuple[Any, ...]] = []
         sizes: list[tuple[Any, ...]] = []
         for st, pos, m in late:  # member rows of households written in an earlier chunk
@@ -300,6 +300,7 @@ class Writer:
                 head_flags.append((m["disabled"], m["seriously_ill"], h))
             else:
                 m_rows.append(self._member(h, pos, m))
+        self._seal_members(m_rows)
         for st in {id(st): st for st, _, _ in late}.values():
             size = max(st.size or 1, 1 + st.members)
             if size != st.written_size and st.hid is not None:
@@ -308,27 +309,58 @@ class Writer:
         new = [r for r in h_rows if pending[r[1]].state.created]
         old_rows = [r for r in h_rows if not pending[r[1]].state.created]
         replaced = [r[0] for r in old_rows]
+        rows = [tuple(r) for r in m_rows]
         if self.mode == "sqlite":
-            self._sqlite(new, old_rows, replaced, m_rows, head_flags, sizes)
+            self._sqlite(new, old_rows, replaced, rows, head_flags, sizes)
         elif self.mode == "postgresql":
-            self._postgres(h_rows, replaced, m_rows, head_flags, sizes)
+            self._postgres(h_rows, replaced, rows, head_flags, sizes)
         else:
-            self._core(h_rows, replaced, m_rows, head_flags, sizes)
-        self.members += len(m_rows)
+            self._core(h_rows, replaced, rows, head_flags, sizes)
+        self.members += len(rows)
 
-    def _member(self, h: Any, pos: int, m: dict[str, Any]) -> tuple[Any, ...]:
-        cipher = self.cipher
-        return (
+    def _seal_households(self, data: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """Per household: head ID ciphertext and hash, phone ciphertext and hash, bank ciphertext;
+        taken from the parser process when it sealed them, else computed here a column at a time."""
+        out: list[Any] = [d.get("sealed") for d in data]
+        todo = [i for i, s in enumerate(out) if s is None]
+        if todo:
+            cipher = self.cipher
+            heads = [data[i]["head_id"] for i in todo]
+            phones = [data[i]["phone"] for i in todo]
+            columns = zip(
+                cipher.encrypt_many(heads),
+                cipher.lookup_hash_many(heads),
+                cipher.encrypt_many(phones),
+                cipher.lookup_hash_many(phones),
+                cipher.encrypt_many([data[i]["bank"] for i in todo]),
+                strict=True,
+            )
+            for i, values in zip(todo, columns, strict=True):
+                out[i] = values
+        return out
+
+    def _member(self, h: Any, pos: int, m: dict[str, Any]) -> list[Any]:
+        """A member row; without the parser's `sealed`, _seal_members encrypts its ID number later."""
+        enc, digest = m.get("sealed") or (m["id"], _UNSEALED)
+        return [
             self.new_id(),
             h,
             m["name"] or "",
             m["relation"],
-            cipher.encrypt(m["id"]),
-            cipher.lookup_hash(m["id"]),
+            enc,
+            digest,
             m["disabled"],
             m["seriously_ill"],
             pos,
-        )
+        ]
+
+    def _seal_members(self, rows: list[list[Any]]) -> None:
+        todo = [r for r in rows if r[5] is _UNSEALED]
+        plains = [r[4] for r in todo]
+        for r, enc, digest in zip(
+            todo, self.cipher.encrypt_many(plains), self.cipher.lookup_hash_many(plains), strict=True
+        ):
+            r[4], r[5] = enc, digest
 
     def _sqlite(
         self,
@@ -380,7 +412,12 @@ class Writer:
         cur = self.dbapi().cursor()
         cols = ", ".join(HOUSEHOLD_COLUMNS)
         try:
-            if h_rows:
+            if h_rows and self.fresh:
+                # the table was empty when the import began: no row can conflict, COPY straight in
+                with cur.copy(f"COPY household ({cols}) FROM STDIN") as copy:
+                    for r in h_rows:
+                        copy.write_row(r)
+            elif h_rows:
                 if not self._temp_ready:
                     cur.execute(
                         "CREATE TEMP TABLE IF NOT EXISTS feijian_import_household "
