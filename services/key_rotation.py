@@ -82,8 +82,9 @@ def _stale_users(key_id: str) -> ColumnElement[bool]:
     return or_(kid.is_(None), kid != key_id)
 
 
-def _users_with_relatives(session: Session, key_id: str) -> list[User]:
-    users = session.exec(select(User).where(_stale_users(key_id)).order_by(col(User.login))).all()
+def _users_with_relatives(session: Session, key_id: str, lock: bool = False) -> list[User]:
+    q = select(User).where(_stale_users(key_id)).order_by(col(User.login))
+    users = session.exec(q.with_for_update() if lock else q).all()
     return [u for u in users if u.relative_id_hashes]
 
 
@@ -105,7 +106,10 @@ def status(session: Session, keyring: PiiKeyring) -> KeyStatus:
 def _stale_batch(session: Session, model: Model, prefix: str, size: int) -> list[Any]:
     """The next stale rows (a row that cannot be re-encrypted raises, so a rerun never spins)."""
     pk = col(model.id)
-    return list(session.exec(select(model).where(_stale(model, prefix)).order_by(pk).limit(size)).all())
+    q = select(model).where(_stale(model, prefix)).order_by(pk).limit(size)
+    # PostgreSQL: lock the batch, so a concurrent write to one of its rows is neither lost nor
+    # overwritten with the old value (SQLite's BEGIN IMMEDIATE already holds the write lock)
+    return list(session.exec(q.with_for_update()).all())
 
 
 def _reencrypt(row: Any, columns: dict[str, str | None], keyring: PiiKeyring) -> dict[str, Any]:
@@ -196,7 +200,7 @@ def _rotate_users(
     open_session: SessionFactory, actor: Actor, keyring: PiiKeyring, drop_unmatched: bool
 ) -> tuple[int, dict[str, int], int]:
     with open_session() as session:
-        users = _users_with_relatives(session, keyring.key_id)
+        users = _users_with_relatives(session, keyring.key_id, lock=True)
         if not users:
             return 0, {}, 0
         mapping = _relative_map(session, keyring, users)
