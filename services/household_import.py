@@ -8,8 +8,10 @@ The parts: `household_reader` (formats and headers), `household_validate` (rows 
 
 from __future__ import annotations
 
+import gc
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -176,6 +178,24 @@ class _Scan:
         return [reg for reg, st in self.seen.items() if not st.bad]
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a file is imported.
+
+    The import allocates a few objects per row and keeps one per household, none of them in
+    cycles; every collection would walk all of them again (a third of the importer's CPU on a
+    100,000-row file). Reference counting still frees everything. Collection comes back after,
+    unless it was already off (another import in this process turns it back on when it ends).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def import_households(
     session: Session,
     actor: Actor,
@@ -185,6 +205,20 @@ def import_households(
     dry_run: bool = False,
     skip_invalid: bool = False,
     progress: Progress | None = None,
+) -> ImportReport:
+    """Validates a register file and, unless dry_run, upserts its households in bulk (see _import)."""
+    with gc_paused():
+        return _import(session, actor, data, filename, dry_run, skip_invalid, progress)
+
+
+def _import(
+    session: Session,
+    actor: Actor,
+    data: bytes,
+    filename: str,
+    dry_run: bool,
+    skip_invalid: bool,
+    progress: Progress | None,
 ) -> ImportReport:
     """Validates a register file and, unless dry_run, upserts its households in bulk.
 

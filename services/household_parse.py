@@ -9,6 +9,7 @@ parser (a malformed file, too many rows) is raised in the importing process as t
 
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import queue
 from collections.abc import Iterator
@@ -44,6 +45,7 @@ def _produce(
     out: Any,
 ) -> None:
     """The parser process: batches of checked, encrypted rows, then ("end",) or why it stopped."""
+    gc.disable()  # this process only parses: see household_import.gc_paused
     try:
         cipher = PiiCipher(*key)
         validator = Validator(villages, has_members)

@@ -148,3 +148,21 @@ def test_parser_process_ends_with_the_import(
     session: Session, villages: None, bulk: None, no_leftover_children: None
 ) -> None:
     assert imp.import_households(session, ACTOR, _register(6), "r.csv").written
+
+
+def test_garbage_collection_is_paused_only_while_importing(session: Session, villages: None) -> None:
+    import gc
+
+    seen: list[bool] = []
+    assert gc.isenabled()
+    report = imp.import_households(
+        session, ACTOR, _register(4), "r.csv", progress=lambda done, total: seen.append(gc.isenabled())
+    )
+    assert report.written and seen and not any(seen)
+    assert gc.isenabled()
+    gc.disable()
+    try:  # an import inside a caller that has collection off leaves it off
+        imp.import_households(session, ACTOR, _register(4), "r.csv")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
