@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import gc
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -343,19 +343,22 @@ def _run_scan(
 
 def _run_batches(
     scan: _Scan,
-    batches: Iterator[household_parse.Batch],
+    batches: Generator[household_parse.Batch, None, None],
     report: ImportReport,
     progress: Progress | None,
 ) -> None:
     """The scan over rows checked in the parser process (a batch's errors count before its rows)."""
     add, errors = scan.add, scan.validator.errors
     count = 0
-    for count, parsed, found in batches:
-        errors.extend(found)
-        for p in parsed:
-            add(p)
-        if progress:
-            progress(count, 0)
+    try:
+        for count, parsed, found in batches:
+            errors.extend(found)
+            for p in parsed:
+                add(p)
+            if progress:
+                progress(count, 0)
+    finally:
+        batches.close()  # on an error here too: the parser process ends now, not when collected
     report.rows = count
     scan.flush()
 

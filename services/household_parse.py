@@ -12,7 +12,7 @@ from __future__ import annotations
 import gc
 import multiprocessing as mp
 import queue
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import Any
 
 from services.errors import TooLarge, ValidationFailed
@@ -103,7 +103,7 @@ def parsed_batches(
     has_members: bool,
     max_rows: int,
     cipher: PiiCipher,
-) -> Iterator[Batch]:
+) -> Generator[Batch, None, None]:
     """The file's checked rows in batches, parsed in a second process.
 
     The process is forked where the platform can (it inherits the file and the villages instead of

@@ -166,3 +166,19 @@ def test_garbage_collection_is_paused_only_while_importing(session: Session, vil
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_an_error_in_the_importer_ends_the_parser_process(
+    session: Session, villages: None, bulk: None
+) -> None:
+    import multiprocessing as mp
+
+    def fail(done: int, total: int) -> None:
+        raise RuntimeError("disk full")
+
+    with pytest.raises(RuntimeError, match="disk full") as caught:
+        imp.import_households(session, ACTOR, _register(40), "r.csv", progress=fail)
+    # the error (and its frames, holding the parser's batches) is still referenced here
+    assert caught.tb is not None
+    assert not [p for p in mp.active_children() if p.name == "feijian-register-parser"]
+    assert session.exec(select(func.count()).select_from(Household)).one() == 0
