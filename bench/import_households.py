@@ -21,7 +21,10 @@ os.environ.setdefault("FEIJIAN_SECRET_KEY", "ZmVpamlhbi1iZW5jaC1zZWNyZXQta2V5LTM
 
 ROWS = int(os.environ.get("BENCH_ROWS", "100000"))
 BASELINE_ROWS = int(os.environ.get("BENCH_BASELINE_ROWS", "2000"))
-PG_URL = os.environ.get("BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/feijian_bench")
+# a database of this run's own, so two people benchmarking on one host never drop each other's
+PG_URL = os.environ.get(
+    "BENCH_PG_URL", f"postgresql+psycopg://postgres@127.0.0.1:5432/feijian_bench_{os.getpid()}"
+)
 
 
 def _csv(rows: int) -> bytes:
@@ -46,10 +49,11 @@ def _prepare(url: str) -> None:
     from sqlalchemy import create_engine, text
 
     if url.startswith("postgresql"):
-        admin = create_engine(url.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+        base, name = url.rsplit("/", 1)
+        admin = create_engine(base + "/postgres", isolation_level="AUTOCOMMIT")
         with admin.connect() as c:
-            c.execute(text("DROP DATABASE IF EXISTS feijian_bench WITH (FORCE)"))
-            c.execute(text("CREATE DATABASE feijian_bench"))
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            c.execute(text(f'CREATE DATABASE "{name}"'))
         admin.dispose()
     from models.db import make_engine, unit_of_work
     from models.migrate import upgrade
@@ -59,6 +63,16 @@ def _prepare(url: str) -> None:
     upgrade(url)
     with unit_of_work(make_engine(url)) as s:
         load_packaged(s, Actor.system("bench"))
+
+
+def _drop(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    base, name = url.rsplit("/", 1)
+    admin = create_engine(base + "/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _run_import(url: str, data: bytes, q: mp.Queue) -> None:  # type: ignore[type-arg]
@@ -74,12 +88,15 @@ def _run_import(url: str, data: bytes, q: mp.Queue) -> None:  # type: ignore[typ
         report = import_households(s, Actor.system("bench"), data, "bench.csv")
     elapsed = time.perf_counter() - t
     usage = resource.getrusage(resource.RUSAGE_SELF)
+    parser = resource.getrusage(resource.RUSAGE_CHILDREN)  # the parser process, once it has ended
     assert report.created == ROWS, report.as_dict()
     q.put(
         {
             "seconds": elapsed,
             "peak_mb": usage.ru_maxrss / 1024,
             "cpu_s": usage.ru_utime + usage.ru_stime - cpu0,  # this process's CPU: less noisy on a busy host
+            "parser_cpu_s": parser.ru_utime + parser.ru_stime,
+            "parser_peak_mb": parser.ru_maxrss / 1024,
         }
     )
 
@@ -130,6 +147,7 @@ def main() -> None:
     """Runs the benchmark and prints one JSON line."""
     data = _csv(ROWS)
     out: dict[str, object] = {"bench": "import_households", "rows": ROWS}
+    out["load_avg_before"] = round(os.getloadavg()[0], 2)  # the host is shared: say how busy it was
     tmp = tempfile.mkdtemp(prefix="feijian-bench-")
     for name, url in (("sqlite", f"sqlite:///{tmp}/bench.sqlite"), ("postgresql", PG_URL)):
         try:
@@ -146,9 +164,14 @@ def main() -> None:
             "seconds": round(imp["seconds"], 2),
             "peak_mb": round(imp["peak_mb"]),
             "import_cpu_s": round(imp["cpu_s"], 2),
+            "parser_cpu_s": round(imp["parser_cpu_s"], 2),
+            "parser_peak_mb": round(imp["parser_peak_mb"]),
             "baseline_rows_per_s": round(base_rate),
             "speedup": round(rate / base_rate, 1),
         }
+        if name == "postgresql":
+            _drop(url)
+    out["load_avg_after"] = round(os.getloadavg()[0], 2)
     print(json.dumps(out, ensure_ascii=False))
 
 

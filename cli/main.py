@@ -5,13 +5,13 @@ from __future__ import annotations
 import typer
 
 from cli import bot as bot_cli
-from cli import checklists, household_import, media, rounds, sandbox, serve, store
+from cli import checklists, household_import, keys, media, rounds, sandbox, serve, store
 
 app = typer.Typer(help="飞检 Feijian — unannounced inspections of dibao households", no_args_is_help=True)
 app.command()(serve.demo)
 app.command()(serve.serve)
 app.command()(store.migrate)
-app.command()(store.keys)
+app.add_typer(keys.app, name="keys")
 app.add_typer(store.regions_app, name="regions")
 app.add_typer(store.users_app, name="users")
 app.add_typer(store.audit_app, name="audit")

@@ -1,4 +1,4 @@
-"""Store commands: migrate, keys, regions, users, audit."""
+"""Store commands: migrate, regions, users, audit."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from contracts.users import UserCreate
 from models.migrate import upgrade
 from models.user import Role
 from services import audit, regions, users
-from services.config import new_key
 from services.context import Actor
 from services.messages import translate
 
@@ -28,11 +27,6 @@ def migrate() -> None:
     url = settings().database_url
     upgrade(url)
     console.print(f"[green]✓[/green] migrated {engine().url.render_as_string(hide_password=True)}")
-
-
-def keys() -> None:
-    """Prints two fresh keys for FEIJIAN_SECRET_KEY and FEIJIAN_PII_KEY."""
-    console.print(f"FEIJIAN_SECRET_KEY={new_key()}\nFEIJIAN_PII_KEY={new_key()}", highlight=False)
 
 
 @regions_app.command("load")

@@ -17,7 +17,11 @@ from models.types import enum_column, new_uuid, ts_column, utcnow
 
 
 class Household(SQLModel, table=True):
-    """A beneficiary household; personal identifiers are stored only encrypted plus a keyed hash."""
+    """A beneficiary household; personal identifiers are stored only encrypted plus a keyed hash.
+
+    Indexes, each for a query: register_no (unique; upserts, cursor pages), head_id_hash (search by
+    ID number), village_code (scope prefixes, the region foreign key); members by household_id.
+    """
 
     id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
     register_no: str = Field(max_length=40, unique=True, index=True)
@@ -25,25 +29,26 @@ class Household(SQLModel, table=True):
     head_id_enc: str | None = Field(default=None, max_length=200)
     head_id_hash: str | None = Field(default=None, max_length=64, index=True)
     phone_enc: str | None = Field(default=None, max_length=200)
-    phone_hash: str | None = Field(default=None, max_length=64, index=True)
+    phone_hash: str | None = Field(default=None, max_length=64)  # no query looks households up by phone
     bank_enc: str | None = Field(default=None, max_length=200)
     size: int = Field(default=1, ge=1)
     address: str | None = Field(default=None, max_length=300)
     village_code: str = Field(
         sa_column=Column(String(12), ForeignKey("region.code"), nullable=False, index=True)
     )
-    township_code: str = Field(max_length=9, index=True)
-    county_code: str = Field(max_length=6, index=True)
+    # scopes and draws select by village_code prefix; township and county only narrow those rows
+    township_code: str = Field(max_length=9)
+    county_code: str = Field(max_length=6)
     lat: float | None = None
     lon: float | None = None
     datum: Datum | None = Field(default=None, sa_column=enum_column(Datum, nullable=True))
-    tier: Tier = Field(sa_column=enum_column(Tier, index=True))
+    tier: Tier = Field(sa_column=enum_column(Tier))  # three values: an index would not narrow
     subsidy_type: SubsidyType = Field(sa_column=enum_column(SubsidyType))
     monthly_amount: Decimal = Field(default=Decimal("0"), sa_column=Column(Numeric(10, 2), nullable=False))
     start_date: date | None = None
     last_review_date: date | None = None
     status: HouseholdStatus = Field(default=HouseholdStatus.active, sa_column=enum_column(HouseholdStatus))
-    cadre_relative: bool = Field(default=False, index=True)
+    cadre_relative: bool = False
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
 
@@ -60,7 +65,7 @@ class HouseholdMember(SQLModel, table=True):
     name: str = Field(max_length=60)
     relation: str = Field(max_length=20)
     id_enc: str | None = Field(default=None, max_length=200)
-    id_hash: str | None = Field(default=None, max_length=64, index=True)
+    id_hash: str | None = Field(default=None, max_length=64)  # read with the household, never searched
     disabled: bool = False
     seriously_ill: bool = False
     position: int = 0

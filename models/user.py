@@ -25,6 +25,8 @@ class User(SQLModel, table=True):
     home_township_code: str | None = Field(default=None, max_length=9, index=True)
     scope_code: str | None = Field(default=None, max_length=12)
     relative_id_hashes: list[str] = Field(default_factory=list, sa_column=json_column())
+    # the id of the PII key the relative hashes are under (None: written before key ids existed)
+    relative_key_id: str | None = Field(default=None, max_length=16)
     telegram_user_id: int | None = Field(
         default=None, sa_column=Column(BigInteger, unique=True, nullable=True)
     )

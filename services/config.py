@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
     secret_key: str | None = None
     pii_key: str | None = None
+    # comma-separated keys still accepted for reading while `feijian keys rotate` runs
+    pii_old_keys: str | None = None
     # Any tag (zh, en-US, ...) is normalised; unset, it is the language layer's configured default.
     default_language: LangSetting = Field(default_factory=default_lang)
     token_ttl_hours: int = Field(default=12, ge=1, le=24 * 90)
@@ -106,11 +108,16 @@ class Settings(BaseSettings):
             raise SettingsError("FEIJIAN_PII_KEY is not set (generate one: feijian keys)")
         return _decode_key(self.pii_key, "pii_key")
 
+    def pii_old_key_bytes(self) -> tuple[bytes, ...]:
+        """The old personal-data keys (FEIJIAN_PII_OLD_KEYS, comma-separated), each checked."""
+        parts = [p.strip() for p in (self.pii_old_keys or "").split(",") if p.strip()]
+        return tuple(_decode_key(p, "pii_old_keys") for p in parts)
+
     def validate_for_serving(self) -> None:
         """Refuses to start without both keys, and with the same key used twice."""
         secret = self.secret_key_bytes()
         pii = self.pii_key_bytes()
-        if secret == pii:
+        if secret == pii or secret in self.pii_old_key_bytes():
             raise SettingsError("FEIJIAN_SECRET_KEY and FEIJIAN_PII_KEY must be different keys")
 
 

@@ -6,6 +6,7 @@ No round trip and no bind processing per row; values go in each dialect's storag
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from itertools import chain
 from operator import attrgetter
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Index, delete, insert, select, update
 from sqlmodel import Session, col
 
 from models.household import Household, HouseholdMember
@@ -24,6 +25,7 @@ from services.bulk import table_of, upsert
 from services.cipher import get_cipher
 
 _HEAD_RELATIONS = ("户主", "本人", "申请人")
+_UNSEALED = object()  # a member row whose ID number is not encrypted yet
 
 
 @dataclass(slots=True)
@@ -130,13 +132,32 @@ def _same(value: Any) -> Any:
     return value
 
 
-def uuid4_hex() -> str:
-    """uuid.uuid4().hex without building a UUID object: 122 random bits, version 4, RFC 4122 variant."""
-    b = bytearray(os.urandom(16))
-    b[6] = (b[6] & 0x0F) | 0x40
-    b[8] = (b[8] & 0x3F) | 0x80
-    return b.hex()
+class OrderedIds:
+    """Time-ordered UUIDs (version 7, RFC 9562) as 32-digit hex, for the rows one import creates.
 
+    48 bits of Unix milliseconds, then 12 random bits, then a counter from a random start: ids of
+    one import ascend, and a later import's ids sort after, so primary-key and household_id index
+    inserts append at the right edge of the B-tree instead of landing on a random page.
+    """
+
+    def __init__(self) -> None:
+        ms = time.time_ns() // 1_000_000
+        rand = int.from_bytes(os.urandom(8), "big")
+        self.head = f"{ms & 0xFFFF_FFFF_FFFF:012x}7{rand >> 52:03x}"
+        self.n = rand & 0xFF_FFFF_FFFF  # 40 random bits: two imports in one millisecond stay apart
+        self.variant = 0b10 << 62
+
+    def __call__(self) -> str:
+        self.n += 1
+        return f"{self.head}{self.variant | self.n:016x}"
+
+
+# secondary indexes a large load into an (almost) empty table builds once afterwards
+DEFERRABLE_INDEXES = (
+    "ix_household_head_id_hash",
+    "ix_household_village_code",
+    "ix_household_member_household_id",
+)
 
 _SQLITE_CACHE_KIB = 64 * 1024
 
@@ -151,17 +172,19 @@ class Writer:
 
     mode_override: str | None = None  # tests force "core" to compare the storage formats
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, fresh: bool = False) -> None:
         self.session = session
+        self.fresh = fresh  # the household table was empty when this import's transaction began
         self.mode = self.mode_override or _raw_mode(session)
-        self.cipher = get_cipher()
+        self.cipher = get_cipher().current  # writes go under the current key
+        self.deferred: list[Index] = []
         now = utcnow()
         self.members = 0
         self._temp_ready = False
         self._cache_size: int | None = None
         if self.mode == "sqlite":
             self.uid: Callable[[uuid.UUID], Any] = attrgetter("hex")
-            self.new_id: Callable[[], Any] = uuid4_hex
+            self.new_id: Callable[[], Any] = OrderedIds()
             self.day: Callable[[date | None], Any] = _sqlite_date
             self.money: Callable[[Decimal], Any] = _sqlite_amount
             self.now: Any = _sqlite_ts(now)
@@ -174,9 +197,29 @@ class Writer:
                 dbapi.execute(f"PRAGMA cache_size = -{_SQLITE_CACHE_KIB}")
         elif self.mode == "postgresql":
             # uuid columns take the 32-digit hex form as input text
-            self.uid, self.new_id, self.day, self.money, self.now = _same, uuid4_hex, _same, _same, now
+            self.uid, self.new_id, self.day, self.money, self.now = _same, OrderedIds(), _same, _same, now
         else:
             self.uid, self.new_id, self.day, self.money, self.now = _same, uuid.uuid4, _same, _same, now
+
+    def defer_indexes(self, names: tuple[str, ...]) -> None:
+        """Drops these secondary indexes for the load (inside the caller's transaction, so a rollback
+        brings them back); restore_indexes builds them again before the transaction commits."""
+        if self.mode == "core" or not names:
+            return
+        tables = (table_of(Household), table_of(HouseholdMember))
+        known = {str(ix.name): ix for t in tables for ix in t.indexes}
+        conn = self.session.connection()
+        for name in names:
+            ix = known.get(name)
+            if ix is not None and not ix.unique:
+                ix.drop(conn)
+                self.deferred.append(ix)
+
+    def restore_indexes(self) -> None:
+        """Builds the deferred indexes over the loaded rows (one sort each, not one insert per row)."""
+        conn = self.session.connection()
+        while self.deferred:
+            self.deferred.pop().create(conn)
 
     def close(self) -> None:
         """Gives the connection its page cache size back."""
@@ -194,20 +237,22 @@ class Writer:
         """Upserts the pending households with their members, and late member rows of written ones."""
         if not pending and not late:
             return
-        cipher, uid, day, money, now = self.cipher, self.uid, self.day, self.money, self.now
-        encrypt, lookup_hash = cipher.encrypt, cipher.lookup_hash
-        existing = existing_ids(self.session, list(pending)) if pending else {}
+        uid, day, money, now = self.uid, self.day, self.money, self.now
+        # into a table that was empty when the import began, every register number is new (repeats
+        # within the file never reach the writer), so there is nothing to look up
+        existing = existing_ids(self.session, list(pending)) if pending and not self.fresh else {}
+        items = list(pending.items())
+        sealed = self._seal_households([item.data for _, item in items])
         h_rows: list[tuple[Any, ...]] = []
-        m_rows: list[Any] = []  # the head's row stays a list until its flags are final
-        for reg, item in pending.items():
+        m_rows: list[list[Any]] = []  # lists until their flags and ciphertexts are final
+        for i, (reg, item) in enumerate(items):
             d, st = item.data, item.state
             old = existing.get(reg)
             h = self.new_id() if old is None else uid(old)
             st.hid, st.created = h, old is None
             code = d["village_code"]
             head_id = d["head_id"]
-            head_enc, head_hash = encrypt(head_id), lookup_hash(head_id)
-            phone = d["phone"]
+            head_enc, head_hash, phone_enc, phone_hash, bank_enc = sealed[i]
             st.written_size = max(d["size"] or 1, 1 + len(item.members))
             datum = d["datum"]
             h_rows.append(
@@ -217,9 +262,9 @@ class Writer:
                     d["head_name"],
                     head_enc,
                     head_hash,
-                    encrypt(phone),
-                    lookup_hash(phone),
-                    encrypt(d["bank"]),
+                    phone_enc,
+                    phone_hash,
+                    bank_enc,
                     st.written_size,
                     d["address"],
                     code,
@@ -227,13 +272,13 @@ class Writer:
                     code[:6],
                     d["lat"],
                     d["lon"],
-                    None if datum is None else datum.value,
-                    d["tier"].value,
-                    d["subsidy_type"].value,
+                    None if datum is None else datum._value_,
+                    d["tier"]._value_,
+                    d["subsidy_type"]._value_,
                     money(d["monthly_amount"]),
                     day(d["start_date"]),
                     day(d["last_review_date"]),
-                    d["status"].value,
+                    d["status"]._value_,
                     d["cadre_relative"],
                     now,
                     now,
@@ -247,7 +292,6 @@ class Writer:
                     head[6], head[7] = m["disabled"], m["seriously_ill"]
                     continue
                 m_rows.append(self._member(h, pos, m))
-        m_rows = [tuple(r) for r in m_rows]
         head_flags: list[tuple[Any, ...]] = []
         sizes: list[tuple[Any, ...]] = []
         for st, pos, m in late:  # member rows of households written in an earlier chunk
@@ -256,6 +300,7 @@ class Writer:
                 head_flags.append((m["disabled"], m["seriously_ill"], h))
             else:
                 m_rows.append(self._member(h, pos, m))
+        self._seal_members(m_rows)
         for st in {id(st): st for st, _, _ in late}.values():
             size = max(st.size or 1, 1 + st.members)
             if size != st.written_size and st.hid is not None:
@@ -264,27 +309,58 @@ class Writer:
         new = [r for r in h_rows if pending[r[1]].state.created]
         old_rows = [r for r in h_rows if not pending[r[1]].state.created]
         replaced = [r[0] for r in old_rows]
+        rows = [tuple(r) for r in m_rows]
         if self.mode == "sqlite":
-            self._sqlite(new, old_rows, replaced, m_rows, head_flags, sizes)
+            self._sqlite(new, old_rows, replaced, rows, head_flags, sizes)
         elif self.mode == "postgresql":
-            self._postgres(h_rows, replaced, m_rows, head_flags, sizes)
+            self._postgres(h_rows, replaced, rows, head_flags, sizes)
         else:
-            self._core(h_rows, replaced, m_rows, head_flags, sizes)
-        self.members += len(m_rows)
+            self._core(h_rows, replaced, rows, head_flags, sizes)
+        self.members += len(rows)
 
-    def _member(self, h: Any, pos: int, m: dict[str, Any]) -> tuple[Any, ...]:
-        cipher = self.cipher
-        return (
+    def _seal_households(self, data: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """Per household: head ID ciphertext and hash, phone ciphertext and hash, bank ciphertext;
+        taken from the parser process when it sealed them, else computed here a column at a time."""
+        out: list[Any] = [d.get("sealed") for d in data]
+        todo = [i for i, s in enumerate(out) if s is None]
+        if todo:
+            cipher = self.cipher
+            heads = [data[i]["head_id"] for i in todo]
+            phones = [data[i]["phone"] for i in todo]
+            columns = zip(
+                cipher.encrypt_many(heads),
+                cipher.lookup_hash_many(heads),
+                cipher.encrypt_many(phones),
+                cipher.lookup_hash_many(phones),
+                cipher.encrypt_many([data[i]["bank"] for i in todo]),
+                strict=True,
+            )
+            for i, values in zip(todo, columns, strict=True):
+                out[i] = values
+        return out
+
+    def _member(self, h: Any, pos: int, m: dict[str, Any]) -> list[Any]:
+        """A member row; without the parser's `sealed`, _seal_members encrypts its ID number later."""
+        enc, digest = m.get("sealed") or (m["id"], _UNSEALED)
+        return [
             self.new_id(),
             h,
             m["name"] or "",
             m["relation"],
-            cipher.encrypt(m["id"]),
-            cipher.lookup_hash(m["id"]),
+            enc,
+            digest,
             m["disabled"],
             m["seriously_ill"],
             pos,
-        )
+        ]
+
+    def _seal_members(self, rows: list[list[Any]]) -> None:
+        todo = [r for r in rows if r[5] is _UNSEALED]
+        plains = [r[4] for r in todo]
+        for r, enc, digest in zip(
+            todo, self.cipher.encrypt_many(plains), self.cipher.lookup_hash_many(plains), strict=True
+        ):
+            r[4], r[5] = enc, digest
 
     def _sqlite(
         self,
@@ -336,7 +412,12 @@ class Writer:
         cur = self.dbapi().cursor()
         cols = ", ".join(HOUSEHOLD_COLUMNS)
         try:
-            if h_rows:
+            if h_rows and self.fresh:
+                # the table was empty when the import began: no row can conflict, COPY straight in
+                with cur.copy(f"COPY household ({cols}) FROM STDIN") as copy:
+                    for r in h_rows:
+                        copy.write_row(r)
+            elif h_rows:
                 if not self._temp_ready:
                     cur.execute(
                         "CREATE TEMP TABLE IF NOT EXISTS feijian_import_household "

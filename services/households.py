@@ -114,7 +114,9 @@ def list_households(
     if flt.register_no:
         q = q.where(Household.register_no == flt.register_no)
     if flt.id_number:
-        q = q.where(Household.head_id_hash == get_cipher().lookup_hash(normalize_id(flt.id_number)))
+        # during a key rotation a row's hash is under the old or the new key: search both
+        hashes = get_cipher().lookup_hashes(normalize_id(flt.id_number))
+        q = q.where(col(Household.head_id_hash).in_(hashes))
     if cursor:
         q = q.where(col(Household.register_no) > _known_cursor(session, actor, cursor))
     rows = list(session.exec(q).all())

@@ -27,6 +27,7 @@ from models.user import Role, User
 from models.visit import Visit
 from services import access, audit
 from services import assignments as assign_core
+from services.cipher import get_cipher
 from services.config import Settings
 from services.context import Actor
 from services.errors import Conflict, NotFound, ValidationFailed
@@ -59,13 +60,17 @@ def _household_facts(
 ) -> list[assign_core.HouseholdFacts]:
     hh = {h.id: h for h in session.exec(select(Household).where(col(Household.id).in_(list(ids)))).all()}
     hashes: dict[uuid.UUID, set[str]] = defaultdict(set)
-    for hid, idh in session.exec(
-        select(HouseholdMember.household_id, HouseholdMember.id_hash).where(
+    keyring = get_cipher()
+    for hid, idh, enc in session.exec(
+        select(HouseholdMember.household_id, HouseholdMember.id_hash, HouseholdMember.id_enc).where(
             col(HouseholdMember.household_id).in_(list(ids))
         )
     ).all():
         if idh:
             hashes[hid].add(idh)
+        if keyring.old and enc:
+            # during a key rotation a declared relative's hash may be under any configured key
+            hashes[hid].update(keyring.lookup_hashes(keyring.decrypt(enc)))
     previous = previous_inspectors(session, r, ids)
     out: list[assign_core.HouseholdFacts] = []
     for hid in ids:
@@ -73,6 +78,8 @@ def _household_facts(
         mine = set(hashes[hid])
         if h.head_id_hash:
             mine.add(h.head_id_hash)
+        if keyring.old and h.head_id_enc:
+            mine.update(keyring.lookup_hashes(keyring.decrypt(h.head_id_enc)))
         out.append(
             assign_core.HouseholdFacts(
                 str(h.id),

@@ -42,6 +42,7 @@ def create_user(session: Session, actor: Actor, data: UserCreate) -> User:
         home_township_code=data.home_township_code,
         scope_code=data.scope_code,
         relative_id_hashes=_relative_hashes(data.relative_id_numbers),
+        relative_key_id=get_cipher().key_id,
         password_hash=hash_password(data.password) if data.password else None,
         language=data.language,
     )
@@ -60,6 +61,7 @@ def update_user(session: Session, actor: Actor, user_id: uuid.UUID, data: UserUp
         user.password_hash = hash_password(data.password)
     if data.relative_id_numbers is not None:
         user.relative_id_hashes = _relative_hashes(data.relative_id_numbers)
+        user.relative_key_id = get_cipher().key_id
     for field in ("name", "home_township_code", "scope_code", "active"):
         if field in changed:
             setattr(user, field, changed[field])

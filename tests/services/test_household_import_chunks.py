@@ -248,7 +248,7 @@ def test_raw_writes_store_what_sqlalchemy_stores(
         assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}", raw_h["created_at"])
     session.expire_all()
     h = session.exec(select(Household).where(Household.register_no == "RAW")).one()
-    assert isinstance(h.id, uuid.UUID) and h.id.version == 4
+    assert isinstance(h.id, uuid.UUID) and h.id.version == 7
     assert h.created_at.tzinfo is not None and abs(h.created_at - started) < timedelta(minutes=5)
     assert h.monthly_amount == Decimal("560.50") and h.size == 3
     assert (h.lat, h.lon, h.datum) == (43.981234, 119.381234, Datum.bd09)
@@ -270,14 +270,18 @@ def test_raw_writes_store_what_sqlalchemy_stores(
         ("李小四", 2, True, False),
     ]
     assert cipher.decrypt(members[0].id_enc) == a and members[0].id_hash == cipher.lookup_hash(a)
-    assert all(isinstance(m.id, uuid.UUID) and m.id.version == 4 for m in members)
+    assert all(isinstance(m.id, uuid.UUID) and m.id.version == 7 for m in members)
 
 
-def test_uuid4_hex_is_a_version_4_uuid() -> None:
-    for _ in range(200):
-        value = household_writer.uuid4_hex()
+def test_ordered_ids_are_version_7_uuids_that_ascend() -> None:
+    first, second = household_writer.OrderedIds(), household_writer.OrderedIds()
+    values = [first() for _ in range(200)]
+    for value in values:
         parsed = uuid.UUID(value)
-        assert parsed.hex == value and parsed.version == 4 and parsed.variant == uuid.RFC_4122
+        assert parsed.hex == value and parsed.version == 7 and parsed.variant == uuid.RFC_4122
+    assert values == sorted(values) and len(set(values)) == len(values)
+    # a later import's ids carry a later (or the same) millisecond: they never sort far before
+    assert second()[:12] >= values[-1][:12]
 
 
 def test_sqlite_page_cache_is_given_back(session: Session, villages: None) -> None:
