@@ -120,8 +120,6 @@ def exif_minus_gps_seconds(exif: ExifData) -> float | None:
     return diff - nearest_offset(diff)
 
 
-
-
 # Positions that place the photo itself on site (a static location says where the phone was sent from).
 _ON_SITE_SOURCES: Final = frozenset({PositionSource.EXIF_GPS, PositionSource.LIVE_LOCATION})
 
@@ -180,8 +178,8 @@ def _freshness(
         and site.status is SiteStatus.ON_SITE
         and position_source in _ON_SITE_SOURCES
     ):
-        opened = local_minute(start, zone)
-        return True, True, [*reasons, reason("captured_offline", VerdictLevel.OK, captured=shown, start=opened)]
+        offline = reason("captured_offline", VerdictLevel.OK, captured=shown, start=local_minute(start, zone))
+        return True, True, [*reasons, offline]
     stale = reason(
         "stale",
         VerdictLevel.FAIL,
