@@ -182,3 +182,33 @@ def test_a_photo_taken_offline_carries_its_sent_time_and_is_captured_offline(wor
         shanghai = ZoneInfo("Asia/Shanghai")
         if ev.captured_at and ev.captured_at.astimezone(shanghai).date() == datetime.now(shanghai).date():
             assert "captured_offline" in codes, codes
+
+
+def test_a_burst_gets_one_digest_instead_of_a_reply_per_update(world: World) -> None:
+    with world.bot() as bot:
+        staff, uid = bind(world, "off_digest", "吴汇总")
+        world.release(staff, ["LB7206"])
+        ins = Inspector(world, uid)
+        ins.start()
+        t0 = int(time.time()) - 40 * 60
+        world.client.go_offline(uid)
+        world.client.live_location(uid, *HOME, horizontal_accuracy=12, date=t0)  # check-in
+        world.client.send_text(uid, "2", date=t0 + 60)  # the typed number: recorded
+        world.client.send_text(uid, "随便写写", date=t0 + 90)  # a choice step takes no text: refused
+        blob = jpeg_with_gps(*HOME, when=datetime.fromtimestamp(t0 + 100, UTC), seed=7206)
+        world.client.send_photo(
+            uid, blob, as_file=True, file_name="door.jpg", mime_type="image/jpeg", date=t0 + 120
+        )  # kept with the visit for the next photo step: recorded
+        cursor = world.client.chat(uid).cursor
+        world.client.go_online(uid)
+        digest = ins.wait(lambda m: "离线期间发送的" in m.text, timeout=20)
+        assert "离线期间发送的 4 条消息" in digest.text, digest.text
+        assert "已记录（3 条）" in digest.text and "未记录（1 条）" in digest.text, digest.text
+        assert "「随便写写」" in digest.text and "请重新发送" in digest.text, digest.text
+        assert ins.button("a:home", digest) is not None  # the question now asked, with its keyboard
+        # the chat is handled in order: a reply to a later message comes after anything of the burst
+        after = ins.press("a:home", message=digest)
+        sent = [m for m in world.client.messages(uid, since=cursor) if not m.deleted]
+        assert [m.message_id for m in sent] == [digest.message_id, after.message_id], [m.text for m in sent]
+        row = bot.runtime.db.conversation(uid, "visit")
+        assert row is not None and len(row["data"]["spare"]) == 1 and row["data"]["checkin"]
