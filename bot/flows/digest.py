@@ -141,10 +141,11 @@ def render(burst: Burst, zone: str) -> str:
     done = [o for o in burst.outcomes if o.recorded]
     failed = [o for o in burst.outcomes if not o.recorded]
     lines = [t(lang, HEAD, count=len(burst.outcomes))]
-    for title, group in ((RECORDED, done), (NOT_RECORDED, failed)):
+    titles = (t(lang, RECORDED, count=len(done)), t(lang, NOT_RECORDED, count=len(failed)))
+    for title, group in zip(titles, (done, failed), strict=True):
         if not group:
             continue
-        lines.append(t(lang, title, count=len(group)))
+        lines.append(title)
         for o in group:
             note = f" — {o.note}" if o.note else ""
             lines.append(f"  · {o.at.astimezone(tz).strftime('%H:%M')} {o.what}{note}")
