@@ -387,7 +387,8 @@ def list_visits(
 def to_public(session: Session, visit: Visit, lang: str) -> VisitPublic:
     """The API view of a visit."""
     found = session.exec(select(Finding).where(Finding.visit_id == visit.id)).all()
-    duration = (visit.finished_at - visit.started_at).total_seconds() if visit.finished_at else None
+    # the same duration `rushed` is judged on: message times widened by trusted capture times
+    duration = on_site_seconds(session, visit, visit.finished_at) if visit.finished_at else None
     return VisitPublic(
         **visit.model_dump(
             include={

@@ -59,6 +59,8 @@ def test_capture_times_on_site_widen_the_duration_so_a_burst_is_not_rushed(
     ids = [_add(session, settings, actor, v.id, p) for p in photos]
     assert "rushed" not in _finish(session, actor, v.id, ids)
     assert visits.on_site_seconds(session, v, utcnow()) >= 20 * 60 - 5
+    shown = visits.get_visit(session, actor, v.id)
+    assert shown.duration_s is not None and shown.duration_s >= 20 * 60 - 5
 
 
 def test_untrusted_captures_do_not_widen_the_duration(session: Session, settings: Settings, started) -> None:  # type: ignore[no-untyped-def]
