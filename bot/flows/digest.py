@@ -13,7 +13,7 @@ after a restart the updates still queued are handled (and digested) again from t
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -82,11 +82,6 @@ class Burst:
         return (self.last_text, None) if self.last_text else None
 
 
-def _sent(turn: Turn) -> datetime | None:
-    msg = turn.update.effective_message
-    return msg.date.astimezone(UTC) if msg is not None and msg.date is not None else None
-
-
 def open_for(rt: Runtime, chat: int, row: int | None, turn: Turn) -> Burst | None:
     """The chat's open burst; or a new one when this update was sent offline and more are queued."""
     if row is None:
@@ -94,8 +89,8 @@ def open_for(rt: Runtime, chat: int, row: int | None, turn: Turn) -> Burst | Non
     burst: Burst | None = rt.bursts.get(chat)
     if burst is not None:
         return burst
-    sent = _sent(turn)
-    if sent is None or (turn.arrived - sent).total_seconds() < rt.settings.burst_age_s:
+    # a press carries no date of its own (its sent_at is its arrival): it never opens a burst
+    if (turn.arrived - turn.sent_at).total_seconds() < rt.settings.burst_age_s:
         return None
     if rt.db.inbox_waiting(chat, row) == 0:
         return None
@@ -131,7 +126,7 @@ def close_turn(turn: Turn) -> None:
     note = " / ".join(turn.notes)
     if len(note) > NOTE_MAX:
         note = note[: NOTE_MAX - 1] + "…"
-    burst.outcomes.append(Outcome(_sent(turn) or turn.arrived, _what(turn), recorded, note))
+    burst.outcomes.append(Outcome(turn.sent_at, _what(turn), recorded, note))
 
 
 def render(burst: Burst, zone: str) -> str:
