@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Any
 from telegram import Update
 
 from bot.db import BotDB
+from bot.flows import digest
 from bot.i18n import t
+from bot.runtime import runtime_of
 
 if TYPE_CHECKING:
     from bot.app import AnyApp
@@ -189,6 +191,10 @@ class Inbox:
         log.error("update %s -> dead letter %s (chat %s): %s", row["update_id"], letter, chat, error)
         if chat is None:
             return
+        try:  # the chat's burst ends here when this was its last queued update
+            await digest.flush(runtime_of(self.app), self.app.bot, int(chat), row["id"])
+        except Exception as exc:
+            log.warning("could not send chat %s its digest: %r", chat, exc)
         try:
             user = self.db.user(int(chat))
             await self.app.bot.send_message(

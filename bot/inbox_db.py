@@ -8,7 +8,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, update
 
 from bot import tables as T
 
@@ -124,6 +124,13 @@ class InboxQueries(ABC):
                 c.status == "pending", c.id > after
             )
             return [dict(r._mapping) for r in conn.execute(q.order_by(c.id).limit(limit))]
+
+    def inbox_waiting(self, chat_id: int, row_id: int) -> int:
+        """How many other stored updates of the chat are still waiting to be handled."""
+        c = T.inbox.c
+        with self.engine.connect() as conn:
+            q = select(func.count()).where(c.status == "pending", c.chat_id == chat_id, c.id != row_id)
+            return int(conn.execute(q).scalar() or 0)
 
     def inbox_attempt(self, row_id: int) -> int:
         """Counts one more attempt at handling a stored update (a crash mid-handler counts too)."""

@@ -39,6 +39,8 @@ class Runtime:
     notices: NoticeService | None = None
     inbox: Inbox | None = None
     stats: dict[str, int] = field(default_factory=dict)
+    # Open bursts by chat: the outcomes collected for one digest (bot.flows.digest).
+    bursts: dict[int, Any] = field(default_factory=dict)
     background: list[asyncio.Task[None]] = field(default_factory=list)
     _slots: asyncio.Semaphore | None = None
 

@@ -48,6 +48,11 @@ class BotSettings(BaseSettings):
     outbox_max_backoff: float = Field(default=300.0, gt=0)
     notice_poll_interval: float = Field(default=15.0, gt=0)
     persistence_interval: float = Field(default=60.0, gt=0)
+    # The zone times are shown in (the store's FEIJIAN_TIMEZONE).
+    timezone: str = "Asia/Shanghai"
+    # Queued updates of one chat sent this long before they arrived are a burst (the phone was
+    # offline): the inspector gets one digest instead of a reply per update.
+    burst_age_s: float = Field(default=60.0, gt=0)
     # Any tag (zh, en-US, ...) is normalised; unset, it is the language layer's configured default.
     default_language: LangSetting = Field(default_factory=default_lang)
 

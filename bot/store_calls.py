@@ -71,6 +71,7 @@ async def upload_evidence(
         source=EvidenceSource(body["source"]),
         step_id=body.get("step_id"),
         forwarded=bool(body.get("forwarded")),
+        sent_at=body.get("sent_at"),
         timeout=timeout,
     )
     return evidence.model_dump(mode="json")

@@ -306,12 +306,16 @@ class StoreClient:
         source: EvidenceSource = EvidenceSource.UPLOAD,
         step_id: str | None = None,
         forwarded: bool = False,
+        sent_at: str | None = None,
         timeout: float | None = None,
     ) -> EvidencePublic:
-        """Uploads one photo to a visit; the answer is the store's verdict."""
+        """Uploads one photo to a visit (``sent_at``: the chat message's date, ISO 8601); the answer
+        is the store's verdict."""
         form = {"source": source, "forwarded": "true" if forwarded else "false"}
         if step_id:
             form["step_id"] = step_id
+        if sent_at:
+            form["sent_at"] = sent_at
         data = await self._upload(
             path_of("upload_evidence", visit_id=visit_id),
             files={"file": (file_name, content, mime)},

@@ -47,6 +47,7 @@ class EvidencePublic(BaseModel):
     height: int
     captured_at: datetime | None
     received_at: datetime
+    sent_at: datetime | None = None
     position_source: PositionSource
     distance_m: float | None
     site: SiteStatus

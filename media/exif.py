@@ -66,6 +66,10 @@ class ExifData:
     exif_height: int | None
     gps: GpsFix | None
     gps_ifd_present: bool
+    # The camera's UTC offset in seconds when known: written (OffsetTimeOriginal) or derived from
+    # DateTimeOriginal against the GPS time; None when the capture time was read in the assumed zone.
+    camera_offset_s: int | None = None
+    offset_from_gps: bool = False
 
 
 EMPTY_EXIF: Final = ExifData(
@@ -84,6 +88,40 @@ EMPTY_EXIF: Final = ExifData(
     gps=None,
     gps_ifd_present=False,
 )
+
+
+# Real UTC offsets: whole hours from -12 to +14, plus the few half- and quarter-hour zones.
+UTC_OFFSETS_S: Final = tuple(h * 3600 for h in range(-12, 15)) + tuple(
+    int(m * 60)
+    for m in (-9.5 * 60, -3.5 * 60, 3.5 * 60, 4.5 * 60, 5.5 * 60, 5.75 * 60, 6.5 * 60, 8.75 * 60, 9.5 * 60,
+              10.5 * 60, 12.75 * 60, 13.75 * 60)
+)  # fmt: skip
+# A camera clock may drift this far from the GPS time and still tell its zone offset.
+OFFSET_DRIFT_S: Final = 15 * 60
+
+
+def nearest_offset(seconds: float) -> int:
+    """The real UTC offset (in seconds) nearest a local-minus-UTC difference."""
+    return min(UTC_OFFSETS_S, key=lambda off: abs(seconds - off))
+
+
+def camera_offset(local: datetime, gps_utc: datetime) -> int | None:
+    """The camera's UTC offset from its local capture time and a GPS time (UTC) of the same shot.
+
+    ``DateTimeOriginal`` without an offset is the camera's wall clock; the GPS time is UTC. Their
+    difference is the camera's zone offset plus its clock drift: the nearest real offset, when the
+    remaining drift is small, is the camera's offset. None when no zone explains the difference.
+    """
+    diff = (local.replace(tzinfo=None) - gps_utc.astimezone(UTC).replace(tzinfo=None)).total_seconds()
+    best = nearest_offset(diff)
+    return best if abs(diff - best) <= OFFSET_DRIFT_S else None
+
+
+def format_offset(seconds: int) -> str:
+    """``+08:00`` for 28800."""
+    sign = "-" if seconds < 0 else "+"
+    minutes = abs(seconds) // 60
+    return f"{sign}{minutes // 60:02d}:{minutes % 60:02d}"
 
 
 def resolve_tz(tz: str | tzinfo | None) -> tzinfo:
@@ -308,6 +346,23 @@ def _extract(
             if subsec and subsec.isdigit():
                 captured_naive = captured_naive.replace(microsecond=int((subsec + "000000")[:6]))
         captured_at = captured_naive.replace(tzinfo=offset or zone)
+    gps = parse_gps(gps_ifd, captured_at)
+    camera_off: int | None = None
+    from_gps = False
+    if offset is not None:
+        delta = offset.utcoffset(None)
+        camera_off = None if delta is None else int(delta.total_seconds())
+    elif (
+        captured_naive is not None
+        and gps is not None
+        and gps.time_utc is not None
+        and _gps_date(gps_ifd.get(_GPS_DATE)) is not None
+    ):
+        # no written offset: the GPS time (with its date) tells the camera's real zone
+        camera_off = camera_offset(captured_naive, gps.time_utc)
+        if camera_off is not None:
+            from_gps = True
+            captured_at = captured_naive.replace(tzinfo=timezone(timedelta(seconds=camera_off)))
     orientation = _int(ifd0.get(_ORIENTATION))
     if orientation is not None and not 1 <= orientation <= 8:
         orientation = None
@@ -325,6 +380,8 @@ def _extract(
         software=_text(ifd0.get(_SOFTWARE)),
         exif_width=_int(sub.get(_EXIF_W)),
         exif_height=_int(sub.get(_EXIF_H)),
-        gps=parse_gps(gps_ifd, captured_at),
+        gps=gps,
         gps_ifd_present=_IFD_GPS in ifd0 or bool(gps_ifd),
+        camera_offset_s=camera_off,
+        offset_from_gps=from_gps,
     )

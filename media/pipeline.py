@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Final
 
 from pydantic import BaseModel, ConfigDict
@@ -47,6 +47,8 @@ class ExifReport(BaseModel):
     exif_width: int | None
     exif_height: int | None
     gps_ifd_present: bool
+    camera_offset_s: int | None = None
+    offset_from_gps: bool = False
 
 
 class GpsReport(BaseModel):
@@ -151,6 +153,7 @@ def process_full(
     household_id: str | None = None,
     forwarded: bool = False,
     received_at: datetime | None = None,
+    visit_day: date | None = None,
     radius_m: float = DEFAULT_RADIUS_M,
     fresh_tolerance_s: float = FRESH_TOLERANCE_S,
     gps_time_tolerance_s: float = GPS_TIME_TOLERANCE_S,
@@ -207,6 +210,8 @@ def process_full(
         now=now,
         fresh_tolerance_s=fresh_tolerance_s,
         gps_time_tolerance_s=gps_time_tolerance_s,
+        tz=tz,
+        visit_day=visit_day,
     )
     wgs = position.wgs84() if position is not None else None
     gps = exif.gps
@@ -235,6 +240,8 @@ def process_full(
             exif_width=exif.exif_width,
             exif_height=exif.exif_height,
             gps_ifd_present=exif.gps_ifd_present,
+            camera_offset_s=exif.camera_offset_s,
+            offset_from_gps=exif.offset_from_gps,
         ),
         gps=None
         if gps is None
@@ -292,6 +299,7 @@ def process(
     household_id: str | None = None,
     forwarded: bool = False,
     received_at: datetime | None = None,
+    visit_day: date | None = None,
     radius_m: float = DEFAULT_RADIUS_M,
     now: datetime | None = None,
     store: BlobStore | None = None,
@@ -310,6 +318,7 @@ def process(
         household_id=household_id,
         forwarded=forwarded,
         received_at=received_at,
+        visit_day=visit_day,
         radius_m=radius_m,
         now=now,
         store=store,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from typing import Any, Final
 
 from pydantic import BaseModel, ConfigDict
 
 from contracts.evidence import EvidenceSource
-from media.exif import ExifData
+from media.exif import ExifData, format_offset, nearest_offset, resolve_tz
 from media.geo import PositionSource, SiteJudgement, SiteStatus
 from media.hashing import ReuseMatch
 from media.messages import LANGS, SOURCE_NAMES, render
@@ -85,6 +85,7 @@ class Verdict(BaseModel):
     radius_m: float
     effective_radius_m: float | None
     fresh: bool | None
+    captured_offline: bool = False
     reused: bool
     reused_in: list[ReuseInfo]
     edited: bool
@@ -116,15 +117,77 @@ def exif_minus_gps_seconds(exif: ExifData) -> float | None:
         return None
     naive = datetime.fromisoformat(exif.captured_local)
     diff = (naive - gps.time_utc.replace(tzinfo=None)).total_seconds()
-    best = min(_UTC_OFFSETS_S, key=lambda off: abs(diff - off))
-    return diff - best
+    return diff - nearest_offset(diff)
 
 
-_UTC_OFFSETS_S: Final = tuple(h * 3600 for h in range(-12, 15)) + tuple(
-    int(m * 60)
-    for m in (-9.5 * 60, -3.5 * 60, 3.5 * 60, 4.5 * 60, 5.5 * 60, 5.75 * 60, 6.5 * 60, 8.75 * 60, 9.5 * 60,
-              10.5 * 60, 12.75 * 60, 13.75 * 60)
-)  # fmt: skip
+# Positions that place the photo itself on site (a static location says where the phone was sent from).
+_ON_SITE_SOURCES: Final = frozenset({PositionSource.EXIF_GPS, PositionSource.LIVE_LOCATION})
+
+
+def local_minute(at: datetime, zone: tzinfo) -> str:
+    """A time as shown in reasons: in the visit's zone, to the minute (``2026-11-30 14:05``)."""
+    return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+
+def _freshness(
+    exif: ExifData,
+    window: tuple[datetime, datetime] | None,
+    site: SiteJudgement,
+    position_source: PositionSource,
+    zone: tzinfo,
+    visit_day: date | None,
+    now: datetime,
+    fresh_tolerance_s: float,
+) -> tuple[bool | None, bool, list[Reason]]:
+    """(fresh, captured offline, reasons) from the capture time, the visit window and the visit's day.
+
+    A photo captured before the window opened, on the visit's local day, whose own position is on
+    site (EXIF GPS or a live fix near the capture), was taken on site while the phone had no
+    signal: fresh, labelled ``captured_offline`` rather than ``stale``. A camera zone (written or
+    derived from the GPS time) that contradicts the visit's zone is its own warning.
+    """
+    reasons: list[Reason] = []
+    captured = exif.captured_at
+    if captured is not None and exif.camera_offset_s is not None:
+        zone_off = captured.astimezone(zone).utcoffset()
+        if zone_off is not None and int(zone_off.total_seconds()) != exif.camera_offset_s:
+            reasons.append(
+                reason(
+                    "camera_zone_mismatch",
+                    VerdictLevel.WARNING,
+                    camera=format_offset(exif.camera_offset_s),
+                    zone=format_offset(int(zone_off.total_seconds())),
+                    captured=local_minute(captured, zone),
+                )
+            )
+    if captured is None:
+        return None, False, [*reasons, reason("no_capture_time", VerdictLevel.WARNING)]
+    shown = local_minute(captured, zone)
+    if captured > now + timedelta(seconds=FUTURE_TOLERANCE_S):
+        return False, False, [*reasons, reason("capture_in_future", VerdictLevel.FAIL, captured=shown)]
+    if window is None:
+        return None, False, [*reasons, reason("no_window", VerdictLevel.WARNING)]
+    start, end = window
+    tol = timedelta(seconds=fresh_tolerance_s)
+    if start - tol <= captured <= end + tol:
+        return True, False, [*reasons, reason("fresh", VerdictLevel.OK, captured=shown)]
+    if (
+        captured < start
+        and visit_day is not None
+        and captured.astimezone(zone).date() == visit_day
+        and site.status is SiteStatus.ON_SITE
+        and position_source in _ON_SITE_SOURCES
+    ):
+        offline = reason("captured_offline", VerdictLevel.OK, captured=shown, start=local_minute(start, zone))
+        return True, True, [*reasons, offline]
+    stale = reason(
+        "stale",
+        VerdictLevel.FAIL,
+        captured=shown,
+        start=local_minute(start, zone),
+        end=local_minute(end, zone),
+    )
+    return False, False, [*reasons, stale]
 
 
 def _iso_date(value: date | datetime | None) -> str | None:
@@ -150,8 +213,14 @@ def judge(
     now: datetime | None = None,
     fresh_tolerance_s: float = FRESH_TOLERANCE_S,
     gps_time_tolerance_s: float = GPS_TIME_TOLERANCE_S,
+    tz: str | tzinfo | None = None,
+    visit_day: date | None = None,
 ) -> Verdict:
-    """Judge one piece of evidence from what the pipeline extracted."""
+    """Judge one piece of evidence from what the pipeline extracted.
+
+    ``tz`` is the visit's time zone (times in reasons are shown in it); ``visit_day`` is the visit's
+    local day, on which an on-site photo taken before the visit window counts as captured offline.
+    """
     now = now or datetime.now(UTC)
     reasons: list[Reason] = []
 
@@ -194,31 +263,10 @@ def judge(
         reasons.append(reason("weak_position", VerdictLevel.WARNING))
 
     # --- fresh ---
-    fresh: bool | None = None
-    captured = exif.captured_at
-    if captured is None:
-        reasons.append(reason("no_capture_time", VerdictLevel.WARNING))
-    elif captured > now + timedelta(seconds=FUTURE_TOLERANCE_S):
-        fresh = False
-        reasons.append(reason("capture_in_future", VerdictLevel.FAIL, captured=captured.isoformat()))
-    elif window is None:
-        reasons.append(reason("no_window", VerdictLevel.WARNING))
-    else:
-        start, end = window
-        tol = timedelta(seconds=fresh_tolerance_s)
-        fresh = start - tol <= captured <= end + tol
-        if fresh:
-            reasons.append(reason("fresh", VerdictLevel.OK, captured=captured.isoformat()))
-        else:
-            reasons.append(
-                reason(
-                    "stale",
-                    VerdictLevel.FAIL,
-                    captured=captured.isoformat(),
-                    start=start.isoformat(),
-                    end=end.isoformat(),
-                )
-            )
+    fresh, offline, time_reasons = _freshness(
+        exif, window, site, position_source, resolve_tz(tz), visit_day, now, fresh_tolerance_s
+    )
+    reasons += time_reasons
 
     # --- reused: the same picture in evidence of another visit (or household) ---
     reused_in: list[ReuseInfo] = []
@@ -275,6 +323,7 @@ def judge(
         radius_m=site.radius_m,
         effective_radius_m=site.effective_radius_m,
         fresh=fresh,
+        captured_offline=offline,
         reused=bool(reused_in),
         reused_in=reused_in,
         edited=edited,

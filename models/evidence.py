@@ -40,6 +40,8 @@ class Evidence(SQLModel, table=True):
     height: int
     captured_at: datetime | None = Field(default=None, sa_column=ts_column())
     received_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    # when the inspector sent it (the chat message's date), never after its arrival: the event time
+    sent_at: datetime | None = Field(default=None, sa_column=ts_column())
     exif: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     gps_lat: float | None = None
     gps_lon: float | None = None

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     onsite_radius_m: float = Field(default=150.0, gt=0)
     # How far in the future a client's event time may be (phone clocks drift); later is refused.
     clock_skew_s: float = Field(default=120.0, ge=0, le=3600)
+    # No live fix for longer than this is a gap in the live track (its own visit flag).
+    track_gap_s: float = Field(default=600.0, gt=0)
     release_every_s: float = Field(default=600.0, ge=0)  # 0 turns off the daily release timer (tests)
 
     @field_validator("database_url")

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from contracts.evidence import EvidencePublic, EvidenceSource, SiteStatus
 from contracts.vocab import Datum
+from media.exif import resolve_tz
 from media.geo import Fix
 from media.hashing import Candidate
 from media.messages import MediaError
@@ -23,7 +24,7 @@ from models.evidence import Evidence
 from models.household import Household
 from models.types import utcnow
 from models.visit import Visit, VisitStatus
-from services import access, audit
+from services import access, audit, clock
 from services.config import Settings
 from services.context import Actor
 from services.errors import Gone, NotFound, Unavailable, ValidationFailed
@@ -94,10 +95,16 @@ def add_evidence(
     forwarded: bool = False,
     sent_at: datetime | None = None,
 ) -> Evidence:
-    """Runs the pipeline on one photo of a visit in progress and stores it (the same bytes once per visit)."""
+    """Runs the pipeline on one photo of a visit in progress and stores it (the same bytes once per visit).
+
+    ``sent_at`` is when the inspector sent it (the chat message's date): refused beyond the clock
+    skew in the future, never later than its arrival, and its event time (a photo sent offline
+    arrives later than it was sent).
+    """
     visit = access.visit_for_actor(session, actor, visit_id, write=True)
     if visit.status != VisitStatus.in_progress:
         raise ValidationFailed("visit_not_in_progress")
+    sent = clock.bounded(sent_at, "sent_at") if sent_at is not None else None
     try:
         src = EvidenceSource(source)
     except ValueError as exc:
@@ -111,6 +118,7 @@ def add_evidence(
     live, static = _live_fixes(visit)
     store = blob_store(settings)
     now = utcnow()
+    zone = resolve_tz(settings.timezone)
     try:
         processed = process_full(
             data,
@@ -124,7 +132,8 @@ def add_evidence(
             visit_id=str(visit.id),
             household_id=str(visit.household_id),
             forwarded=forwarded,
-            received_at=sent_at or now,
+            received_at=sent or now,
+            visit_day=visit.started_at.astimezone(zone).date(),
             radius_m=settings.onsite_radius_m,
             store=store,
         )
@@ -157,6 +166,7 @@ def add_evidence(
         height=rep.height,
         captured_at=rep.exif.captured_at,
         received_at=now,
+        sent_at=sent,
         exif=rep.exif.model_dump(mode="json"),
         gps_lat=rep.gps.lat if rep.gps else None,
         gps_lon=rep.gps.lon if rep.gps else None,
@@ -213,6 +223,7 @@ def to_public(ev: Evidence, lang: str = "zh-CN") -> EvidencePublic:
                 "height",
                 "captured_at",
                 "received_at",
+                "sent_at",
                 "position_source",
                 "distance_m",
                 "site",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -28,18 +28,21 @@ from contracts.visits import (
 )
 from contracts.vocab import SERIOUS_SEVERITIES, Outcome
 from media.geo import Datum, Fix, distance_m, is_real_position, judge_site
+from models.evidence import Evidence, PositionSource, SiteStatus
 from models.household import Household
 from models.round import AssignmentStatus, InspectionRound
 from models.types import utcnow
 from models.user import Role, User
 from models.visit import Finding, Visit, VisitStatus
 from services import access, audit, evidence, notices, round_dispatch
+from services.clock import not_in_future
 from services.config import get_settings
 from services.context import Actor
 from services.errors import Conflict, ValidationFailed
 
 MAX_SPEED_KMH = 150.0  # faster than a car on county roads: a jump between fixes
 FROZEN_MIN_S = 20 * 60  # a live track that never moves over this long is suspicious
+TRACK_GAP_S = 600.0  # no live fix for longer than this is a gap (the store's setting overrides it)
 SECONDS_PER_STEP_MIN = 8.0  # an answered step faster than this on average is a rushed visit
 
 
@@ -97,22 +100,6 @@ def _household_point(session: Session, visit: Visit) -> tuple[tuple[float, float
     return (h.lat, h.lon), (h.datum or Datum.wgs84).value
 
 
-def not_in_future(at: datetime, what: str) -> datetime:
-    """A client's event time as aware UTC; refused when it is later than now plus the clock skew."""
-    aware = at if at.tzinfo is not None else at.replace(tzinfo=UTC)
-    now = utcnow()
-    skew = get_settings().clock_skew_s
-    if aware > now + timedelta(seconds=skew):
-        raise ValidationFailed(
-            "event_in_future",
-            field=what,
-            at=aware.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC"),
-            now=now.strftime("%Y-%m-%d %H:%M:%S UTC"),
-            skew=round(skew),
-        )
-    return aware
-
-
 def add_events(session: Session, actor: Actor, visit_id: uuid.UUID, batch: EventBatch) -> Visit:
     """Appends locations, notes and step timings to a visit in progress (none timed in the future)."""
     visit = access.visit_for_actor(session, actor, visit_id, write=True)
@@ -160,7 +147,8 @@ def add_events(session: Session, actor: Actor, visit_id: uuid.UUID, batch: Event
         else:
             seconds[ev.step_id] = round(seconds.get(ev.step_id, 0.0) + ev.seconds, 1)
     visit.track, visit.notes, visit.step_seconds = track, notes, seconds
-    visit.flags = position_flags(track) + [f for f in visit.flags if f.get("code") == "rushed"]
+    gap_s = get_settings().track_gap_s
+    visit.flags = position_flags(track, gap_s) + [f for f in visit.flags if f.get("code") == "rushed"]
     visit.updated_at = utcnow()
     session.add(visit)
     session.flush()
@@ -168,8 +156,9 @@ def add_events(session: Session, actor: Actor, visit_id: uuid.UUID, batch: Event
     return visit
 
 
-def position_flags(track: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Signs of a faked position: accuracy exactly 0, a venue, impossible jumps, a frozen live track."""
+def position_flags(track: Sequence[dict[str, Any]], gap_s: float = TRACK_GAP_S) -> list[dict[str, Any]]:
+    """Signs of a faked position: accuracy exactly 0, a venue, impossible jumps, a frozen live track,
+    and gaps in the live track."""
     flags: list[dict[str, Any]] = []
     good = [f for f in track if not f.get("rejected")]
     if any(f.get("accuracy_m") == 0 for f in good):
@@ -185,15 +174,58 @@ def position_flags(track: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
         if d > 200 and (dt <= 0 or d / dt * 3.6 > MAX_SPEED_KMH):
             flags.append({"code": "jump", "distance_m": round(d), "seconds": round(dt, 1)})
             break
-    live = [f for f in ordered if f.get("live")]
-    if len(live) >= 3:
-        span = (
-            datetime.fromisoformat(live[-1]["at"]) - datetime.fromisoformat(live[0]["at"])
-        ).total_seconds()
-        moved = max(distance_m((live[0]["lat"], live[0]["lon"]), (f["lat"], f["lon"])) for f in live)
-        if span >= FROZEN_MIN_S and moved < 1.0:
-            flags.append({"code": "frozen_track", "seconds": round(span)})
+    flags += live_track_flags([f for f in ordered if f.get("live")], gap_s)
     return flags
+
+
+def live_track_flags(live: Sequence[dict[str, Any]], gap_s: float) -> list[dict[str, Any]]:
+    """Gaps and a frozen live track, from live fixes in time order.
+
+    No fix for longer than ``gap_s`` is a ``track_gap`` flag (one per gap, with its start, end and
+    seconds). ``frozen_track`` counts only time covered by fixes: the span between two fixes on
+    either side of a gap is unknown, so identical fixes before and after a gap are not frozen time.
+    """
+    flags: list[dict[str, Any]] = []
+    covered = 0.0
+    for a, b in itertools.pairwise(live):
+        dt = (datetime.fromisoformat(b["at"]) - datetime.fromisoformat(a["at"])).total_seconds()
+        if dt > gap_s:
+            flags.append({"code": "track_gap", "start": a["at"], "end": b["at"], "seconds": round(dt)})
+        else:
+            covered += dt
+    if len(live) >= 3:
+        moved = max(distance_m((live[0]["lat"], live[0]["lon"]), (f["lat"], f["lon"])) for f in live)
+        if covered >= FROZEN_MIN_S and moved < 1.0:
+            flags.append({"code": "frozen_track", "seconds": round(covered)})
+    return flags
+
+
+def on_site_seconds(session: Session, visit: Visit, finished_at: datetime) -> float:
+    """How long the visit took, for the ``rushed`` flag: message times, widened by photo captures.
+
+    The message times give the span from the visit's start to its finish (the finish dated by the
+    chat message). Photos of the visit whose EXIF capture time can be trusted on site (the photo's
+    own GPS on site, fresh, neither edited, reused nor forwarded) prove the inspector was there at
+    their capture times, so the span is widened to take them in: a visit worked offline and sent
+    in one burst (its answers arriving within seconds) is not rushed when its photos were captured
+    over many minutes. Capture times only ever widen the span, never shorten it.
+    """
+    rows = session.exec(
+        select(Evidence.captured_at).where(
+            Evidence.visit_id == visit.id,
+            Evidence.site == SiteStatus.ON_SITE,
+            Evidence.position_source == PositionSource.EXIF_GPS,
+            col(Evidence.fresh).is_(True),
+            col(Evidence.edited).is_(False),
+            col(Evidence.reused).is_(False),
+            col(Evidence.forwarded).is_(False),
+            col(Evidence.captured_at).is_not(None),
+        )
+    ).all()
+    captures = [c for c in rows if c is not None and c <= finished_at]
+    start = min([visit.started_at, *captures])
+    end = max([finished_at, *captures])
+    return max((end - start).total_seconds(), 0.0)
 
 
 def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: VisitFinish) -> Visit:
@@ -216,7 +248,7 @@ def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: Visi
     visit.core_proof = core_proof(session, visit, checklist, state)
     # within the allowed skew a time just ahead of the store's clock is taken as now
     visit.finished_at = sent if sent is not None and sent <= utcnow() else utcnow()
-    duration = (visit.finished_at - visit.started_at).total_seconds()
+    duration = on_site_seconds(session, visit, visit.finished_at)
     answered = sum(1 for a in state.answers if a.value is not None)
     visit.flags = [f for f in visit.flags if f.get("code") != "rushed"]
     if outcome is Outcome.COMPLETED and answered >= 10 and duration < answered * SECONDS_PER_STEP_MIN:
@@ -355,7 +387,8 @@ def list_visits(
 def to_public(session: Session, visit: Visit, lang: str) -> VisitPublic:
     """The API view of a visit."""
     found = session.exec(select(Finding).where(Finding.visit_id == visit.id)).all()
-    duration = (visit.finished_at - visit.started_at).total_seconds() if visit.finished_at else None
+    # the same duration `rushed` is judged on: message times widened by trusted capture times
+    duration = on_site_seconds(session, visit, visit.finished_at) if visit.finished_at else None
     return VisitPublic(
         **visit.model_dump(
             include={

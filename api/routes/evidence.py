@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
@@ -31,6 +32,10 @@ async def upload(
     source: Annotated[EvidenceSource, Form()] = EvidenceSource.UPLOAD,
     step_id: Annotated[str | None, Form(max_length=80)] = None,
     forwarded: Annotated[bool, Form()] = False,
+    sent_at: Annotated[
+        datetime | None,
+        Form(description="When the photo was sent (the chat message's date); never after its arrival"),
+    ] = None,
     key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Runs the evidence pipeline on one photo; a retried upload with the same key stores nothing twice."""
@@ -40,6 +45,7 @@ async def upload(
         "source": source,
         "step_id": step_id,
         "forwarded": forwarded,
+        "sent_at": sent_at.isoformat() if sent_at is not None else None,
         "sha256": hashlib.sha256(data).hexdigest(),
     }
     # The pipeline and the database work are blocking: in a worker thread, not on the event loop
@@ -53,7 +59,9 @@ async def upload(
         key,
         body,
         lambda: evidence.to_public(
-            evidence.add_evidence(session, actor, settings, visit_id, data, source, step_id, forwarded),
+            evidence.add_evidence(
+                session, actor, settings, visit_id, data, source, step_id, forwarded, sent_at
+            ),
             actor.lang,
         ),
         201,

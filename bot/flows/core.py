@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 
 from bot.flows.callbacks import Action, Callback, encode, new_nonce
+from bot.flows.digest import Burst
 from bot.flows.view import Prompt, split_text
 from bot.i18n import normalize
 from bot.inbox import current_row, marked_done
@@ -101,6 +102,11 @@ class Turn:
     written: bool = False
     jobs_queued: bool = False
     arrived: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # In a burst (bot.flows.digest) replies are collected for one digest instead of being sent.
+    burst: Burst | None = None
+    notes: list[str] = field(default_factory=list)
+    changed: bool = False  # something beyond "handled" was written
+    refused: bool = False  # the input was refused even though something was noted
 
     # ---- what arrived
     @property
@@ -166,8 +172,9 @@ class Turn:
 
     # ---- writes (before any reply)
     @contextmanager
-    def tx(self) -> Iterator[Connection]:
+    def tx(self, change: bool = True) -> Iterator[Connection]:
         """The turn's one transaction, marking the update handled (DuplicateUpdate when it was)."""
+        self.changed = self.changed or change
         row = current_row()
         with self.rt.db.tx() as conn:
             if row is not None:
@@ -214,7 +221,7 @@ class Turn:
     def record(self) -> None:
         """Records the update and changes nothing else."""
         if not self.written:
-            with self.tx():
+            with self.tx(change=False):
                 pass
 
     # ---- replies (after the writes)
@@ -237,6 +244,9 @@ class Turn:
         if record:
             self.record()
         prompt = what if isinstance(what, Prompt) else Prompt(what)
+        if self.burst is not None:
+            self.burst.hold(self, prefix, prompt.text, self.markup(prompt, nonce), nonce)
+            return
         text = f"{prefix}\n\n{prompt.text}" if prefix and prompt.text else (prefix or prompt.text)
         chunks = split_text(text)
         for chunk in chunks[:-1]:
@@ -248,7 +258,11 @@ class Turn:
         if record:
             self.record()
         query = self.update.callback_query
-        if query is not None:
+        if query is not None and self.burst is not None:
+            if text:
+                self.notes.append(text.splitlines()[0])
+            await query.answer()  # no popup in a burst: the digest says it
+        elif query is not None:
             await query.answer(text[:190] if text else None, show_alert=alert and bool(text))
 
     async def ack(self, text: str) -> None:
@@ -256,6 +270,8 @@ class Turn:
         query = self.update.callback_query
         if query is None:
             return
+        if self.burst is not None:
+            self.notes.append(text.splitlines()[-1])
         try:
             await query.edit_message_text(text[:4000])
         except Exception:  # e.g. the message is too old to edit: the nonce still makes its buttons inert

@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.db import DuplicateUpdate
-from bot.flows import gate, help, lang, start, tasks, visits
+from bot.flows import digest, gate, help, lang, start, tasks, visits
 from bot.flows.callbacks import decode, is_current
 from bot.flows.core import Conversation, Flow, Kind, Turn
 from bot.i18n import t
@@ -45,19 +45,22 @@ async def dispatch(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
         return  # the bot talks to inspectors one to one
     rt = runtime_of(context)
     uid, chat_id = _ids(update)
+    row = current_row()
     try:
-        seen, user, rows = rt.db.turn_state(update.update_id, uid, current_row())
-        if seen:
-            return
-        conv = next((c for c in map(Conversation.of, rows) if c is not None and c.name in BY_NAME), None)
-        turn = Turn(update, rt, context.bot, Kind.OTHER, uid, chat_id, user, conv)
-        turn.flow = BY_NAME[conv.name] if conv is not None else None
-        await _route(turn)
+        seen, user, rows = rt.db.turn_state(update.update_id, uid, row)
+        if not seen:
+            conv = next((c for c in map(Conversation.of, rows) if c is not None and c.name in BY_NAME), None)
+            turn = Turn(update, rt, context.bot, Kind.OTHER, uid, chat_id, user, conv)
+            turn.flow = BY_NAME[conv.name] if conv is not None else None
+            turn.burst = digest.open_for(rt, chat_id, row, turn)
+            await _route(turn)
+            digest.close_turn(turn)
     except DuplicateUpdate:
-        return
+        pass
     except Exception as exc:
         handler_failed(exc)  # retried from the inbox, then a dead letter
         raise
+    await digest.flush(rt, context.bot, chat_id, row)
 
 
 async def _route(turn: Turn) -> None:

@@ -46,6 +46,7 @@ def _with_hint(turn: Turn, text: str) -> str:
 
 async def forwarded(turn: Turn) -> None:
     """Refuses a forwarded message of any kind (a flow may note it, e.g. on the visit's record)."""
+    turn.refused = True  # noted on the visit, but not taken as the inspector's own input
     with turn.tx() as conn:
         if turn.flow is not None and turn.flow.on_forward is not None:
             turn.flow.on_forward(turn, conn)

@@ -80,7 +80,7 @@ def _upload_body(turn: Turn, data: VisitData, state: str, ref: str) -> dict[str,
     forwarded = msg.forward_origin is not None
     return {
         "file_id": file_id, "file_name": name, "mime": mime, "source": source,
-        "step_id": step_id, "forwarded": forwarded, "ref": ref,
+        "step_id": step_id, "forwarded": forwarded, "ref": ref, "sent_at": turn.at,
     }  # fmt: skip
 
 

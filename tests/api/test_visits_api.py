@@ -88,3 +88,35 @@ def test_event_times_far_in_the_future_are_a_clear_problem(client, session: Sess
     assert "120" in r.json()["detail"]
     fix["at"] = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()  # within the clock skew
     assert client.post(f"/api/v1/visits/{vid}/events", json={"events": [fix]}, headers=hdr).status_code < 300
+
+
+def test_a_photos_sent_time_is_taken_bounded_and_refused_in_the_future(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    ins = make_user(session, "insS", Role.inspector)
+    a = released_assignment(session, make_household(session, "LB302"), [ins])
+    hdr = auth_headers(client, "insS")
+    vid = client.post("/api/v1/visits", json={"assignment_id": str(a.id)}, headers=hdr).json()["id"]
+    sent = datetime.now(UTC) - timedelta(minutes=36)  # sent offline, arriving in a burst now
+    files = {"file": ("a.jpg", jpeg_with_gps(43.98, 119.38, when=sent, seed=31), "image/jpeg")}
+    r = client.post(
+        f"/api/v1/visits/{vid}/evidence",
+        files=files,
+        data={"source": "telegram_document", "sent_at": sent.isoformat()},
+        headers=hdr,
+    )
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert abs((datetime.fromisoformat(body["sent_at"]) - sent).total_seconds()) < 1
+    assert datetime.fromisoformat(body["received_at"]) > datetime.fromisoformat(body["sent_at"])
+    ahead = (datetime.now(UTC) + timedelta(minutes=36)).isoformat()
+    files = {"file": ("b.jpg", jpeg_with_gps(43.98, 119.38, seed=32), "image/jpeg")}
+    r = client.post(
+        f"/api/v1/visits/{vid}/evidence",
+        files=files,
+        data={"source": "telegram_document", "sent_at": ahead},
+        headers=hdr,
+    )
+    assert r.status_code == 422 and r.json()["type"].endswith("/event_in_future"), r.text
+    junk = client.post(
+        f"/api/v1/visits/{vid}/evidence", files=files, data={"sent_at": "yesterday"}, headers=hdr
+    )
+    assert junk.status_code == 422

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
@@ -146,3 +147,71 @@ def test_a_kept_photo_sent_again_at_a_photo_step_counts_there(world: World) -> N
         assert "在场人员" in nxt.text, nxt.text
         row = bot.runtime.db.conversation(uid, "visit")
         assert row is not None and row["data"]["spare"] == [] and len(row["data"]["photos"]) == 1
+
+
+def _evidence_of(world: World, visit_id: str) -> list[Evidence]:
+    with world.session() as s:
+        rows = list(s.exec(select(Evidence).where(Evidence.visit_id == uuid.UUID(visit_id))).all())
+        for r in rows:
+            s.expunge(r)
+        return rows
+
+
+def test_a_photo_taken_offline_carries_its_sent_time_and_is_captured_offline(world: World) -> None:
+    with world.bot() as bot:
+        staff, uid = bind(world, "off_photo", "周离线拍")
+        world.release(staff, ["LB7205"])
+        ins = Inspector(world, uid)
+        ins.start()
+        ins.live()  # at a typed number step, which takes no photo: the photo is kept
+        sent = int(time.time()) - 50 * 60  # taken and sent 50 minutes ago, without signal
+        blob = jpeg_with_gps(*HOME, when=datetime.fromtimestamp(sent - 20, UTC), seed=7205)
+        world.client.go_offline(uid)
+        world.client.send_photo(
+            uid, blob, as_file=True, file_name="door.jpg", mime_type="image/jpeg", date=sent
+        )
+        world.client.go_online(uid)
+        ins.wait(lambda m: "已保存到本次走访" in m.text)
+        row = bot.runtime.db.conversation(uid, "visit")
+        assert row is not None
+        (ev,) = _until(lambda: _evidence_of(world, row["data"]["visit_id"]))
+        assert ev.sent_at is not None and int(ev.sent_at.timestamp()) == sent
+        assert ev.received_at > ev.sent_at
+        codes = [r["code"] for r in ev.verdict["reasons"]]
+        assert "stale" not in codes and ev.fresh is True and ev.accepted, codes
+        shanghai = ZoneInfo("Asia/Shanghai")
+        if ev.captured_at and ev.captured_at.astimezone(shanghai).date() == datetime.now(shanghai).date():
+            assert "captured_offline" in codes, codes
+
+
+def test_a_burst_gets_one_digest_instead_of_a_reply_per_update(world: World) -> None:
+    with world.bot() as bot:
+        staff, uid = bind(world, "off_digest", "吴汇总")
+        world.release(staff, ["LB7206"])
+        ins = Inspector(world, uid)
+        ins.start()
+        t0 = int(time.time()) - 40 * 60
+        world.client.go_offline(uid)
+        world.client.live_location(uid, *HOME, horizontal_accuracy=12, date=t0)  # check-in
+        world.client.send_text(uid, "2", date=t0 + 60)  # the typed number: recorded
+        world.client.send_text(uid, "随便写写", date=t0 + 90)  # a choice step takes no text: refused
+        blob = jpeg_with_gps(*HOME, when=datetime.fromtimestamp(t0 + 100, UTC), seed=7206)
+        world.client.send_photo(
+            uid, blob, as_file=True, file_name="door.jpg", mime_type="image/jpeg", date=t0 + 120
+        )  # kept with the visit for the next photo step: recorded
+        cursor = world.client.chat(uid).cursor
+        world.client.go_online(uid)
+        digest = ins.wait(lambda m: "离线期间发送的" in m.text, timeout=20)
+        assert "离线期间发送的 4 条消息" in digest.text, digest.text
+        assert "已记录（3 条）" in digest.text and "未记录（1 条）" in digest.text, digest.text
+        assert "「随便写写」" in digest.text and "请重新发送" in digest.text, digest.text
+        assert ins.button("a:home", digest) is not None  # the question now asked, with its keyboard
+        # the chat is handled in order: a reply to a later message comes after anything of the burst
+        after = ins.press("a:home", message=digest)
+        # (the store's notices, e.g. of the released task, come on their own schedule: not replies)
+        sent = [
+            m for m in world.client.messages(uid, since=cursor) if not m.deleted and "新任务" not in m.text
+        ]
+        assert [m.message_id for m in sent] == [digest.message_id, after.message_id], [m.text for m in sent]
+        row = bot.runtime.db.conversation(uid, "visit")
+        assert row is not None and len(row["data"]["spare"]) == 1 and row["data"]["checkin"]
