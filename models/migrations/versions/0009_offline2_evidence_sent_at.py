@@ -2,7 +2,7 @@
 
 Written by hand. Older rows have none; their event time is when they arrived.
 
-Revision ID: 0007_offline2
+Revision ID: 0009_offline2
 Revises: 0006
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import models.types
 
-revision: str = "0007_offline2"
-down_revision: str | None = "0006"
+revision: str = "0009_offline2"
+down_revision: str | None = "0008_keys_household_indexes"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = "0002"  # the evidence table
 
