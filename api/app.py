@@ -47,9 +47,10 @@ async def _release_loop(app: FastAPI, every_s: float) -> None:
         await asyncio.sleep(every_s)
 
 
-def _release_once(app: FastAPI) -> None:
+def _release_once(app: FastAPI) -> bool:
+    """One release pass; False when another worker's pass holds the release lock (it skips)."""
     with app.state.session_factory() as session:
-        round_dispatch.release_due(session)
+        return round_dispatch.release_due_once(session) is not None
 
 
 @asynccontextmanager

@@ -20,12 +20,15 @@ from services.config import Settings, SettingsError, ensure_demo_keys, get_setti
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="uvicorn worker processes (more than 1 needs PostgreSQL)")
+    ] = 1,
 ) -> None:
     """Serves the API (refuses to start without FEIJIAN_SECRET_KEY and FEIJIAN_PII_KEY)."""
     try:
         settings = get_settings()
         settings.validate_for_serving()
+        check_workers(settings, workers)
     except (SettingsError, ValueError) as exc:
         err_console.print(f"[red]无法启动 / cannot start:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -36,6 +39,15 @@ def serve(
         workers=workers,
         log_level="info",
     )
+
+
+def check_workers(settings: Settings, workers: int) -> None:
+    """Several worker processes share the store only on PostgreSQL (SQLite is one process's file)."""
+    if workers > 1 and not settings.database_url.startswith("postgresql"):
+        raise SettingsError(
+            f"--workers {workers} needs PostgreSQL (FEIJIAN_DATABASE_URL=postgresql://...); "
+            "SQLite is served by one process: use --workers 1"
+        )
 
 
 def demo(
