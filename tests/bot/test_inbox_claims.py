@@ -224,3 +224,31 @@ def test_a_schema_3_bot_database_gets_the_claim_column_and_keeps_its_inbox(bot_u
             assert conn.execute(q).scalar() == "4"
     finally:
         db.dispose()
+
+
+def test_one_bot_process_at_a_time_drains_the_outbox(bot_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot import outbox as outbox_mod
+    from bot.outbox import Job, OutboxDrainer
+
+    sent: list[str] = []
+
+    async def fake_call(store: Any, op: str, target: Any, body: Any, user: Any, key: str) -> dict[str, str]:
+        sent.append(key)
+        return {"ok": key}
+
+    monkeypatch.setattr(outbox_mod, "call", fake_call)
+    one, two = BotDB(bot_url), BotDB(bot_url)
+    try:
+        with two.tx() as conn:
+            two.outbox_add(conn, None, Job(op="visit_events", key="k1", target="v1", body={"events": []}))
+        drainer = OutboxDrainer(two, None, None, None, None)  # type: ignore[arg-type]
+        with one.exclusive("outbox") as mine:
+            assert mine
+            if bot_url.startswith("postgresql"):  # another process is draining: this one waits
+                assert asyncio.run(drainer.drain_once()) == 0 and sent == []
+                with two.exclusive("outbox") as theirs:
+                    assert not theirs
+        assert asyncio.run(drainer.drain_once()) == 1 and sent == ["k1"]
+    finally:
+        one.dispose()
+        two.dispose()
