@@ -23,6 +23,14 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, max=64, help="uvicorn worker processes (more than 1 needs PostgreSQL)")
     ] = 1,
+    worker_timeout: Annotated[
+        int,
+        typer.Option(
+            min=5,
+            max=600,
+            help="seconds a worker may take to answer its supervisor (start-up too) before it is replaced",
+        ),
+    ] = 30,
 ) -> None:
     """Serves the API (refuses to start without FEIJIAN_SECRET_KEY and FEIJIAN_PII_KEY)."""
     try:
@@ -37,6 +45,9 @@ def serve(
         host=host or settings.api_host,
         port=port or settings.api_port,
         workers=workers,
+        # uvicorn's 5 s default replaces a worker still importing the app on a busy machine, again
+        # and again; a slow start is not a hung worker.
+        timeout_worker_healthcheck=worker_timeout,
         log_level="info",
     )
 

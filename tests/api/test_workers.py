@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import os
+import re
+import signal
+import socket
+import subprocess
+import sys
 import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import Engine, create_engine, func, text
 from sqlalchemy.exc import OperationalError
@@ -129,3 +137,57 @@ def test_serve_refuses_several_workers_on_sqlite(monkeypatch: pytest.MonkeyPatch
         get_settings.cache_clear()
     assert result.exit_code == 2
     assert "needs PostgreSQL" in result.output
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                cmd = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid and b"resource_tracker" not in cmd:
+                out.append(int(entry.name))
+    return out
+
+
+def test_serve_with_two_workers_on_postgresql_answers_from_both(pg_url: str, tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    env = {**os.environ, "FEIJIAN_DATABASE_URL": pg_url, "FEIJIAN_MEDIA_DIR": str(tmp_path / "media")}
+    feijian = str(Path(sys.executable).parent / "feijian")
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [feijian, "serve", "--workers", "2", "--port", str(port)], env=env, stdout=log, stderr=log
+    )
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                if ready.status_code == 200 and len(_children(proc.pid)) == 2:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.3)
+        log_text = ""
+        for _ in range(200):  # the kernel spreads connections over both workers' accepts
+            assert httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5).status_code == 200
+            log_text = (tmp_path / "serve.log").read_text()
+            if len(set(re.findall(r"\[(\d+)\]", log_text))) >= 3:  # supervisor + two workers
+                break
+        started = set(re.findall(r"Started server process \[(\d+)\]", log_text))
+        assert {int(p) for p in started} == set(_children(proc.pid))
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
