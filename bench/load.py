@@ -226,7 +226,7 @@ class Server:
         self.proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=self.log, stderr=self.log)
         self.workers = workers
 
-    async def ready(self, timeout: float = 90) -> None:
+    async def ready(self, timeout: float = 180) -> None:
         import httpx
 
         deadline = time.monotonic() + timeout
