@@ -412,7 +412,10 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     }
     if len(runs) >= 2 and runs[-1]["requests_per_s"]:
         out["scaling_ratio"] = round(runs[0]["requests_per_s"] / runs[-1]["requests_per_s"], 2)
-    shutil.rmtree(tmp, ignore_errors=True)
+    if any(r["errors"] for r in runs):
+        out["server_logs"] = str(tmp)  # kept to read what went wrong
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
     return out
 
 
