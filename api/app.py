@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -80,6 +81,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.session_factory = lambda: unit_of_work(app.state.engine)
+    app.state.db_slots = weakref.WeakKeyDictionary()  # per event loop, see api.deps.db_slot
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX)
     for router in ROUTERS:
