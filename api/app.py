@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -47,9 +48,10 @@ async def _release_loop(app: FastAPI, every_s: float) -> None:
         await asyncio.sleep(every_s)
 
 
-def _release_once(app: FastAPI) -> None:
+def _release_once(app: FastAPI) -> bool:
+    """One release pass; False when another worker's pass holds the release lock (it skips)."""
     with app.state.session_factory() as session:
-        round_dispatch.release_due(session)
+        return round_dispatch.release_due_once(session) is not None
 
 
 @asynccontextmanager
@@ -79,6 +81,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.state.settings = settings
     app.state.engine = engine or make_engine(settings.database_url)
     app.state.session_factory = lambda: unit_of_work(app.state.engine)
+    app.state.db_slots = weakref.WeakKeyDictionary()  # per event loop, see api.deps.db_slot
     problems.install(app)
     api = APIRouter(prefix=API_PREFIX)
     for router in ROUTERS:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlalchemy.pool import QueuePool
 from sqlmodel import Session
 
 from api.problems import DB_COMMITTING, lang_of
@@ -28,14 +33,48 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     the commit leaves nothing written (a read is then run once more); one lost during it may have
     committed, so it is marked and never retried.
     """
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        try:
-            yield session
-            request.scope[DB_COMMITTING] = True
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+    async with db_slot(request.app):
+        with Session(request.app.state.engine, expire_on_commit=False) as session:
+            try:
+                yield session
+                request.scope[DB_COMMITTING] = True
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+
+
+def pool_capacity(engine: Engine) -> int | None:
+    """How many connections the engine's pool hands out at most (None: no fixed bound)."""
+    pool = engine.pool
+    if not isinstance(pool, QueuePool):
+        return None
+    overflow = int(getattr(pool, "_max_overflow", 0))
+    return None if overflow < 0 else pool.size() + overflow
+
+
+@asynccontextmanager
+async def db_slot(app: FastAPI) -> AsyncIterator[None]:
+    """Admits a request to the database only while a pooled connection is free for it.
+
+    Requests hold their connection from the actor's lookup (a worker thread) to the commit (the
+    event loop); in between the endpoint waits for a worker thread. Left alone, a peak fills every
+    worker thread with requests waiting for a connection while the requests holding all connections
+    wait for a thread, and everything stalls until the pool's 30 s timeout. Waiting here, on the
+    event loop and before any connection is taken, keeps the two from blocking each other; one
+    connection stays free for the release timer and background jobs.
+    """
+    capacity = pool_capacity(app.state.engine)
+    if capacity is None:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = app.state.db_slots
+    sem = slots.get(loop)
+    if sem is None:
+        sem = slots[loop] = asyncio.Semaphore(max(1, capacity - 1))
+    async with sem:
+        yield
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -11,6 +11,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -278,17 +279,18 @@ class ReadRetry:
         await self.app(dict(scope), replay, send)
 
 
-def _unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
+def _unavailable(request: Request, exc: DBAPIError | PoolTimeout) -> JSONResponse:
     """The database is briefly unavailable: a retryable 503 with Retry-After, one log line, no traceback."""
     lost = connection_lost(exc)
     if lost:
         request.scope[DB_LOST] = True
-    reason = str(exc.orig).strip().splitlines()[0][:200] if str(exc.orig).strip() else ""
+    orig = exc.orig if isinstance(exc, DBAPIError) else exc
+    reason = str(orig).strip().splitlines()[0][:200] if str(orig).strip() else ""
     log.warning(
         "database unavailable on %s %s (%s%s): %s",
         request.method,
         request.url.path,
-        type(exc.orig).__name__,
+        type(orig).__name__,
         ", connection lost" if lost else "",
         reason,
     )
@@ -355,6 +357,11 @@ def install(app: FastAPI) -> None:
             return _unavailable(request, exc)
         log.error("database error on %s %s", request.method, request.url.path, exc_info=exc)
         return _internal(request)
+
+    @app.exception_handler(PoolTimeout)
+    async def _pool(request: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every pooled connection busy past the pool's timeout (a load peak): retryable, not a bug.
+        return _unavailable(request, exc)
 
     @app.exception_handler(OverflowError)
     async def _overflow(request: Request, exc: OverflowError) -> JSONResponse:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot import tables as T
 from bot import upgrade
+from bot.claims import InboxClaims
 from bot.inbox_db import DuplicateUpdate as DuplicateUpdate
 from bot.inbox_db import InboxQueries
 from bot.inbox_db import utcnow as utcnow
@@ -60,7 +61,7 @@ def make_engine(url: str) -> Engine:
     return engine
 
 
-class BotDB(InboxQueries):
+class BotDB(InboxQueries, InboxClaims):
     """The bot's tables behind small, named operations."""
 
     def __init__(self, url: str) -> None:
@@ -79,7 +80,8 @@ class BotDB(InboxQueries):
                 conn.execute(insert(T.bot_meta).values(key="schema", value=T.SCHEMA_VERSION))
 
     def dispose(self) -> None:
-        """Closes every pooled connection."""
+        """Closes every pooled connection (and leaves the inbox workers)."""
+        self.inbox_leave()
         self.engine.dispose()
 
     @contextmanager
@@ -269,7 +271,7 @@ class BotDB(InboxQueries):
             conn.execute(update(T.outgoing_notice).where(T.outgoing_notice.c.id == row_id).values(**fields))
 
     def notices_recover(self) -> int:
-        """At start: a notice caught mid-send may have arrived; it is not sent again (never twice)."""
+        """Before a send pass: a notice caught mid-send by a stop may have arrived; never sent twice."""
         with self.tx() as conn:
             res = conn.execute(
                 update(T.outgoing_notice)

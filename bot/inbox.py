@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("feijian.bot.inbox")
 MAX_ATTEMPTS = 3
 RETRY_DELAY = 0.5  # seconds before the next attempt, times the attempt number
-RESCAN = 5.0  # seconds between looks for rows put back by `feijian bot dead-letters --replay`
+RESCAN = 1.0  # seconds between looks for rows freed elsewhere (other processes, `dead-letters --replay`)
 PAGE = 200  # inbox rows read at a time
 RETRY = "Your last message could not be processed. Please try again."
 
@@ -121,27 +121,26 @@ class Inbox:
                 offset = ids[-1] + 1
 
     async def work(self) -> None:
-        """Handles stored updates until cancelled (those left pending by a crash first)."""
-        last = 0  # the newest row scheduled; a rescan from 0 finds rows put back by a replay
+        """Handles stored updates until cancelled (those left pending by a crash first).
+
+        Rows are claimed (`BotDB.inbox_claim`): a chat's next update only once its earlier ones are
+        handled or dead-lettered, whichever bot process handles them, so several bot processes can
+        share one bot database (PostgreSQL) and one webhook."""
+        limit = int(getattr(self.app.update_processor, "max_concurrent_updates", PAGE) or PAGE)
         try:
             while True:
                 try:
-                    rows = self.db.inbox_pending(after=last)
-                    for row in rows:
-                        last = max(last, row["id"])
-                        if row["id"] not in self._busy:
-                            self._busy.add(row["id"])
-                            task = asyncio.create_task(self._handle(row))
-                            self._tasks.add(task)
-                            task.add_done_callback(self._tasks.discard)
-                    if len(rows) == PAGE:
-                        continue  # more are waiting
+                    for row in self.db.inbox_claim(min(PAGE, limit - len(self._busy)), self._busy):
+                        self._busy.add(row["id"])
+                        task = asyncio.create_task(self._handle(row))
+                        self._tasks.add(task)
+                        task.add_done_callback(self._tasks.discard)
                 except Exception:
                     log.exception("reading the inbox failed")
-                try:
+                try:  # woken by a stored update or a finished one; other processes' work by the rescan
                     await asyncio.wait_for(self._wake.wait(), timeout=RESCAN)
                 except TimeoutError:
-                    last = 0
+                    pass
                 self._wake.clear()
         finally:
             for task in list(self._tasks):
@@ -179,8 +178,10 @@ class Inbox:
             raise
         except Exception:
             log.exception("inbox row %s could not be handled; it stays pending", row["id"])
+            await asyncio.sleep(RESCAN)  # then this worker (or another) takes it up again
         finally:
             self._busy.discard(row["id"])
+            self._wake.set()  # the chat's next update may be claimed now
 
     async def _dead(self, row: dict[str, Any], error: str) -> None:
         letter = self.db.inbox_dead(row["id"], error)

@@ -8,12 +8,13 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, delete, func, insert, select, text, update
 
 from bot import tables as T
 
 log = logging.getLogger("feijian.bot.inbox")
 EPOCH_KEY = "inbox_epoch"
+STORE_LOCK = 0x46_4A_49_4E  # "FJIN": advisory lock serialising inbox_store (numbering, epochs)
 
 
 def utcnow() -> datetime:
@@ -65,6 +66,8 @@ class InboxQueries(ABC):
         c = T.inbox.c
         out: list[int] = []
         with self.tx() as conn:
+            if self.engine.dialect.name == "postgresql":  # one store at a time across bot processes
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": STORE_LOCK})
             epoch = int(
                 conn.execute(select(T.bot_meta.c.value).where(T.bot_meta.c.key == EPOCH_KEY)).scalar() or 0
             )
@@ -207,6 +210,6 @@ class InboxQueries(ABC):
             conn.execute(
                 update(T.inbox)
                 .where(T.inbox.c.id == row.inbox_id)
-                .values(status="pending", attempts=0, done_at=None)
+                .values(status="pending", attempts=0, done_at=None, claimed_by=None)
             )
             return True

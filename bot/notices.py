@@ -55,9 +55,6 @@ class NoticeService:
 
     async def run(self) -> None:
         """Polls and sends until cancelled."""
-        recovered = self.db.notices_recover()
-        if recovered:
-            log.warning("%d notices were mid-send at the last stop; not sending them again", recovered)
         while True:
             try:
                 await self.poll_once()
@@ -97,14 +94,22 @@ class NoticeService:
         return len(rows)
 
     async def send_due(self) -> int:
-        """Sends every due notice; returns how many were sent."""
+        """Sends every due notice; returns how many were sent. One bot process sends at a time (several
+        may share a PostgreSQL bot database), so a notice is never picked up twice."""
         sent = 0
-        while True:
-            rows = self.db.notices_due()
-            if not rows:
-                return sent
-            for row in rows:
-                sent += await self._send(row)
+        with self.db.exclusive("notices") as mine:
+            if not mine:
+                return 0
+            # Under the lock nobody is mid-send: a notice marked so was caught by a stop or a crash.
+            recovered = self.db.notices_recover()
+            if recovered:
+                log.warning("%d notices were mid-send at a stop; not sending them again", recovered)
+            while True:
+                rows = self.db.notices_due()
+                if not rows:
+                    return sent
+                for row in rows:
+                    sent += await self._send(row)
 
     async def _send(self, row: dict[str, Any]) -> int:
         user = self.db.user(row["recipient"])

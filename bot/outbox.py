@@ -97,19 +97,23 @@ class OutboxDrainer:
             self._wake.clear()
 
     async def drain_once(self) -> int:
-        """One pass over due rows; returns how many reached the store."""
+        """One pass over due rows; returns how many reached the store. One bot process drains at a
+        time (several share a PostgreSQL bot database): each user's writes stay in order."""
         before = self.sent
         blocked: set[int | None] = set()
         now = utcnow()
-        for row in self.db.outbox_due():
-            user = row["telegram_user_id"]
-            if user in blocked:
-                continue
-            if row["next_attempt_at"] > now:
-                blocked.add(user)  # keep the user's order: later writes wait for this one
-                continue
-            if not await self._send(row):
-                blocked.add(user)
+        with self.db.exclusive("outbox") as mine:
+            if not mine:
+                return 0
+            for row in self.db.outbox_due():
+                user = row["telegram_user_id"]
+                if user in blocked:
+                    continue
+                if row["next_attempt_at"] > now:
+                    blocked.add(user)  # keep the user's order: later writes wait for this one
+                    continue
+                if not await self._send(row):
+                    blocked.add(user)
         return self.sent - before
 
     async def _send(self, row: dict[str, Any]) -> bool:

@@ -27,7 +27,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 
-SCHEMA_VERSION = "3"
+SCHEMA_VERSION = "4"
 metadata = MetaData()
 JSONType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -97,6 +97,8 @@ inbox = Table(
     Column("raw", JSONType, nullable=False),
     Column("status", String(8), nullable=False, index=True),  # pending | done | dead
     Column("attempts", Integer, nullable=False, default=0),
+    # The inbox worker handling it now (see InboxQueries.inbox_claim); NULL when nobody is.
+    Column("claimed_by", BigInteger, nullable=True),
     Column("received_at", AwareDateTime(), nullable=False, index=True),
     Column("done_at", AwareDateTime(), nullable=True),
     UniqueConstraint("update_id", "epoch", name="uq_inbox_update"),

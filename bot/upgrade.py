@@ -1,7 +1,8 @@
-"""Upgrading a bot database made by an earlier version (schema 1 or 2) in place.
+"""Upgrading a bot database made by an earlier version (schema 1, 2 or 3) in place.
 
-Schema 3 only adds tables (the inbox and its dead letters), which `create_all` makes; schema 2
-databases just get the new version number.
+Schema 4 adds one column, `inbox.claimed_by` (which inbox worker handles a row now); schema 3
+databases get it here. Schema 3 only added tables (the inbox and its dead letters), which
+`create_all` makes; schema 2 databases just get the new version number.
 
 Schema 1 had two queues: `outbox` (method, path, JSON body) and `visit_pending` (photos and visit
 finishes waiting for them, a table made at run time). Schema 2 has one `outbox` naming operations.
@@ -26,6 +27,7 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
     update,
 )
 
@@ -33,7 +35,7 @@ from bot import tables as T
 from bot.store_calls import UPLOAD_OP, op_of
 
 log = logging.getLogger("feijian.bot.upgrade")
-PREVIOUS = ("1", "2")
+PREVIOUS = ("1", "2", "3")
 
 # The schema 1 tables, as that version defined them (only what is read here).
 _v1 = MetaData()
@@ -141,6 +143,8 @@ def _common(r: Any) -> dict[str, Any]:
 
 def upgrade(conn: Connection, found: str = "1") -> int:
     """Upgrades in place: schema 1's queued writes move into the one outbox; returns rows moved."""
+    if found == "3":
+        conn.execute(text("ALTER TABLE inbox ADD COLUMN claimed_by BIGINT"))
     if found != "1":
         conn.execute(update(T.bot_meta).where(T.bot_meta.c.key == "schema").values(value=T.SCHEMA_VERSION))
         log.warning("bot database upgraded from schema %s to %s", found, T.SCHEMA_VERSION)

@@ -20,12 +20,23 @@ from services.config import Settings, SettingsError, ensure_demo_keys, get_setti
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
-    workers: Annotated[int, typer.Option(help="uvicorn worker processes")] = 1,
+    workers: Annotated[
+        int, typer.Option(min=1, max=64, help="uvicorn worker processes (more than 1 needs PostgreSQL)")
+    ] = 1,
+    worker_timeout: Annotated[
+        int,
+        typer.Option(
+            min=5,
+            max=600,
+            help="seconds a worker may take to answer its supervisor (start-up too) before it is replaced",
+        ),
+    ] = 30,
 ) -> None:
     """Serves the API (refuses to start without FEIJIAN_SECRET_KEY and FEIJIAN_PII_KEY)."""
     try:
         settings = get_settings()
         settings.validate_for_serving()
+        check_workers(settings, workers)
     except (SettingsError, ValueError) as exc:
         err_console.print(f"[red]无法启动 / cannot start:[/red] {exc}")
         raise typer.Exit(2) from exc
@@ -34,8 +45,20 @@ def serve(
         host=host or settings.api_host,
         port=port or settings.api_port,
         workers=workers,
+        # uvicorn's 5 s default replaces a worker still importing the app on a busy machine, again
+        # and again; a slow start is not a hung worker.
+        timeout_worker_healthcheck=worker_timeout,
         log_level="info",
     )
+
+
+def check_workers(settings: Settings, workers: int) -> None:
+    """Several worker processes share the store only on PostgreSQL (SQLite is one process's file)."""
+    if workers > 1 and not settings.database_url.startswith("postgresql"):
+        raise SettingsError(
+            f"--workers {workers} needs PostgreSQL (FEIJIAN_DATABASE_URL=postgresql://...); "
+            "SQLite is served by one process: use --workers 1"
+        )
 
 
 def demo(

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session
@@ -81,6 +81,15 @@ def is_postgres(engine_or_session: Engine | Session) -> bool:
     """Whether the bound database is PostgreSQL."""
     bind = engine_or_session.get_bind() if isinstance(engine_or_session, Session) else engine_or_session
     return bind.dialect.name == "postgresql"
+
+
+def try_xact_lock(session: Session, key: int) -> bool:
+    """Takes a PostgreSQL advisory lock held until the session's transaction ends; False when another
+    transaction (any worker process) holds it. On SQLite it is always True: one process serves it,
+    and BEGIN IMMEDIATE already serialises its writers."""
+    if not is_postgres(session):
+        return True
+    return bool(session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar())
 
 
 @contextmanager

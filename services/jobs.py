@@ -1,4 +1,5 @@
-"""Background jobs with progress: the row is the record; live progress is kept in memory meanwhile."""
+"""Background jobs with progress: the row is the record (queued, running, then its outcome), so every
+API worker answers a job's state; the row counts while it runs are kept in the running process only."""
 
 from __future__ import annotations
 
@@ -34,6 +35,11 @@ def progress(job_id: uuid.UUID, done: int, total: int) -> None:
 
 def run(factory: SessionFactory, job_id: uuid.UUID, work: Callable[[Session], dict[str, Any]]) -> None:
     """Runs work in its own unit of work and records the outcome on the job, whatever happens."""
+    with factory() as session:
+        job = session.get(Job, job_id)
+        if job is not None and job.status == JobStatus.queued:
+            job.status = JobStatus.running  # seen by every worker, not only this process
+            session.add(job)
     try:
         with factory() as session:
             result = work(session)

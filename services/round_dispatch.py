@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from contracts.rounds import MyAssignment
+from models.db import try_xact_lock
 from models.household import Household
 from models.region import Region
 from models.round import Assignment, AssignmentStatus, InspectionRound, RoundStatus, RoundTeam, TeamMember
@@ -195,6 +196,20 @@ def release_due(
             rounds=sorted({str(a.round_id) for a in released}),
         )
     return releases
+
+
+# The advisory lock key of the daily release pass (any constant unique among the store's locks).
+RELEASE_LOCK = 0x46_4A_52_4C  # "FJRL"
+
+
+def release_due_once(
+    session: Session, now: datetime | None = None, settings: Settings | None = None
+) -> list[Release] | None:
+    """`release_due` under the store-wide release lock (PostgreSQL advisory, held to the commit): with
+    several API workers each runs the timer, one pass at a time releases, the others skip (None)."""
+    if not try_xact_lock(session, RELEASE_LOCK):
+        return None
+    return release_due(session, now, settings)
 
 
 def releases_since(session: Session, actor: Actor, since: datetime) -> list[Release]:

@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, func, text
 from sqlalchemy.exc import InterfaceError, OperationalError, ProgrammingError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.pool import NullPool
 from sqlmodel import select
 
@@ -70,6 +71,7 @@ def raising_app(settings: Settings, tmp_path: Path) -> Iterator[tuple[TestClient
         "lost": _invalidated(),
         "no_table": OperationalError("SELECT x", {}, sqlite3.OperationalError("no such table: x")),
         "programming": ProgrammingError("SELEC", {}, psycopg.ProgrammingError("syntax error")),
+        "pool_timeout": PoolTimeout("QueuePool limit of size 5 overflow 10 reached, connection timed out"),
     }
     calls: dict[str, list[str]] = {name: [] for name in errors}
     for name, exc in errors.items():
@@ -79,7 +81,7 @@ def raising_app(settings: Settings, tmp_path: Path) -> Iterator[tuple[TestClient
         yield client, calls
 
 
-@pytest.mark.parametrize("name", ["admin_shutdown", "locked", "lost"])
+@pytest.mark.parametrize("name", ["admin_shutdown", "locked", "lost", "pool_timeout"])
 def test_an_unavailable_database_answers_a_retryable_503(
     raising_app: tuple[TestClient, dict[str, list[str]]], name: str, caplog: pytest.LogCaptureFixture
 ) -> None:
