@@ -67,8 +67,8 @@ class Proc:
         """Where every run of this process appends its output."""
         return self.workdir / f"{self.name}.log"
 
-    def start(self, timeout: float = 30.0) -> Proc:
-        """Starts the process and waits until it answers (when it has a readiness URL)."""
+    def start(self, timeout: float = 30.0, wait: bool = True) -> Proc:
+        """Starts the process and waits until it answers (when it has a readiness URL and `wait`)."""
         self.starts += 1
         log = self.log_path.open("ab")
         log.write(f"\n=== start {self.starts}\n".encode())
@@ -77,6 +77,12 @@ class Proc:
             self.argv, cwd=self.workdir, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
         log.close()
+        if wait:
+            self.ready(timeout)
+        return self
+
+    def ready(self, timeout: float = 30.0) -> Proc:
+        """Waits until the process answers on its readiness URL (if it has one)."""
         if self.ready_url is not None:
             url = self.ready_url
             until(lambda: self._alive_or_fail() and _answers(url), timeout, f"{self.name} did not start")
