@@ -261,7 +261,9 @@ class Inspector(threading.Thread):
         after = self.mark()
         if self.send(lambda c: c.send_text(self.uid, "/visit")) is None:
             return None
-        m = self.wait_for(lambda m: is_prompt(m) or m.reply_markup is not None or "没有待走访" in m.text, after)
+        m = self.wait_for(
+            lambda m: is_prompt(m) or m.reply_markup is not None or "没有待走访" in m.text, after
+        )
         if m is None:
             return None
         if is_prompt(m):
@@ -284,7 +286,8 @@ class Inspector(threading.Thread):
             self.short = (self.started % 2 == 1) == self.short_first
         self.aid = aid
         after = self.mark()
-        if self.send(lambda c: c.press(self.uid, m.message_id, picks[aid].callback_data)) is None:
+        data = str(picks[aid].callback_data)
+        if self.send(lambda c: c.press(self.uid, m.message_id, data)) is None:
             return None
         m2 = self.wait_for(is_prompt, after)
         if m2 is not None:
@@ -299,7 +302,12 @@ class Inspector(threading.Thread):
         blob = jpeg_with_gps(lat, lon, when=when, seed=self.seed * 1000 + self._photo_no)
         mid = self.send(
             lambda c: c.send_photo(
-                self.uid, blob, as_file=True, file_name=f"p{self._photo_no}.jpg", mime_type="image/jpeg", date=at
+                self.uid,
+                blob,
+                as_file=True,
+                file_name=f"p{self._photo_no}.jpg",
+                mime_type="image/jpeg",
+                date=at,
             )
         )
         return blob, mid

@@ -52,9 +52,16 @@ class Proc:
     """One product process: started with its own environment and log, killed with SIGKILL, restarted."""
 
     def __init__(
-        self, name: str, argv: list[str], env: dict[str, str], workdir: Path, ready_url: str | None = None
+        self,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        workdir: Path,
+        ready_url: str | None = None,
+        url: str = "",
     ) -> None:
         self.name = name
+        self.url = url  # where it serves (the same port across restarts)
         self.argv = argv
         self.env = env
         self.workdir = workdir
@@ -131,9 +138,8 @@ def store_proc(workdir: Path, database_url: str, media_dir: Path) -> Proc:
         "FEIJIAN_ENV": "test",
     }
     argv = [sys.executable, "-c", CLI, "serve", "--host", "127.0.0.1", "--port", str(port)]
-    proc = Proc("store", argv, env, workdir, f"http://127.0.0.1:{port}/healthz")
-    proc.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
-    return proc
+    url = f"http://127.0.0.1:{port}"
+    return Proc("store", argv, env, workdir, f"{url}/healthz", url)
 
 
 def sandbox_proc(workdir: Path, state_file: Path) -> Proc:
@@ -143,9 +149,8 @@ def sandbox_proc(workdir: Path, state_file: Path) -> Proc:
         *[sys.executable, "-c", CLI, "sandbox", "--host", "127.0.0.1", "--port", str(port)],
         *["--state-file", str(state_file), "--log-level", "warning"],
     ]
-    proc = Proc("sandbox", argv, dict(os.environ), workdir, f"http://127.0.0.1:{port}/control/health")
-    proc.url = f"http://127.0.0.1:{port}"  # type: ignore[attr-defined]
-    return proc
+    url = f"http://127.0.0.1:{port}"
+    return Proc("sandbox", argv, dict(os.environ), workdir, f"{url}/control/health", url)
 
 
 def bot_proc(workdir: Path, token: str, sandbox_url: str, store_url: str, store_token: str) -> Proc:

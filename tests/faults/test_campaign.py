@@ -124,23 +124,29 @@ class Campaign:
     ctl: Control = field(default_factory=Control)
     faults: Counter[str] = field(default_factory=Counter)
     inspectors: list[Inspector] = field(default_factory=list)
+    picked: list[tuple[str, Places]] = field(default_factory=list)
+    codes: dict[str, str] = field(default_factory=dict)
     poison_uid: int = 0
     poison_replies: int = 0
 
     @property
     def sandbox_url(self) -> str:
         """The sandbox's base URL (the same port across restarts)."""
-        return str(self.sandbox.url)  # type: ignore[attr-defined]
+        return self.sandbox.url
 
 
-def _seed(engine: Engine, seed: int) -> tuple[list[tuple[str, dict[str, tuple[float, float]]]], str, dict]:
-    """A small demo county with today's visits dispatched: (login, places) of one inspector per team."""
+Places = dict[str, tuple[float, float]]  # assignment id -> where its household lives (WGS-84)
+
+
+def _seed(engine: Engine, seed: int) -> tuple[list[tuple[str, Places]], str, dict[str, str]]:
+    """A small demo county with today's visits dispatched: (login, places) of one inspector per team,
+    the bot's service token and the inspectors' invite codes."""
     with unit_of_work(engine) as s:
         report = demo.seed(s, 60, 2 * INSPECTORS, seed)
         assert report.households == 60
     with unit_of_work(engine) as s:
         demo.seed_round(s, local_today(get_settings()))
-    picked: list[tuple[str, dict[str, tuple[float, float]]]] = []
+    picked: list[tuple[str, Places]] = []
     with unit_of_work(engine) as s:
         teams = s.exec(select(RoundTeam).order_by(col(RoundTeam.number))).all()
         for team in teams:
@@ -155,7 +161,7 @@ def _seed(engine: Engine, seed: int) -> tuple[list[tuple[str, dict[str, tuple[fl
                 .join(Household, col(Household.id) == col(Assignment.household_id))
                 .where(Assignment.team_id == team.id, col(Assignment.released_at).is_not(None))
             ).all()
-            places = {}
+            places: Places = {}
             for a, h in rows:
                 if h.lat is not None and h.lon is not None:
                     places[str(a.id)] = to_wgs84(h.lat, h.lon, h.datum.value if h.datum else "wgs84")
@@ -181,12 +187,11 @@ def campaign(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Campaig
     store.ready()
     sandbox.ready()
     token = make_token()
-    with SandboxClient(sandbox.url) as client:  # type: ignore[attr-defined]
+    with SandboxClient(sandbox.url) as client:
         client.register_bot(token)
-    bot = bot_proc(tmp_path, token, sandbox.url, store.url, store_token).start()  # type: ignore[attr-defined]
+    bot = bot_proc(tmp_path, token, sandbox.url, store.url, store_token).start()
     c = Campaign(kind, url, engine, store, sandbox, bot, token, seed)
-    c.picked = picked  # type: ignore[attr-defined]
-    c.codes = codes  # type: ignore[attr-defined]
+    c.picked, c.codes = picked, codes
     try:
         yield c
     finally:
@@ -200,13 +205,15 @@ def campaign(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Campaig
 def _bind(c: Campaign, seed: int) -> None:
     """Each picked inspector signs up with /start CODE in a chat of their own."""
     with SandboxClient(c.sandbox_url, bot=c.token) as client:
-        for n, (login, places) in enumerate(c.picked):  # type: ignore[attr-defined]
+        for n, (login, places) in enumerate(c.picked):
             uid = client.user(first_name=f"检查员{n + 1}").id
-            client.send_text(uid, f"/start {c.codes[login]}")  # type: ignore[attr-defined]
+            client.send_text(uid, f"/start {c.codes[login]}")
             reply = client.wait_for_message(uid, lambda m: "欢迎" in m.text, timeout=30)
             assert "欢迎" in reply.text
             c.inspectors.append(
-                Inspector(login, uid, lambda: c.sandbox_url, c.token, places, c.ctl, seed * 10 + n, n % 2 == 1)
+                Inspector(
+                    login, uid, lambda: c.sandbox_url, c.token, places, c.ctl, seed * 10 + n, n % 2 == 1
+                )
             )
         c.poison_uid = client.user(first_name="坏消息").id
 
@@ -312,7 +319,9 @@ def _check(c: Campaign) -> dict[str, Any]:
                 continue
             answers += 1
             if n > len(ids) or labels.get(ids[n - 1]) != label:
-                lost.append(f"answer {n} ({label}) of {aid}: store has {ids[n - 1] if n <= len(ids) else None}")
+                lost.append(
+                    f"answer {n} ({label}) of {aid}: store has {ids[n - 1] if n <= len(ids) else None}"
+                )
     dups += [d for ins in c.inspectors for d in ins.duplicates()]
     resumed = sum(1 for v in visits.values() if v.resumed)
     return {
@@ -346,8 +355,8 @@ def test_nothing_acknowledged_is_lost_or_answered_twice_under_faults(campaign: C
     line = (
         f"fault campaign [{c.kind}] seed={seed}: faults {c.faults.total()} ({kinds}); updates={updates};"
         f" acknowledged answers={result['answers']} photos={result['photos']}"
-        f" visits submitted={result['submitted']} resumed={result['resumed']}; duplicates found={len(result['dups'])};"
-        f" lost={len(result['lost'])}"
+        f" visits submitted={result['submitted']} resumed={result['resumed']};"
+        f" duplicates found={len(result['dups'])}; lost={len(result['lost'])}"
     )
     print(line)
     REPORT.append(line)
