@@ -369,4 +369,5 @@ def test_nothing_acknowledged_is_lost_or_answered_twice_under_faults(campaign: C
         with SandboxClient(c.sandbox_url, bot=c.token) as client:
             retries = [m for m in client.messages(c.poison_uid) if "请重试" in m.text]
         assert len(retries) == poison_sent, "an unreadable message was answered twice"
-    assert result["submitted"] >= len(c.inspectors) and result["photos"] >= 3 * len(c.inspectors)
+    # not vacuous: every inspector finished a visit, and every visit takes at least one photo
+    assert result["submitted"] >= len(c.inspectors) and result["photos"] >= len(c.inspectors)
