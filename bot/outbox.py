@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import Bot
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 
 from bot import render
 from bot.db import BotDB, utcnow
@@ -43,6 +43,13 @@ class Job:
     target: str | None = None
     user: int | None = None  # None: the turn's user
     anonymous: bool = False  # sent without a user (the store acts for the bot itself)
+
+
+# Telegram answering 400 for a photo's file_id (gone, too big) this many times in a row is final: the
+# upload is refused and the inspector asked to send the photo again, instead of blocking every later
+# write of that inspector (the visit's finish among them) for ever.
+FILE_GONE_ATTEMPTS = 5
+FILE_GONE = "This photo can no longer be fetched from Telegram; please send it again."
 
 
 class Unresolved(Exception):
@@ -121,21 +128,17 @@ class OutboxDrainer:
         user = row["telegram_user_id"]
         try:
             response = await self._call(row)
+        except BadRequest as exc:
+            if row["op"] == UPLOAD_OP and row["attempts"] + 1 >= FILE_GONE_ATTEMPTS:
+                lang = self._lang(user) if user is not None else "zh-CN"
+                return await self._refuse(row, "file_gone", t(lang, FILE_GONE), exc)
+            return await self._retry(row, exc)
         except (StoreUnavailable, TelegramError) as exc:
-            self.db.outbox_retry(row["id"], row["attempts"], self.interval, self.max_backoff, str(exc))
-            if user is not None and user not in self._delayed:
-                # First failed attempt for this user: say what waits; "all synced" follows later.
-                self._delayed.add(user)
-                await self._say(user, render.waiting(self._lang(user), self.db.outbox_waiting(user)))
-            return False
+            return await self._retry(row, exc)
         except (StoreError, Unresolved) as exc:
             detail = exc.detail if isinstance(exc, StoreError) else str(exc)
             code = exc.code if isinstance(exc, StoreError) else "unresolved"
-            self.db.outbox_finish(row["id"], "failed", error=f"{code}: {detail}")
-            log.warning("outbox item %s refused: %s", row["key"], exc)
-            if user is not None:
-                await self._say(user, self._refused(row, detail))
-            return True
+            return await self._refuse(row, code, detail, exc)
         self.db.outbox_finish(row["id"], "done", response=response)
         self.sent += 1
         if user is not None and row["op"] == UPLOAD_OP:
@@ -143,6 +146,25 @@ class OutboxDrainer:
         if user is not None and user in self._delayed and self.db.outbox_waiting(user) == 0:
             self._delayed.discard(user)
             await self._say(user, t(self._lang(user), "All your changes are synced with the server."))
+        return True
+
+    async def _retry(self, row: dict[str, Any], exc: Exception) -> bool:
+        """A failure that may pass: try again later; the user's later rows wait."""
+        user = row["telegram_user_id"]
+        self.db.outbox_retry(row["id"], row["attempts"], self.interval, self.max_backoff, str(exc))
+        if user is not None and user not in self._delayed:
+            # First failed attempt for this user: say what waits; "all synced" follows later.
+            self._delayed.add(user)
+            await self._say(user, render.waiting(self._lang(user), self.db.outbox_waiting(user)))
+        return False
+
+    async def _refuse(self, row: dict[str, Any], code: str, detail: str, exc: Exception) -> bool:
+        """A final failure: the row is failed, the user told why; the user's later rows go on."""
+        user = row["telegram_user_id"]
+        self.db.outbox_finish(row["id"], "failed", error=f"{code}: {detail}")
+        log.warning("outbox item %s refused: %s", row["key"], exc)
+        if user is not None:
+            await self._say(user, self._refused(row, detail))
         return True
 
     async def _call(self, row: dict[str, Any]) -> Any:

@@ -70,6 +70,13 @@ class SandboxCore:
                 owner.chats[int(c["chat_id"])] = ChatRecord(
                     chat=c["chat"], next_message_id=int(c["next_message_id"])
                 )
+        used = 0
+        for f in saved["files"]:
+            stored = StoredFile(**f)
+            self.files[stored.file_id] = stored
+            self.paths[stored.file_path] = stored.file_id
+            used = max([used, *(int(n) for n in re.findall(r"\d+", stored.file_path))])
+        self._file_counter = itertools.count(used + 1)  # new file paths never collide with kept ones
 
     # -------------------------------------------------------------------------- bots
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import secrets
 
 from sandbox import media
@@ -44,7 +45,15 @@ class FileStore(SandboxCore):
             stored = StoredFile(fid, fuid, data, path, mime_type, file_name, kind, width, height)
             self.files[fid] = stored
             self.paths[path] = fid
+            self._persist_file(stored)
             return stored
+
+    def _persist_file(self, f: StoredFile) -> None:
+        """Keeps the file in the state file (when there is one): its file_id outlives a restart."""
+        if self.state is None:
+            return
+        meta = {k: v for k, v in dataclasses.asdict(f).items() if k not in ("file_id", "data")}
+        self.state.save_file(f.file_id, f.data, meta)
 
     def store_photo(self, data: bytes) -> list[JSON]:
         """Recompress an image into PhotoSize entries (smallest first), stored as files."""
@@ -68,6 +77,7 @@ class FileStore(SandboxCore):
             )
         for f in stored:
             f.photo_group = sizes
+            self._persist_file(f)
         return sizes
 
     def store_document(

@@ -3,7 +3,8 @@
 Telegram does not restart a bot's update_id numbering when it restarts, and neither does the
 sandbox when it has a state file: a bot that remembers handled update ids would otherwise take the
 first messages after a restart for ones it has seen. Only what identifies things is kept (bots and
-their next update id, users, chats and their next message id); messages and queues are not.
+their next update id, users, chats and their next message id) and the files sent (Telegram keeps a
+file_id usable, so a bot may fetch a photo long after it was sent); messages and queues are not.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ CREATE TABLE IF NOT EXISTS bot (token TEXT PRIMARY KEY, first_name TEXT, usernam
 CREATE TABLE IF NOT EXISTS user (id INTEGER PRIMARY KEY, data TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS chat (token TEXT, chat_id INTEGER, data TEXT NOT NULL, next_message_id INTEGER,
                                  PRIMARY KEY (token, chat_id));
+CREATE TABLE IF NOT EXISTS file (file_id TEXT PRIMARY KEY, data BLOB NOT NULL, meta TEXT NOT NULL);
 """
 
 
@@ -40,6 +42,7 @@ class StateFile:
             bots = self._db.execute("SELECT token, first_name, username, next_update_id FROM bot").fetchall()
             users = self._db.execute("SELECT data FROM user").fetchall()
             chats = self._db.execute("SELECT token, chat_id, data, next_message_id FROM chat").fetchall()
+            files = self._db.execute("SELECT file_id, data, meta FROM file").fetchall()
         return {
             "bots": [
                 {"token": t, "first_name": f, "username": u, "next_update_id": n} for t, f, u, n in bots
@@ -49,6 +52,7 @@ class StateFile:
                 {"token": t, "chat_id": c, "chat": json.loads(d), "next_message_id": n}
                 for t, c, d, n in chats
             ],
+            "files": [{"file_id": f, "data": bytes(d), **json.loads(m)} for f, d, m in files],
         }
 
     def save_bot(self, token: str, first_name: str, username: str, next_update_id: int) -> None:
@@ -82,3 +86,11 @@ class StateFile:
         """Closes the file."""
         with self._lock:
             self._db.close()
+
+    def save_file(self, file_id: str, data: bytes, meta: dict[str, Any]) -> None:
+        """Records a file (its bytes and what the Bot API says about it) under its file_id."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO file VALUES (?, ?, ?) ON CONFLICT(file_id) DO UPDATE SET meta=excluded.meta",
+                (file_id, data, json.dumps(meta, ensure_ascii=False)),
+            )

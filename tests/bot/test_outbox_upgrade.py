@@ -23,10 +23,11 @@ from sqlalchemy import (
     insert,
     select,
 )
+from telegram.error import BadRequest
 
 from bot import tables as T
 from bot.db import BotDB
-from bot.outbox import OutboxDrainer
+from bot.outbox import FILE_GONE_ATTEMPTS, OutboxDrainer
 from bot.store_client import StoreClient
 
 VISIT = "7d1e2f3a-0000-4000-8000-000000000001"
@@ -207,4 +208,58 @@ def test_a_schema_1_database_is_upgraded_and_its_queue_drains(tmp_path: Path) ->
     ]
     assert calls[3][3]["answers"] == [{"step_id": "entered", "value": "yes", "evidence": [IDS + "07"]}]
     assert db.outbox_waiting(USER) == 0 and asyncio.run(drainer.drain_once()) == 0  # sent once
+    db.dispose()
+
+
+class _GoneBot(_Bot):
+    """Telegram no longer serves the photo's file_id."""
+
+    async def get_file(self, file_id: str) -> _File:
+        raise BadRequest("Wrong file_id or the file is temporarily unavailable")
+
+
+def test_a_photo_telegram_no_longer_serves_is_refused_and_the_visit_still_finishes(tmp_path: Path) -> None:
+    """Found by the fault campaign: one photo whose file_id is gone held the finish back for ever."""
+    url = f"sqlite:///{tmp_path / 'old.sqlite'}"
+    _old_schema(url)
+    db = BotDB(url)
+    calls: list[tuple[str, Any]] = []
+
+    def store(request: httpx.Request) -> httpx.Response:
+        body = (
+            json.loads(request.content) if request.headers.get("content-type") == "application/json" else None
+        )
+        calls.append((request.url.path, body))
+        return httpx.Response(200, json=_answer(request.url.path))
+
+    client = StoreClient("http://store", "token", transport=httpx.MockTransport(store))
+    told: list[str] = []
+
+    async def notify(user: int, text: str) -> None:
+        told.append(text)
+
+    drainer = OutboxDrainer(
+        db,
+        client,
+        _GoneBot(),  # type: ignore[arg-type]
+        notify,
+        lambda lang, ev, why: f"photo {ev}: {why}",
+        interval=0.001,
+        max_backoff=0.001,
+    )
+
+    async def drain_until_settled() -> None:
+        for _ in range(3 * FILE_GONE_ATTEMPTS):  # a bounded number of passes
+            await drainer.drain_once()
+            if db.outbox_waiting(USER) == 0:
+                return
+            await asyncio.sleep(0.01)
+
+    asyncio.run(drain_until_settled())
+    assert db.outbox_waiting(USER) == 0  # nothing held back for ever
+    (upload,) = db.outbox_uploads(VISIT)
+    assert upload["status"] == "failed"
+    finish = next(body for path, body in calls if path.endswith("/finish"))
+    assert finish["answers"] == [{"step_id": "entered", "value": "yes", "evidence": []}]
+    assert any("请重新发送" in text for text in told), told  # the inspector is asked to resend it
     db.dispose()
