@@ -59,6 +59,12 @@ class Settings(BaseSettings):
     # How far in the future a client's event time may be (phone clocks drift); later is refused.
     clock_skew_s: float = Field(default=120.0, ge=0, le=3600)
     release_every_s: float = Field(default=600.0, ge=0)  # 0 turns off the daily release timer (tests)
+    # Rectification deadlines in working days (China's official calendar, make-up workdays included)
+    ledger_days_high: int = Field(default=10, ge=1, le=250)
+    ledger_days_medium: int = Field(default=20, ge=1, le=250)
+    ledger_days_low: int = Field(default=30, ge=1, le=250)
+    ledger_days_fix_now: int = Field(default=3, ge=1, le=250)  # route 立即整改, whatever the severity
+    ledger_remind_days: int = Field(default=3, ge=0, le=30)  # "deadline soon" this many working days ahead
 
     @field_validator("database_url")
     @classmethod
