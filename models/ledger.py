@@ -78,6 +78,8 @@ class LedgerEvent(SQLModel, table=True):
     from_state: LedgerState | None = Field(
         default=None, sa_column=enum_column(LedgerState, nullable=True, length=30)
     )
-    to_state: LedgerState | None = Field(default=None, sa_column=enum_column(LedgerState, nullable=True, length=30))
+    to_state: LedgerState | None = Field(
+        default=None, sa_column=enum_column(LedgerState, nullable=True, length=30)
+    )
     note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     evidence_ids: list[str] = Field(default_factory=list, sa_column=json_column())

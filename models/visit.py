@@ -54,7 +54,9 @@ class Visit(SQLModel, table=True):
     finished_at: datetime | None = Field(default=None, sa_column=ts_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     # the supervisor's review of the visit: accepted, or sent back for a revisit with a reason
-    review: VisitReview | None = Field(default=None, sa_column=enum_column(VisitReview, nullable=True, length=20))
+    review: VisitReview | None = Field(
+        default=None, sa_column=enum_column(VisitReview, nullable=True, length=20)
+    )
     review_reason: str | None = Field(default=None, max_length=1000)
     reviewed_by: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid(), nullable=True))
     reviewed_at: datetime | None = Field(default=None, sa_column=ts_column())
@@ -83,7 +85,9 @@ class Finding(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     # review for the ledger: every derived finding is a `finding` today; `lead` is ready for leads
     kind: FindingKind = Field(default=FindingKind.finding, sa_column=enum_column(FindingKind, length=20))
-    source: FindingSource = Field(default=FindingSource.visit, sa_column=enum_column(FindingSource, length=20))
+    source: FindingSource = Field(
+        default=FindingSource.visit, sa_column=enum_column(FindingSource, length=20)
+    )
     review: FindingReview = Field(
         default=FindingReview.pending, sa_column=enum_column(FindingReview, index=True, length=20)
     )

@@ -81,7 +81,9 @@ def upgrade() -> None:
         batch_op.alter_column("visit_id", existing_type=sa.Uuid(), nullable=True)
         batch_op.add_column(sa.Column("kind", sa.String(length=20), nullable=False, server_default="finding"))
         batch_op.add_column(sa.Column("source", sa.String(length=20), nullable=False, server_default="visit"))
-        batch_op.add_column(sa.Column("review", sa.String(length=20), nullable=False, server_default="pending"))
+        batch_op.add_column(
+            sa.Column("review", sa.String(length=20), nullable=False, server_default="pending")
+        )
         batch_op.add_column(sa.Column("review_reason", sa.String(length=1000), nullable=True))
         batch_op.add_column(sa.Column("reviewed_by", sa.Uuid(), nullable=True))
         batch_op.add_column(sa.Column("reviewed_at", models.types.UTCDateTime(), nullable=True))
