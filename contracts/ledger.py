@@ -124,6 +124,12 @@ class VisitReviewIn(BaseModel):
     reason: str | None = Field(default=None, max_length=1000)
 
 
+class VisitReviewOut(BaseModel):
+    visit_id: uuid.UUID
+    review: VisitReview
+    reason: str | None
+
+
 class FindingOut(BaseModel):
     id: uuid.UUID
     household_id: uuid.UUID

@@ -214,3 +214,10 @@ def to_out(f: Finding, h: Household, lang: str) -> FindingOut:
         ledger_item_id=f.ledger_item_id,
         created_at=f.created_at,
     )
+
+
+def view(session: Session, f: Finding, lang: str) -> FindingOut:
+    """The API view of one finding just changed."""
+    h = session.get(Household, f.household_id)
+    assert h is not None
+    return to_out(f, h, lang)
