@@ -110,11 +110,13 @@ def demo(
     inspectors_total = sum(1 for lg in report.logins if lg.role == "inspector")
     console.print(f"… and insp01–insp{inspectors_total:02d} (password feijian-inspNN)")
     console.print(f"API      http://127.0.0.1:{port}/api/v1   docs http://127.0.0.1:{port}/docs")
-    if no_serve:
-        return
     with unit_of_work(engine) as session:
         officers = [u.login for u in demo_service.existing_logins(session) if u.role == "officer"]
-    console.print(f"… officers {', '.join(officers)} (password feijian-offN): feijian ledger list")
+    console.print(
+        f"… officers {', '.join(officers)} (password feijian-offN); the ledger: feijian ledger list"
+    )
+    if no_serve:
+        return
     logins = [lg.login for lg in shown if lg.role != "admin"] + officers
     _run_demo_services(engine, settings, port, sandbox_port, logins)
 

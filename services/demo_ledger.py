@@ -67,6 +67,11 @@ PROBLEMS = [
     (FindingCategory.DISSATISFIED, Severity.low, "对发放时间不满意", "Unhappy with the payment date"),
 ]
 
+# problems whose fix is to take the household off dibao and recover what was overpaid
+EXIT_CATEGORIES = frozenset(
+    {FindingCategory.NOT_ELIGIBLE, FindingCategory.PAID_AFTER_DEATH, FindingCategory.FAVOUR}
+)
+
 
 @dataclass
 class DemoLedger:
@@ -166,7 +171,7 @@ def _round(session: Session, sup: Actor, today: date) -> tuple[str, list[Househo
         .order_by(col(Household.township_code), col(Household.register_no))
     ).all()
     towns = sorted({h.township_code for h in drawn})[:3]
-    chosen = [h for h in drawn if h.township_code in towns][:VISITS]
+    chosen = [h for t in towns for h in [x for x in drawn if x.township_code == t][: VISITS // len(towns)]]
     return str(r.id), chosen
 
 
@@ -244,7 +249,7 @@ def _play(session: Session, sup: Actor, sup2: Actor, items: list[LedgerItem]) ->
         if what == "in_progress":
             continue
         outcome = FixOutcome()
-        if what in ("closed", "reopened") or item.category is FindingCategory.NOT_ELIGIBLE:
+        if item.category in EXIT_CATEGORIES:
             outcome = FixOutcome(change=OutcomeChange.exit, months=6, amount_to_recover=Decimal("3360.00"))
         if what == "recovering":
             outcome = FixOutcome(
