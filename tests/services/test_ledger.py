@@ -416,3 +416,96 @@ def test_list_filters_and_keyset_pages(session: Session) -> None:
     assert elsewhere == []
     with pytest.raises(ValidationFailed):
         ledger_queries.list_items(session, c.sup, ledger_queries.LedgerFilter(), cursor="!!!")
+
+
+def test_an_officer_account_needs_a_region(session: Session) -> None:
+    from contracts.users import UserCreate
+    from models.user import Role
+    from services import users
+    from services.context import Actor
+
+    with pytest.raises(ValidationFailed) as exc:
+        users.create_user(
+            session, Actor.system(), UserCreate(login="off-none", name="无区划", role=Role.officer)
+        )
+    assert exc.value.code == "officer_needs_region"
+    made = users.create_user(
+        session,
+        Actor.system(),
+        UserCreate(login="off-town", name="乡镇", role=Role.officer, scope_code="150422100"),
+    )
+    assert made.role is Role.officer
+
+
+def test_recheck_visit_ordered_from_the_item_verifies_it(session: Session) -> None:
+    from contracts.ledger import RecheckIn
+    from tests.visit_helpers import released_assignment
+
+    c = cast(session)
+    item = _submitted(session, c)
+    ins = make_user(session, "ins-recheck")
+    other_round = released_assignment(session, make_household(session, "LB760"), [ins])
+    with pytest.raises(ValidationFailed):
+        ledger.order_recheck(
+            session,
+            c.sup,
+            item.id,
+            RecheckIn(team_id=other_round.team_id, visit_date=local_today() - timedelta(days=1)),
+        )
+    a = ledger.order_recheck(
+        session, c.sup, item.id, RecheckIn(team_id=other_round.team_id, visit_date=local_today())
+    )
+    assert a.released_at is None and a.household_id == c.household.id  # sealed until its day
+    with pytest.raises(Conflict):
+        ledger.order_recheck(
+            session, c.sup, item.id, RecheckIn(team_id=other_round.team_id, visit_date=local_today())
+        )
+    v = Visit(
+        household_id=c.household.id, inspector_id=ins.id, assignment_id=a.id, status=VisitStatus.in_progress
+    )
+    session.add(v)
+    session.flush()
+    with pytest.raises(ValidationFailed) as exc:
+        ledger.verify(session, c.sup, item.id, VerifyIn(recheck_visit_id=v.id))
+    assert exc.value.code == "ledger_recheck_not_done"
+    v.status, v.finished_at = VisitStatus.submitted, v.started_at
+    session.add(v)
+    session.flush()
+    closed = ledger.verify(session, c.sup, item.id, VerifyIn(recheck_visit_id=v.id))
+    assert closed.state is LedgerState.closed
+    steps = session.exec(
+        select(LedgerEvent).where(LedgerEvent.item_id == item.id, LedgerEvent.action == "verify")
+    ).one()
+    assert steps.evidence_ids == [f"visit:{v.id}"]
+
+
+def test_recheck_that_finds_the_problem_again_cannot_close(session: Session) -> None:
+    from contracts.ledger import RecheckIn
+    from models.visit import Finding
+    from tests.visit_helpers import released_assignment
+
+    c = cast(session)
+    item = _submitted(session, c)
+    ins = make_user(session, "ins-recheck2")
+    team_id = released_assignment(session, make_household(session, "LB761"), [ins]).team_id
+    a = ledger.order_recheck(session, c.sup, item.id, RecheckIn(team_id=team_id, visit_date=local_today()))
+    v = Visit(
+        household_id=c.household.id, inspector_id=ins.id, assignment_id=a.id, status=VisitStatus.submitted
+    )
+    session.add(v)
+    session.flush()
+    session.add(
+        Finding(
+            visit_id=v.id,
+            household_id=c.household.id,
+            rule_id="r",
+            category=item.category,
+            severity=Severity.high,
+            message_zh="仍有车辆",
+            message_en="still a car",
+        )
+    )
+    session.flush()
+    with pytest.raises(Conflict) as exc:
+        ledger.verify(session, c.sup, item.id, VerifyIn(recheck_visit_id=v.id))
+    assert exc.value.code == "ledger_recheck_found_again"
