@@ -21,7 +21,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import text, update
 from sqlmodel import Session, col, func, select
 
 from contracts.ledger import (
@@ -37,6 +37,7 @@ from contracts.ledger import (
 )
 from contracts.telegram import NoticeKind
 from contracts.vocab import FindingCategory, Severity
+from models.db import is_postgres
 from models.evidence import Evidence
 from models.household import Household, HouseholdStatus, Tier
 from models.ledger import LedgerEvent, LedgerItem
@@ -52,7 +53,7 @@ from services.rounds import local_today
 
 # Problems that suggest a violation of discipline go to discipline inspection (003)
 DISCIPLINE_CATEGORIES = frozenset({FindingCategory.FAVOUR, FindingCategory.FUNDS_MISUSE})
-SUPERVISING = (Role.supervisor, Role.admin)
+_FILE_LOCK_ID = 0x4C454447  # "LEDG": serialises filing findings onto the ledger across connections
 ACTING = (Role.supervisor, Role.admin, Role.officer)
 
 # action → the states it may start from, and the state it leads to
@@ -192,6 +193,9 @@ def file_findings(
     first = findings[0]
     household = session.get(Household, first.household_id)
     assert household is not None
+    if is_postgres(session):
+        # one filer at a time: no two items for one household and category, no duplicate number
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _FILE_LOCK_ID})
     item = session.exec(
         select(LedgerItem)
         .where(LedgerItem.household_id == first.household_id, LedgerItem.category == first.category)

@@ -81,3 +81,30 @@ def test_concurrent_verify_and_return_one_wins(pg: Engine) -> None:
         assert final is not None and final.version == version + 1
         winner = "verify" if results["verify"] == "ok" else "return"
         assert final.state is (LedgerState.closed if winner == "verify" else LedgerState.returned)
+
+
+def test_concurrent_confirms_of_one_problem_file_one_item(pg: Engine) -> None:
+    with Session(pg, expire_on_commit=False) as s:
+        c = cast(s, "LBCC2")
+        first = finding(s, c.sup, c.household)
+        second = finding(s, c.sup2, c.household)
+        s.commit()
+    barrier = threading.Barrier(2)
+    filed: dict[str, object] = {}
+
+    def run(name: str, finding_id: object, actor: object) -> None:
+        with Session(pg, expire_on_commit=False) as s:
+            barrier.wait(timeout=30)
+            item = findings_review.confirm(s, actor, finding_id)  # type: ignore[arg-type]
+            s.commit()
+            filed[name] = (item.id, item.number)
+
+    threads = [
+        threading.Thread(target=run, args=("a", first.id, c.sup)),
+        threading.Thread(target=run, args=("b", second.id, c.sup2)),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(filed) == 2 and filed["a"] == filed["b"], filed
