@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from contracts.households import Tier
 from contracts.vocab import FindingCategory, Severity
 
 
@@ -76,14 +77,14 @@ class OutcomeChange(StrEnum):
 
 
 class FixOutcome(BaseModel):
-    """The change a fix records; applied to the register only by a verified close."""
+    """The change a fix records; applied to the register only by a verified close (yuan, kept to the fen)."""
 
     change: OutcomeChange = OutcomeChange.none
-    tier: str | None = Field(default=None, max_length=20)
-    monthly_amount: Decimal | None = Field(default=None, ge=0, le=100_000, decimal_places=2)
+    tier: Tier | None = None
+    monthly_amount: Decimal | None = Field(default=None, ge=0, le=100_000)
     months: int | None = Field(default=None, ge=0, le=600)
-    amount_to_recover: Decimal | None = Field(default=None, ge=0, le=10_000_000, decimal_places=2)
-    recovered: Decimal | None = Field(default=None, ge=0, le=10_000_000, decimal_places=2)
+    amount_to_recover: Decimal | None = Field(default=None, ge=0, le=10_000_000)
+    recovered: Decimal | None = Field(default=None, ge=0, le=10_000_000)
 
 
 class Milestone(BaseModel):
@@ -172,12 +173,12 @@ class VerifyIn(TransitionIn):
     """Evidence of this household, or the recheck visit ordered from the item (finished)."""
 
     recheck_visit_id: uuid.UUID | None = None
-    version: int | None = Field(default=None, ge=0, description="refused (409) unless it is the item's")
+    version: int | None = Field(default=None, ge=0, le=2**31 - 1, description="refused (409) unless current")
 
 
 class ReturnIn(BaseModel):
     reason: str = Field(min_length=1, max_length=2000)
-    version: int | None = Field(default=None, ge=0)
+    version: int | None = Field(default=None, ge=0, le=2**31 - 1)
 
 
 class RecheckIn(BaseModel):

@@ -18,7 +18,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from sqlalchemy import text, update
@@ -39,7 +39,7 @@ from contracts.telegram import NoticeKind
 from contracts.vocab import FindingCategory, Severity
 from models.db import is_postgres
 from models.evidence import Evidence
-from models.household import Household, HouseholdStatus, Tier
+from models.household import Household, HouseholdStatus
 from models.ledger import LedgerEvent, LedgerItem
 from models.round import Assignment, AssignmentStatus, RoundTeam
 from models.types import utcnow
@@ -67,6 +67,11 @@ TRANSITIONS: dict[str, tuple[frozenset[LedgerState], LedgerState]] = {
     "return": (frozenset({LedgerState.fix_submitted}), LedgerState.returned),
     "reopen": (frozenset({LedgerState.closed}), LedgerState.reopened),
 }
+
+
+def fen(amount: Decimal) -> Decimal:
+    """An amount in yuan rounded to the fen (0.01), half up."""
+    return amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 # ---- deadlines --------------------------------------------------------------------------------
@@ -405,7 +410,13 @@ def submit_fix(session: Session, actor: Actor, item_id: uuid.UUID, data: FixIn) 
     item = item_for_actor(session, actor, item_id, "submit_fix")
     require_state(item, "submit_fix")
     _evidence_of_household(session, item, data.evidence_ids)
-    out = data.outcome
+    out = data.outcome.model_copy(
+        update={
+            k: fen(v)
+            for k in ("monthly_amount", "amount_to_recover", "recovered")
+            if (v := getattr(data.outcome, k)) is not None
+        }
+    )
     values: dict[str, Any] = {"fix_submitted_by": actor.id, "outcome": out.model_dump(mode="json")}
     if out.amount_to_recover is not None:
         values["money_to_recover"] = out.amount_to_recover
@@ -574,7 +585,7 @@ def apply_outcome(session: Session, actor: Actor, item: LedgerItem) -> dict[str,
         h.status = HouseholdStatus.exited
     elif out.change is OutcomeChange.adjust:
         if out.tier is not None:
-            h.tier = Tier(out.tier)
+            h.tier = out.tier
         if out.monthly_amount is not None:
             h.monthly_amount = Decimal(out.monthly_amount)
     elif out.change is OutcomeChange.restore:

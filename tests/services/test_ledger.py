@@ -509,3 +509,13 @@ def test_recheck_that_finds_the_problem_again_cannot_close(session: Session) -> 
     with pytest.raises(Conflict) as exc:
         ledger.verify(session, c.sup, item.id, VerifyIn(recheck_visit_id=v.id))
     assert exc.value.code == "ledger_recheck_found_again"
+
+
+def test_amounts_are_kept_to_the_fen(session: Session) -> None:
+    c = cast(session)
+    outcome = FixOutcome(
+        change=OutcomeChange.recover, amount_to_recover=Decimal("1200.005"), recovered=Decimal("0.004")
+    )
+    item = _submitted(session, c, outcome)
+    assert item.money_to_recover == Decimal("1200.01") and item.money_recovered == Decimal("0.00")
+    assert item.outcome["amount_to_recover"] == "1200.01"
