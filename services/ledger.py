@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Sequence
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -281,9 +281,12 @@ def _supervisors_of(session: Session, village_code: str) -> list[User]:
     return [u for u in sups if not u.scope_code or village_code.startswith(u.scope_code)]
 
 
-def emit_due_notices(session: Session, today: date | None = None, settings: Settings | None = None) -> int:
-    """ "Deadline soon" and "overdue" notices to responsible officers, once per item, kind and deadline."""
-    today = today or local_today(settings)
+def emit_due_notices(
+    session: Session, today: date | None = None, settings: Settings | None = None, now: datetime | None = None
+) -> int:
+    """Deadline-soon and overdue notices to responsible officers, once per item, kind and deadline."""
+    now = now or utcnow()
+    today = today or local_today(settings, now)
     soon = workdays.add_working_days(today, (settings or get_settings()).ledger_remind_days)
     rows = session.exec(
         select(LedgerItem).where(
@@ -297,7 +300,7 @@ def emit_due_notices(session: Session, today: date | None = None, settings: Sett
         assert item.responsible_user_id is not None
         kind = NoticeKind.ledger_overdue if item.deadline < today else NoticeKind.ledger_deadline_soon
         key = f"ledger:{kind.value}:{item.id}:{item.deadline.isoformat()}"
-        notices.emit(session, item.responsible_user_id, kind, _params(session, item), key=key)
+        notices.emit(session, item.responsible_user_id, kind, _params(session, item), key=key, due_at=now)
         count += 1
     return count
 

@@ -127,7 +127,7 @@ def _produce_ledger(session: Session, now: datetime) -> None:
         return
     from services import ledger  # ledger emits through this module
 
-    ledger.emit_due_notices(session)
+    ledger.emit_due_notices(session, now=now)
     _ledger_last[:] = [now]
 
 

@@ -519,3 +519,21 @@ def test_amounts_are_kept_to_the_fen(session: Session) -> None:
     item = _submitted(session, c, outcome)
     assert item.money_to_recover == Decimal("1200.01") and item.money_recovered == Decimal("0.00")
     assert item.outcome["amount_to_recover"] == "1200.01"
+
+
+def test_the_bot_feed_carries_ledger_reminders(session: Session) -> None:
+    from models.user import Role
+    from services import notices
+    from services.context import Actor
+
+    c = cast(session)
+    c.officer_user.telegram_user_id = 7_000_001
+    session.add(c.officer_user)
+    item = _item(session, c)
+    item.deadline = local_today() - timedelta(days=3)
+    session.add(item)
+    session.flush()
+    notices._ledger_last.clear()
+    bot = make_user(session, "bot-ledger", Role.bot)
+    kinds = {(n.kind, n.params.get("item_id")) for n in notices.due(session, Actor.of(bot))}
+    assert ("ledger_overdue", str(item.id)) in kinds and ("ledger_new_item", str(item.id)) in kinds
