@@ -537,3 +537,18 @@ def test_the_bot_feed_carries_ledger_reminders(session: Session) -> None:
     bot = make_user(session, "bot-ledger", Role.bot)
     kinds = {(n.kind, n.params.get("item_id")) for n in notices.due(session, Actor.of(bot))}
     assert ("ledger_overdue", str(item.id)) in kinds and ("ledger_new_item", str(item.id)) in kinds
+
+
+def test_an_officer_who_blocked_the_bot_is_reported_to_supervisors(session: Session) -> None:
+    from models.user import Role
+    from services import telegram
+    from services.context import Actor
+
+    c = cast(session)
+    c.officer_user.telegram_user_id = 7_000_002
+    session.add(c.officer_user)
+    session.flush()
+    bot = make_user(session, "bot-ledger2", Role.bot)
+    telegram.mark_unreachable(session, Actor.of(bot), 7_000_002)
+    told = {n.recipient_id for n in _notices(session, NoticeKind.user_unreachable)}
+    assert {c.sup.id, c.sup2.id} <= told
