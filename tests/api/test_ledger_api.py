@@ -110,3 +110,32 @@ def test_list_filters_pagination_and_scope(client, session: Session) -> None:  #
     _problem(client.get(f"{API}/ledger/{c.household.id}", headers=sup), 404)
     make_user(session, "ins-led", Role.inspector)
     _problem(client.get(f"{API}/ledger", headers=auth_headers(client, "ins-led")), 403)
+
+
+def test_officer_reviews_leads_and_supervisor_reviews_visits(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    from models.visit import Visit, VisitStatus
+
+    c = cast(session, "LB820")
+    sup = auth_headers(client, "sup1LB820")
+    off = auth_headers(client, "offLB820")
+    lead = {
+        "household_id": str(c.household.id),
+        "category": "missed",
+        "severity": "medium",
+        "kind": "lead",
+        "source": "call",
+        "text": "电话反映疑似漏保",
+    }
+    fid = client.post(f"{API}/findings", json=lead, headers=sup).json()["id"]
+    _problem(client.post(f"{API}/findings", json=lead, headers=off), 403)  # adding by hand is for supervisors
+    assert [f["id"] for f in client.get(f"{API}/findings", headers=off).json()] == [fid]
+    r = client.post(f"{API}/findings/{fid}/dismiss", json={"reason": "核实非漏保"}, headers=off)
+    assert r.status_code == 200 and r.json()["review"] == "dismissed", r.text
+    _problem(client.post(f"{API}/findings/{fid}/confirm", json={}, headers=off), 409)
+    v = Visit(household_id=c.household.id, inspector_id=c.officer_user.id, status=VisitStatus.submitted)
+    v.finished_at = v.started_at
+    session.add(v)
+    session.flush()
+    _problem(client.post(f"{API}/visits/{v.id}/review", json={"review": "sent_back"}, headers=sup), 422)
+    r = client.post(f"{API}/visits/{v.id}/review", json={"review": "accepted"}, headers=sup)
+    assert r.status_code == 200 and r.json()["review"] == "accepted", r.text
