@@ -321,6 +321,8 @@ def update_item(
         officer = session.get(User, data.responsible_user_id)
         if officer is None or officer.role not in ACTING or not officer.active:
             raise ValidationFailed("ledger_bad_responsible")
+        if officer.role == Role.officer and not item.village_code.startswith(officer.scope_code or "-"):
+            raise ValidationFailed("ledger_bad_responsible")  # an officer answers for their own region
         item.responsible_user_id = officer.id
         changed["responsible_user_id"] = str(officer.id)
     if data.responsible_region_code is not None:

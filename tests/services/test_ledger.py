@@ -552,3 +552,18 @@ def test_an_officer_who_blocked_the_bot_is_reported_to_supervisors(session: Sess
     telegram.mark_unreachable(session, Actor.of(bot), 7_000_002)
     told = {n.recipient_id for n in _notices(session, NoticeKind.user_unreachable)}
     assert {c.sup.id, c.sup2.id} <= told
+
+
+def test_the_responsible_officer_must_answer_for_the_households_region(session: Session) -> None:
+    from models.user import Role
+
+    c = cast(session)
+    item = _item(session, c)
+    far = make_user(session, "off-far", Role.officer, scope_code="150422101")
+    with pytest.raises(ValidationFailed) as exc:
+        ledger.update_item(session, c.sup, item.id, ItemUpdateIn(responsible_user_id=far.id))
+    assert exc.value.code == "ledger_bad_responsible"
+    near = make_user(session, "off-near", Role.officer, scope_code=c.household.village_code)
+    moved = ledger.update_item(session, c.sup, item.id, ItemUpdateIn(responsible_user_id=near.id))
+    assert moved.responsible_user_id == near.id
+    assert near.id in {n.recipient_id for n in _notices(session, NoticeKind.ledger_new_item)}
