@@ -15,10 +15,12 @@ from api import problems
 from api.routes import (
     auth,
     evidence,
+    findings,
     health,
     household_import,
     households,
     invites,
+    ledger,
     regions,
     rounds,
     telegram,
@@ -36,6 +38,7 @@ ROUTERS = [auth.router, regions.router, household_import.router, households.rout
 ROUTERS += [invites.router, telegram.router]
 ROUTERS += [rounds.router]
 ROUTERS += [visits.router, evidence.router]
+ROUTERS += [findings.router, ledger.router]
 
 
 async def _release_loop(app: FastAPI, every_s: float) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli import bot as bot_cli
-from cli import checklists, household_import, keys, media, rounds, sandbox, serve, store
+from cli import checklists, household_import, keys, ledger, media, rounds, sandbox, serve, store
 
 app = typer.Typer(help="飞检 Feijian — unannounced inspections of dibao households", no_args_is_help=True)
 app.command()(serve.demo)
@@ -21,6 +21,7 @@ app.add_typer(media.app, name="media")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(rounds.app, name="round")
 app.add_typer(rounds.draw_app, name="draw")
+app.add_typer(ledger.app, name="ledger")
 app.add_typer(bot_cli.app, name="bot")
 app.command()(bot_cli.invite)
 app.command(name="bot-token")(bot_cli.bot_token)

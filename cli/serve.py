@@ -109,6 +109,12 @@ def demo(
             round_dispatch.release_due(session)
     else:
         console.print(f"[green]✓[/green] {report.villages} villages, {report.households} households")
+        from services import demo_ledger
+
+        with unit_of_work(engine) as session:
+            earlier = demo_ledger.seed_ledger(session, settings, local_today(settings))
+        states = ", ".join(f"{k} {v}" for k, v in earlier.states.items())
+        console.print(f"[green]✓[/green] {earlier.round_name}: {earlier.items} ledger items ({states})")
         with unit_of_work(engine) as session:
             demo_round = demo_service.seed_round(session, local_today(settings))
         tasks = Table(
@@ -127,9 +133,15 @@ def demo(
     inspectors_total = sum(1 for lg in report.logins if lg.role == "inspector")
     console.print(f"… and insp01–insp{inspectors_total:02d} (password feijian-inspNN)")
     console.print(f"API      http://127.0.0.1:{port}/api/v1   docs http://127.0.0.1:{port}/docs")
+    with unit_of_work(engine) as session:
+        officers = [u.login for u in demo_service.existing_logins(session) if u.role == "officer"]
+    console.print(
+        f"… officers {', '.join(officers)} (password feijian-offN); the ledger: feijian ledger list"
+    )
     if no_serve:
         return
-    _run_demo_services(engine, settings, port, sandbox_port, [lg.login for lg in shown if lg.role != "admin"])
+    logins = [lg.login for lg in shown if lg.role != "admin"] + officers
+    _run_demo_services(engine, settings, port, sandbox_port, logins)
 
 
 def _run_demo_services(

@@ -23,6 +23,11 @@ class NoticeKind(StrEnum):
     team_not_started = "team_not_started"
     serious_findings = "serious_findings"
     user_unreachable = "user_unreachable"
+    ledger_new_item = "ledger_new_item"
+    ledger_deadline_soon = "ledger_deadline_soon"
+    ledger_overdue = "ledger_overdue"
+    ledger_returned = "ledger_returned"
+    ledger_fix_submitted = "ledger_fix_submitted"
 
 
 class BindIn(BaseModel):

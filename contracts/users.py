@@ -14,6 +14,7 @@ class Role(StrEnum):
     admin = "admin"
     supervisor = "supervisor"
     inspector = "inspector"
+    officer = "officer"  # township or village officer (整改责任人): fixes ledger items
     bot = "bot"  # the Telegram bot's service account: acts on behalf of bound users
 
 

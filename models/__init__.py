@@ -5,6 +5,7 @@ from models.evidence import Evidence
 from models.household import Household, HouseholdMember
 from models.invite import BindAttempt, InviteCode, TelegramLink
 from models.job import IdempotencyRecord, Job
+from models.ledger import LedgerEvent, LedgerItem
 from models.notice import Notice
 from models.region import Region
 from models.round import (
@@ -32,6 +33,8 @@ __all__ = [
     "InspectionRound",
     "InviteCode",
     "Job",
+    "LedgerEvent",
+    "LedgerItem",
     "Notice",
     "Region",
     "RoundExclusion",

@@ -9,6 +9,10 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, String, Uuid
 from sqlmodel import Field, SQLModel
 
+from contracts.ledger import FindingKind as FindingKind
+from contracts.ledger import FindingReview as FindingReview
+from contracts.ledger import FindingSource as FindingSource
+from contracts.ledger import VisitReview as VisitReview
 from contracts.visits import VisitStatus as VisitStatus
 from contracts.vocab import FindingCategory as FindingCategory
 from contracts.vocab import Outcome as Outcome
@@ -49,14 +53,23 @@ class Visit(SQLModel, table=True):
     started_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=ts_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    # the supervisor's review of the visit: accepted, or sent back for a revisit with a reason
+    review: VisitReview | None = Field(
+        default=None, sa_column=enum_column(VisitReview, nullable=True, length=20)
+    )
+    review_reason: str | None = Field(default=None, max_length=1000)
+    reviewed_by: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid(), nullable=True))
+    reviewed_at: datetime | None = Field(default=None, sa_column=ts_column())
 
 
 class Finding(SQLModel, table=True):
-    """A problem the store derived by replaying a visit's answers (never the client's own list)."""
+    """A problem the store derived by replaying a visit's answers (never the client's own list),
+    or one a supervisor added by hand from a document check or a call (then without a visit)."""
 
     id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
-    visit_id: uuid.UUID = Field(
-        sa_column=Column(Uuid(), ForeignKey("visit.id", ondelete="CASCADE"), nullable=False, index=True)
+    visit_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(Uuid(), ForeignKey("visit.id", ondelete="CASCADE"), nullable=True, index=True),
     )
     household_id: uuid.UUID = Field(
         sa_column=Column(Uuid(), ForeignKey("household.id"), nullable=False, index=True)
@@ -70,3 +83,19 @@ class Finding(SQLModel, table=True):
     message_zh: str = Field(max_length=1000)
     message_en: str = Field(max_length=1000)
     created_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    # review for the ledger: every derived finding is a `finding` today; `lead` is ready for leads
+    kind: FindingKind = Field(default=FindingKind.finding, sa_column=enum_column(FindingKind, length=20))
+    source: FindingSource = Field(
+        default=FindingSource.visit, sa_column=enum_column(FindingSource, length=20)
+    )
+    review: FindingReview = Field(
+        default=FindingReview.pending, sa_column=enum_column(FindingReview, index=True, length=20)
+    )
+    review_reason: str | None = Field(default=None, max_length=1000)
+    reviewed_by: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid(), nullable=True))
+    reviewed_at: datetime | None = Field(default=None, sa_column=ts_column())
+    created_by: str | None = Field(default=None, max_length=100)
+    merged_into_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid(), nullable=True))
+    ledger_item_id: uuid.UUID | None = Field(
+        default=None, sa_column=Column(Uuid(), ForeignKey("ledger_item.id"), nullable=True, index=True)
+    )

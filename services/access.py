@@ -28,6 +28,9 @@ _ENTITY_NAMES = {
     "evidence": "证据 evidence",
     "household": "住户 household",
     "assignment": "任务 assignment",
+    "ledger_item": "台账事项 ledger item",
+    "finding": "问题 finding",
+    "team": "小组 team",
 }
 
 

@@ -71,6 +71,12 @@ class Settings(BaseSettings):
     # No live fix for longer than this is a gap in the live track (its own visit flag).
     track_gap_s: float = Field(default=600.0, gt=0)
     release_every_s: float = Field(default=600.0, ge=0)  # 0 turns off the daily release timer (tests)
+    # Rectification deadlines in working days (China's official calendar, make-up workdays included)
+    ledger_days_high: int = Field(default=10, ge=1, le=250)
+    ledger_days_medium: int = Field(default=20, ge=1, le=250)
+    ledger_days_low: int = Field(default=30, ge=1, le=250)
+    ledger_days_fix_now: int = Field(default=3, ge=1, le=250)  # route 立即整改, whatever the severity
+    ledger_remind_days: int = Field(default=3, ge=0, le=30)  # "deadline soon" this many working days ahead
 
     @field_validator("database_url")
     @classmethod

@@ -114,6 +114,21 @@ def produce(session: Session, now: datetime | None = None) -> None:
     now = now or utcnow()
     _produce_releases(session, now)
     _produce_not_started(session, now)
+    _produce_ledger(session, now)
+
+
+_LEDGER_EVERY = timedelta(minutes=10)
+_ledger_last: list[datetime] = []
+
+
+def _produce_ledger(session: Session, now: datetime) -> None:
+    """Ledger reminders (deadline soon, overdue) at most every ten minutes; keys make each one once."""
+    if _ledger_last and now - _ledger_last[0] < _LEDGER_EVERY:
+        return
+    from services import ledger  # ledger emits through this module
+
+    ledger.emit_due_notices(session, now=now)
+    _ledger_last[:] = [now]
 
 
 def _produce_releases(session: Session, now: datetime) -> None:

@@ -106,7 +106,9 @@ def supervisors_of(session: Session, user: User) -> list[User]:
         if inviter and inviter.active and inviter.role == Role.supervisor and inviter.id != user.id:
             return [inviter]
     found = session.exec(select(User).where(User.role == Role.supervisor, User.active == True)).all()  # noqa: E712
-    return [s for s in found if s.id != user.id and in_subtree(user.home_township_code, s.scope_code)]
+    # an inspector belongs to a home township; an officer to the region they answer for
+    region = user.home_township_code or (user.scope_code if user.role == Role.officer else None)
+    return [s for s in found if s.id != user.id and in_subtree(region, s.scope_code)]
 
 
 def mark_unreachable(session: Session, actor: Actor, telegram_user_id: int) -> User | None:

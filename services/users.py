@@ -35,6 +35,9 @@ def create_user(session: Session, actor: Actor, data: UserCreate) -> User:
     actor.require(Role.admin)
     if session.exec(select(User).where(User.login == data.login)).first():
         raise Conflict("login_taken", login=data.login)
+    if data.role == Role.officer and not data.scope_code:
+        # a township or village officer answers for the items of one region
+        raise ValidationFailed("officer_needs_region")
     user = User(
         login=data.login,
         name=data.name,

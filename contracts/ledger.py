@@ -1,0 +1,237 @@
+"""The rectification ledger (整改台账): finding review, ledger items, their states and history."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from contracts.households import Tier
+from contracts.vocab import FindingCategory, Severity
+
+
+class FindingKind(StrEnum):
+    """A lead (疑点待核, a township officer may confirm it) or a finding (a supervisor confirms it)."""
+
+    lead = "lead"
+    finding = "finding"
+
+
+class FindingSource(StrEnum):
+    """Where a finding came from: a visit's replay, or added by hand after a document check or a call."""
+
+    visit = "visit"
+    document = "document"
+    call = "call"
+
+
+class FindingReview(StrEnum):
+    pending = "pending"
+    confirmed = "confirmed"
+    dismissed = "dismissed"
+    merged = "merged"
+
+
+class VisitReview(StrEnum):
+    accepted = "accepted"
+    sent_back = "sent_back"  # for a revisit, with a reason
+
+
+class LedgerRoute(StrEnum):
+    """How an item is handled (003)."""
+
+    fix_now = "fix_now"  # 立即整改
+    fix_by_deadline = "fix_by_deadline"  # 限期整改
+    transfer = "transfer"  # 移交 another department
+    discipline = "discipline"  # 移送纪检监察
+
+
+class LedgerState(StrEnum):
+    open = "open"
+    in_progress = "in_progress"
+    fix_submitted = "fix_submitted"
+    closed = "closed"  # verified and reconciled (对账销号)
+    returned = "returned"  # the fix was not good enough (重新整改)
+    reopened = "reopened"  # a recheck found it again
+
+
+OPEN_STATES: frozenset[LedgerState] = frozenset(
+    {LedgerState.open, LedgerState.in_progress, LedgerState.returned, LedgerState.reopened}
+)
+"""States in which the deadline runs (an item in one of them past its deadline is overdue)."""
+
+
+class OutcomeChange(StrEnum):
+    """What a fix changes on the household register when its close is verified."""
+
+    none = "none"
+    exit = "exit"  # 清退
+    adjust = "adjust"  # 调档: tier or amount
+    recover = "recover"  # overpaid money to recover
+    add_missed = "add_missed"  # 漏保: a missed household to add
+    restore = "restore"  # 补发 / benefit restored
+
+
+class FixOutcome(BaseModel):
+    """The change a fix records; applied to the register only by a verified close (yuan, kept to the fen)."""
+
+    change: OutcomeChange = OutcomeChange.none
+    tier: Tier | None = None
+    monthly_amount: Decimal | None = Field(default=None, ge=0, le=100_000)
+    months: int | None = Field(default=None, ge=0, le=600)
+    amount_to_recover: Decimal | None = Field(default=None, ge=0, le=10_000_000)
+    recovered: Decimal | None = Field(default=None, ge=0, le=10_000_000)
+
+
+class Milestone(BaseModel):
+    """One step of the timetable of an item that cannot be fixed at once (时间表)."""
+
+    title: str = Field(min_length=1, max_length=200)
+    due: date
+    done: bool = False
+
+
+class ReasonIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class OptionalReasonIn(BaseModel):
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class MergeIn(BaseModel):
+    into_id: uuid.UUID
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class ManualFindingIn(BaseModel):
+    """A finding added by hand (from a document check or a call); it waits for review like any other."""
+
+    household_id: uuid.UUID
+    category: FindingCategory
+    severity: Severity
+    kind: FindingKind = FindingKind.finding
+    source: FindingSource = FindingSource.document
+    text: str = Field(min_length=1, max_length=1000)
+    round_id: uuid.UUID | None = None
+
+
+class VisitReviewIn(BaseModel):
+    review: VisitReview
+    reason: str | None = Field(default=None, max_length=1000)
+
+
+class VisitReviewOut(BaseModel):
+    visit_id: uuid.UUID
+    review: VisitReview
+    reason: str | None
+
+
+class FindingOut(BaseModel):
+    id: uuid.UUID
+    household_id: uuid.UUID
+    register_no: str
+    visit_id: uuid.UUID | None
+    round_id: uuid.UUID | None
+    kind: FindingKind
+    source: FindingSource
+    category: FindingCategory
+    severity: Severity
+    message: str
+    review: FindingReview
+    review_reason: str | None
+    merged_into_id: uuid.UUID | None
+    ledger_item_id: uuid.UUID | None
+    created_at: datetime
+
+
+class ItemUpdateIn(BaseModel):
+    """Who fixes it, how, and by when (omitted fields stay)."""
+
+    route: LedgerRoute | None = None
+    responsible_user_id: uuid.UUID | None = None
+    responsible_region_code: str | None = Field(default=None, pattern=r"^[0-9]{6,12}$")
+    measures: str | None = Field(default=None, max_length=2000)
+    deadline: date | None = None
+    milestones: list[Milestone] | None = Field(default=None, max_length=50)
+
+
+class TransitionIn(BaseModel):
+    note: str | None = Field(default=None, max_length=2000)
+    evidence_ids: list[uuid.UUID] = Field(default_factory=list, max_length=50)
+
+
+class FixIn(TransitionIn):
+    outcome: FixOutcome = Field(default_factory=FixOutcome)
+
+
+class VerifyIn(TransitionIn):
+    """Evidence of this household, or the recheck visit ordered from the item (finished)."""
+
+    recheck_visit_id: uuid.UUID | None = None
+    version: int | None = Field(default=None, ge=0, le=2**31 - 1, description="refused (409) unless current")
+
+
+class ReturnIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+    version: int | None = Field(default=None, ge=0, le=2**31 - 1)
+
+
+class RecheckIn(BaseModel):
+    team_id: uuid.UUID
+    visit_date: date
+
+
+class LedgerEventOut(BaseModel):
+    at: datetime
+    actor: str
+    action: str
+    from_state: LedgerState | None
+    to_state: LedgerState | None
+    note: str | None
+    evidence_ids: list[str]
+
+
+class LedgerItemOut(BaseModel):
+    id: uuid.UUID
+    number: int
+    household_id: uuid.UUID
+    register_no: str
+    head_name: str
+    village_code: str
+    round_id: uuid.UUID | None
+    category: FindingCategory
+    severity: Severity
+    route: LedgerRoute
+    state: LedgerState
+    responsible_region_code: str
+    responsible_user_id: uuid.UUID | None
+    measures: str | None
+    deadline: date
+    overdue: bool
+    milestones: list[dict[str, Any]]
+    outcome: dict[str, Any]
+    money_to_recover: Decimal
+    money_recovered: Decimal
+    months: int | None
+    finding_ids: list[uuid.UUID] = []
+    version: int
+    created_at: datetime
+    closed_at: datetime | None
+
+
+class LedgerItemDetail(LedgerItemOut):
+    history: list[LedgerEventOut] = []
+
+
+class LedgerPage(BaseModel):
+    items: list[LedgerItemOut]
+    next_cursor: str | None
+
+
+class FindingPage(BaseModel):
+    items: list[FindingOut]

@@ -1,0 +1,180 @@
+"""Reading the ledger: filtered lists with keyset pagination, one item with its history."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass
+from datetime import date
+
+from sqlmodel import Session, col, or_, select
+
+from contracts.ledger import LedgerEventOut, LedgerItemDetail, LedgerItemOut, LedgerRoute, LedgerState
+from contracts.vocab import Severity
+from models.household import Household
+from models.ledger import LedgerEvent, LedgerItem
+from models.user import Role
+from models.visit import Finding
+from services import audit, ledger
+from services.context import Actor
+from services.errors import ValidationFailed
+from services.rounds import local_today
+
+MAX_PAGE = 500
+
+
+@dataclass(frozen=True)
+class LedgerFilter:
+    """What a ledger list may be narrowed by (all optional)."""
+
+    region: str | None = None  # a region code: its whole subtree
+    state: LedgerState | None = None
+    route: LedgerRoute | None = None
+    severity: Severity | None = None
+    overdue: bool | None = None
+    responsible_user_id: uuid.UUID | None = None
+    round_id: uuid.UUID | None = None
+
+
+def encode_cursor(item: LedgerItem) -> str:
+    raw = f"{item.deadline.isoformat()}|{item.id}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[date, uuid.UUID]:
+    """The (deadline, id) a cursor names; `bad_cursor` when it is not one the list minted."""
+    try:
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True).decode()
+        day, item_id = raw.split("|", 1)
+        return date.fromisoformat(day), uuid.UUID(item_id)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise ValidationFailed("bad_cursor") from exc
+
+
+def list_items(
+    session: Session,
+    actor: Actor,
+    flt: LedgerFilter,
+    limit: int = 50,
+    cursor: str | None = None,
+    today: date | None = None,
+) -> tuple[list[LedgerItemOut], str | None]:
+    """A page of items in the actor's region, earliest deadline first, with the next page's cursor."""
+    actor.require(*ledger.ACTING)
+    today = today or local_today()
+    limit = max(1, min(limit, MAX_PAGE))
+    q = select(LedgerItem, Household).join(Household, col(Household.id) == col(LedgerItem.household_id))
+    if actor.role == Role.officer and not actor.scope_code:
+        q = q.where(LedgerItem.responsible_user_id == actor.id)
+    elif actor.role != Role.admin and actor.scope_code:
+        q = q.where(
+            or_(
+                col(LedgerItem.village_code).startswith(actor.scope_code),
+                col(LedgerItem.responsible_user_id) == actor.id,
+            )
+        )
+    if flt.region:
+        q = q.where(col(LedgerItem.village_code).startswith(flt.region))
+    if flt.state is not None:
+        q = q.where(LedgerItem.state == flt.state)
+    if flt.route is not None:
+        q = q.where(LedgerItem.route == flt.route)
+    if flt.severity is not None:
+        q = q.where(LedgerItem.severity == flt.severity)
+    if flt.overdue is not None:
+        clause = ledger.overdue_clause(today)
+        q = q.where(clause if flt.overdue else ~clause)
+    if flt.responsible_user_id is not None:
+        q = q.where(LedgerItem.responsible_user_id == flt.responsible_user_id)
+    if flt.round_id is not None:
+        q = q.where(LedgerItem.round_id == flt.round_id)
+    if cursor:
+        after_day, after_id = decode_cursor(cursor)
+        q = q.where(
+            or_(
+                col(LedgerItem.deadline) > after_day,
+                (col(LedgerItem.deadline) == after_day) & (col(LedgerItem.id) > after_id),
+            )
+        )
+    rows = session.exec(q.order_by(col(LedgerItem.deadline), col(LedgerItem.id)).limit(limit + 1)).all()
+    next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
+    rows = rows[:limit]
+    audit.record(session, actor, "ledger.list", "ledger_item", None, count=len(rows))
+    return [to_out(session, i, h, today) for i, h in rows], next_cursor
+
+
+def to_out(
+    session: Session, item: LedgerItem, h: Household, today: date, findings: bool = False
+) -> LedgerItemOut:
+    """The API view of an item (overdue computed against today)."""
+    ids = (
+        [f.id for f in session.exec(select(Finding).where(Finding.ledger_item_id == item.id)).all()]
+        if findings
+        else []
+    )
+    return LedgerItemOut(
+        id=item.id,
+        number=item.number,
+        household_id=item.household_id,
+        register_no=h.register_no,
+        head_name=h.head_name,
+        village_code=item.village_code,
+        round_id=item.round_id,
+        category=item.category,
+        severity=item.severity,
+        route=item.route,
+        state=item.state,
+        responsible_region_code=item.responsible_region_code,
+        responsible_user_id=item.responsible_user_id,
+        measures=item.measures,
+        deadline=item.deadline,
+        overdue=ledger.is_overdue(item, today),
+        milestones=item.milestones,
+        outcome=item.outcome,
+        money_to_recover=item.money_to_recover,
+        money_recovered=item.money_recovered,
+        months=item.months,
+        finding_ids=ids,
+        version=item.version,
+        created_at=item.created_at,
+        closed_at=item.closed_at,
+    )
+
+
+def history(session: Session, item_id: uuid.UUID) -> list[LedgerEventOut]:
+    """The item's steps, oldest first."""
+    rows = session.exec(
+        select(LedgerEvent)
+        .where(LedgerEvent.item_id == item_id)
+        .order_by(col(LedgerEvent.at), col(LedgerEvent.id))
+    ).all()
+    return [
+        LedgerEventOut(
+            at=e.at,
+            actor=e.actor,
+            action=e.action,
+            from_state=e.from_state,
+            to_state=e.to_state,
+            note=e.note,
+            evidence_ids=e.evidence_ids,
+        )
+        for e in rows
+    ]
+
+
+def detail(session: Session, actor: Actor, item_id: uuid.UUID, today: date | None = None) -> LedgerItemDetail:
+    """One item with its findings and history; the read is audited."""
+    item = ledger.item_for_actor(session, actor, item_id)
+    h = session.get(Household, item.household_id)
+    assert h is not None
+    audit.record(session, actor, "ledger.read", "ledger_item", item.id)
+    base = to_out(session, item, h, today or local_today(), findings=True)
+    return LedgerItemDetail(**base.model_dump(), history=history(session, item.id))
+
+
+def view(session: Session, actor: Actor, item: LedgerItem, today: date | None = None) -> LedgerItemOut:
+    """The API view of an item just changed by the actor."""
+    h = session.get(Household, item.household_id)
+    assert h is not None
+    return to_out(session, item, h, today or local_today(), findings=True)
