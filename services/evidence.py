@@ -14,12 +14,14 @@ from sqlmodel import Session, col, select
 
 from contracts.evidence import EvidencePublic, EvidenceSource, SiteStatus
 from contracts.vocab import Datum
+from media.encrypted import EncryptedBlobStore
+from media.envelope import MediaKeyring
 from media.exif import resolve_tz
 from media.geo import Fix
 from media.hashing import Candidate
 from media.messages import MediaError
 from media.pipeline import process_full
-from media.storage import NAMESPACES, BlobStore, S3Options, open_blob_store
+from media.storage import NAMESPACES, BlobStore, Namespace, S3Options, open_blob_store
 from models.evidence import Evidence
 from models.household import Household
 from models.types import utcnow
@@ -43,15 +45,29 @@ def s3_options(settings: Settings) -> S3Options:
         access_key_id=settings.s3_access_key_id,
         secret_access_key=secret.get_secret_value() if secret is not None else None,
         addressing_style=settings.s3_addressing_style,
+        sse=settings.s3_sse,
+        sse_kms_key_id=settings.s3_sse_kms_key_id,
     )
+
+
+def media_keyring(settings: Settings) -> MediaKeyring | None:
+    """The evidence master keys, None when FEIJIAN_MEDIA_KEY is unset."""
+    current = settings.media_key_bytes()
+    return None if current is None else MediaKeyring.of(current, settings.media_old_key_bytes())
 
 
 def blob_store(settings: Settings, url: str | None = None) -> BlobStore:
     """The blob store ``url`` names, by default the configured one (FEIJIAN_MEDIA_URL or media_dir).
 
-    Every part of the product that touches evidence bytes gets its store here.
+    Every part of the product that touches evidence bytes gets its store here: with FEIJIAN_MEDIA_KEY
+    set, originals (and derived copies when FEIJIAN_MEDIA_ENCRYPT_DERIVED) are encrypted at rest.
     """
-    return open_blob_store(url or settings.media_location(), s3_options(settings))
+    inner = open_blob_store(url or settings.media_location(), s3_options(settings))
+    keyring = media_keyring(settings)
+    if keyring is None:
+        return inner
+    namespaces: tuple[Namespace, ...] = NAMESPACES if settings.media_encrypt_derived else ("original",)
+    return EncryptedBlobStore(inner, keyring, namespaces)
 
 
 def _live_fixes(visit: Visit) -> tuple[list[Fix], Fix | None]:
