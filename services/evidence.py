@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,7 +13,7 @@ from typing import Any, BinaryIO, Literal
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from contracts.evidence import EvidencePublic, EvidenceSource, SiteStatus
+from contracts.evidence import EvidencePublic, EvidencePurpose, EvidenceSource, SiteStatus
 from contracts.vocab import Datum
 from media.encrypted import EncryptedBlobStore
 from media.envelope import MediaKeyring
@@ -110,12 +111,17 @@ def add_evidence(
     step_id: str | None = None,
     forwarded: bool = False,
     sent_at: datetime | None = None,
+    purpose: EvidencePurpose | str | None = None,
 ) -> Evidence:
     """Runs the pipeline on one photo of a visit in progress and stores it (the same bytes once per visit).
 
     ``sent_at`` is when the inspector sent it (the chat message's date): refused beyond the clock
     skew in the future, never later than its arrival, and its event time (a photo sent offline
     arrives later than it was sent).
+
+    A document photo (``purpose=document``, or a photo for a step about documents, see
+    ``is_document_photo``) has the text-like regions of its display copy and thumbnail pixelated
+    before they are stored.
     """
     visit = access.visit_for_actor(session, actor, visit_id, write=True)
     if visit.status != VisitStatus.in_progress:
@@ -127,6 +133,13 @@ def add_evidence(
         raise ValidationFailed(
             detail=f"source must be one of {', '.join(s.value for s in EvidenceSource)}"
         ) from exc
+    try:
+        kind = EvidencePurpose(purpose) if purpose is not None else None
+    except ValueError as exc:
+        raise ValidationFailed(
+            detail=f"purpose must be one of {', '.join(p.value for p in EvidencePurpose)}"
+        ) from exc
+    document = is_document_photo(kind, step_id)
     household = session.get(Household, visit.household_id)
     point = None
     if household is not None and household.lat is not None and household.lon is not None:
@@ -152,6 +165,7 @@ def add_evidence(
             visit_day=visit.started_at.astimezone(zone).date(),
             radius_m=settings.onsite_radius_m,
             store=store,
+            document=document,
         )
     except MediaError as exc:
         if exc.code == "store_unavailable":
@@ -199,6 +213,7 @@ def add_evidence(
         phash=rep.phash,
         perceptual_hash=rep.perceptual_hash,
         verdict=v.model_dump(mode="json"),
+        purpose=EvidencePurpose.DOCUMENT if document else EvidencePurpose.GENERAL,
     )
     session.add(ev)
     session.flush()
@@ -213,8 +228,26 @@ def add_evidence(
         site=v.site.value,
         reused=v.reused,
         fresh=v.fresh,
+        purpose=ev.purpose.value,
     )
     return ev
+
+
+# Steps whose photos show documents (ID card, 户口簿, passbook, bank card, file pages) by their id:
+# a photo for one of them is treated as a document photo even when the client did not say so.
+_DOCUMENT_STEP = re.compile(
+    r"document|passbook|id_card|idcard|hukou|bank_card|bankbook|archive|certificate|file_page"
+)
+
+
+def is_document_photo(purpose: EvidencePurpose | None, step_id: str | None) -> bool:
+    """Whether a photo is a document photo: declared so, or taken for a step about documents.
+
+    An explicit ``general`` does not override the step: when in doubt, the copies are redacted.
+    """
+    if purpose is EvidencePurpose.DOCUMENT:
+        return True
+    return step_id is not None and _DOCUMENT_STEP.search(step_id.lower()) is not None
 
 
 def to_public(ev: Evidence, lang: str = "zh-CN") -> EvidencePublic:
@@ -240,6 +273,8 @@ def to_public(ev: Evidence, lang: str = "zh-CN") -> EvidencePublic:
                 "captured_at",
                 "received_at",
                 "sent_at",
+                "purpose",
+                "purged_at",
                 "position_source",
                 "distance_m",
                 "site",
@@ -337,17 +372,22 @@ class MissingBlob:
 
 
 def missing_blobs(session: Session, settings: Settings) -> list[MissingBlob]:
-    """Every original, display copy and thumbnail recorded for evidence but absent from the store."""
+    """Every original, display copy and thumbnail recorded for evidence but absent from the store
+    (an original purged after the retention period is not missing)."""
     store = blob_store(settings)
     held = {ns: set(store.iter_names(ns)) for ns in NAMESPACES}
     rows = session.execute(
         sa_select(
-            col(Evidence.id), col(Evidence.sha256), col(Evidence.display_sha256), col(Evidence.thumb_sha256)
+            col(Evidence.id),
+            col(Evidence.sha256),
+            col(Evidence.display_sha256),
+            col(Evidence.thumb_sha256),
+            col(Evidence.purged_at),
         ).order_by(col(Evidence.received_at), col(Evidence.id))
     ).all()
     missing: list[MissingBlob] = []
-    for eid, original, display, thumb in rows:
-        if original not in held["original"]:
+    for eid, original, display, thumb, purged_at in rows:
+        if purged_at is None and original not in held["original"]:
             missing.append(MissingBlob(str(eid), "original", original))
         if display not in held["derived"]:
             missing.append(MissingBlob(str(eid), "display", display))
