@@ -233,10 +233,13 @@ def add_evidence(
     return ev
 
 
-# Steps whose photos show documents (ID card, 户口簿, passbook, bank card, file pages) by their id:
-# a photo for one of them is treated as a document photo even when the client did not say so.
+# Steps whose photos show documents (ID card, 户口簿, passbook or card statement, file pages, the
+# signed form) by their id: a photo for one of them is a document photo even when the client did
+# not say so. ``amount_received`` is where the passbook is photographed, ``files_photo`` the
+# township's file pages, ``signed_form_photo`` the form with the household's particulars.
 _DOCUMENT_STEP = re.compile(
-    r"document|passbook|id_card|idcard|hukou|bank_card|bankbook|archive|certificate|file_page"
+    r"document|passbook|id_card|idcard|hukou|bank_card|bankbook|statement|archive|certificate|file"
+    r"|signed_form|amount_received"
 )
 
 

@@ -95,5 +95,8 @@ def test_document_steps_are_recognised_by_id() -> None:
     assert evidence.is_document_photo(EvidencePurpose.DOCUMENT, None)
     assert evidence.is_document_photo(None, "documents_seen_photo")
     assert evidence.is_document_photo(EvidencePurpose.GENERAL, "passbook_photo")
+    for step in ("documents_seen", "amount_received", "files_photo", "signed_form_photo"):
+        assert evidence.is_document_photo(None, step)
     assert not evidence.is_document_photo(None, "house_photo")
+    assert not evidence.is_document_photo(None, "board_photo")
     assert not evidence.is_document_photo(None, None)
