@@ -15,7 +15,15 @@ from collections.abc import Iterator
 from typing import BinaryIO
 
 from media.checks import MAX_BYTES
-from media.envelope import EnvelopeError, MediaKeyring, encrypt_stream, open_plain, plain_sha256
+from media.envelope import (
+    MAGIC,
+    EnvelopeError,
+    MediaKeyring,
+    encrypt_stream,
+    is_envelope,
+    open_plain,
+    plain_sha256,
+)
 from media.messages import MediaError
 from media.storage import _SHA_RE, BlobStore, Namespace, _check_name, _check_namespace
 
@@ -83,8 +91,7 @@ class EncryptedBlobStore:
     def is_encrypted(self, sha256: str, namespace: Namespace = "original") -> bool:
         """Whether the stored blob is an envelope."""
         with self.inner.open(sha256, namespace) as raw:
-            _, encrypted = open_plain(raw, self.keyring)
-        return encrypted
+            return is_envelope(raw.read(len(MAGIC)))
 
     def exists(self, sha256: str, namespace: Namespace = "original") -> bool:
         """Whether the blob is stored."""
