@@ -44,7 +44,7 @@ def test_round_trip_in_segments(size: int) -> None:
     assert (sha, n) == (hashlib.sha256(data).hexdigest(), size)
     blob = out.getvalue()
     assert blob.startswith(MAGIC)
-    assert size == 0 or data not in blob
+    assert size < 16 or data not in blob  # a short plaintext could occur in random bytes by chance
     assert _decrypt(blob) == data
 
 
