@@ -136,11 +136,16 @@ class Settings(BaseSettings):
         return tuple(_decode_key(p, "media_old_keys") for p in parts)
 
     def validate_for_serving(self) -> None:
-        """Refuses to start without both keys, and with the same key used twice."""
+        """Refuses to start without both keys, with the same key used twice, or with a malformed
+        media key (which would otherwise fail only at the first upload)."""
         secret = self.secret_key_bytes()
         pii = self.pii_key_bytes()
         if secret == pii or secret in self.pii_old_key_bytes():
             raise SettingsError("FEIJIAN_SECRET_KEY and FEIJIAN_PII_KEY must be different keys")
+        media = self.media_key_bytes()
+        self.media_old_key_bytes()
+        if media is not None and media in (secret, pii):
+            raise SettingsError("FEIJIAN_MEDIA_KEY must differ from FEIJIAN_SECRET_KEY and FEIJIAN_PII_KEY")
 
 
 def new_key() -> str:

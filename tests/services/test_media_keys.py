@@ -37,3 +37,14 @@ def test_media_key_setting_turns_encryption_on(tmp_path: Path) -> None:
     assert evidence.blob_store(both).namespaces == ("original", "derived")  # type: ignore[attr-defined]
     with pytest.raises(SettingsError, match="FEIJIAN_MEDIA_KEY"):
         Settings(env="test", media_key="short").media_key_bytes()
+
+
+def test_serving_refuses_a_bad_or_reused_media_key() -> None:
+    secret, pii = new_key(), new_key()
+    Settings(env="test", secret_key=secret, pii_key=pii, media_key=new_key()).validate_for_serving()
+    Settings(env="test", secret_key=secret, pii_key=pii).validate_for_serving()
+    for bad in ("not-a-key", pii):
+        with pytest.raises(SettingsError, match="FEIJIAN_MEDIA_KEY"):
+            Settings(env="test", secret_key=secret, pii_key=pii, media_key=bad).validate_for_serving()
+    with pytest.raises(SettingsError, match="FEIJIAN_MEDIA_OLD_KEYS"):
+        Settings(env="test", secret_key=secret, pii_key=pii, media_old_keys="x").validate_for_serving()
