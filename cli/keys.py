@@ -21,9 +21,13 @@ app = typer.Typer(help="密钥 / keys: new keys, personal-data key rotation")
 
 @app.callback(invoke_without_command=True)
 def keys(ctx: typer.Context) -> None:
-    """Prints two fresh keys for FEIJIAN_SECRET_KEY and FEIJIAN_PII_KEY (with no sub-command)."""
+    """Prints fresh keys for FEIJIAN_SECRET_KEY, FEIJIAN_PII_KEY and FEIJIAN_MEDIA_KEY (with no
+    sub-command)."""
     if ctx.invoked_subcommand is None:
-        console.print(f"FEIJIAN_SECRET_KEY={new_key()}\nFEIJIAN_PII_KEY={new_key()}", highlight=False)
+        console.print(
+            f"FEIJIAN_SECRET_KEY={new_key()}\nFEIJIAN_PII_KEY={new_key()}\nFEIJIAN_MEDIA_KEY={new_key()}",
+            highlight=False,
+        )
 
 
 def _keyring() -> PiiKeyring:

@@ -1,5 +1,5 @@
 """`feijian media ...`: try the pipeline on a file (``inspect``); check the store (``verify``); copy it to S3
-(``migrate``)."""
+(``migrate``); encrypt plaintext originals (``encrypt``); purge originals past retention (``purge``)."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ def migrate(
     from media.migrate import plan
     from media.s3 import S3BlobStore
     from media.storage import LocalBlobStore
-    from services.evidence import s3_options
+    from services.evidence import media_keyring, s3_options
 
     conf = settings()
     if not to.startswith("s3://"):
@@ -146,7 +146,9 @@ def migrate(
     total = len(plan(local))
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"{root} → {to}", total=total)
-        report = run(local, target, on_item=lambda _item, _outcome: progress.advance(task))
+        report = run(
+            local, target, on_item=lambda _item, _outcome: progress.advance(task), keyring=media_keyring(conf)
+        )
     table = Table(title=f"media migrate → {to}")
     for column in ("copied", "skipped", "failed", "total"):
         table.add_column(column, justify="right")
@@ -157,3 +159,97 @@ def migrate(
     if not report.ok:
         raise typer.Exit(code=1)
     console.print("✓ 全部对象已核对哈希 / every object in the bucket matches its SHA-256")
+
+
+@app.command()
+def encrypt(
+    derived: Annotated[
+        bool, typer.Option("--derived/--no-derived", help="Also encrypt display copies and thumbnails.")
+    ] = False,
+) -> None:
+    """Encrypt the originals stored in plaintext before FEIJIAN_MEDIA_KEY was set: each is rewritten
+    as an envelope and decrypted back to prove it (already encrypted ones are skipped: re-run to
+    resume)."""
+    from rich.progress import Progress
+    from rich.table import Table
+
+    from cli.common import console, settings
+    from media.encrypted import EncryptedBlobStore
+    from media.storage import NAMESPACES, Namespace
+    from services.evidence import blob_store
+
+    conf = settings()
+    store = blob_store(conf)
+    if not isinstance(store, EncryptedBlobStore):
+        typer.echo("✗ FEIJIAN_MEDIA_KEY is not set (generate one: feijian keys)", err=True)
+        raise typer.Exit(code=2)
+    namespaces: tuple[Namespace, ...] = NAMESPACES if derived or conf.media_encrypt_derived else ("original",)
+    store = EncryptedBlobStore(store.inner, store.keyring, namespaces)
+    todo = [(ns, name) for ns in namespaces for name in store.iter_names(ns)]
+    counts = {"encrypted": 0, "skipped": 0, "failed": 0}
+    failures: list[str] = []
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task(f"加密 / encrypting {conf.media_location()}", total=len(todo))
+        for ns, name in todo:
+            try:
+                counts["encrypted" if store.encrypt_existing(name, ns) else "skipped"] += 1
+            except (MediaError, ValueError, OSError) as exc:
+                counts["failed"] += 1
+                failures.append(f"{ns}/{name}: {exc}")
+            progress.advance(task)
+    table = Table(title="media encrypt")
+    for column in (*counts, "total"):
+        table.add_column(column, justify="right")
+    table.add_row(*(str(v) for v in counts.values()), str(len(todo)))
+    console.print(table)
+    for line in failures:
+        console.print(f"[red]✗ failed: {line}[/red]")
+    if failures:
+        raise typer.Exit(code=1)
+    console.print("✓ 所有原始照片已加密并核对 / every original is encrypted and decrypts to its SHA-256")
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="List what would be purged; change nothing.")
+    ] = False,
+    batch_size: Annotated[int, typer.Option(min=1, help="Originals per committed batch.")] = 200,
+) -> None:
+    """Remove the originals of closed visits older than FEIJIAN_MEDIA_RETENTION_DAYS (the evidence
+    rows, display copies and thumbnails stay; every batch and run is audited)."""
+    from rich.progress import Progress
+
+    from cli.common import console, engine, settings
+    from models.db import unit_of_work
+    from services.context import Actor
+    from services.evidence_retention import purge as run
+
+    conf = settings()
+    eng = engine()
+    try:
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("清理 / purging", total=None)
+            report = run(
+                lambda: unit_of_work(eng),
+                Actor.system("cli"),
+                conf,
+                dry_run=dry_run,
+                batch_size=batch_size,
+                progress=lambda n: progress.advance(task, n),
+            )
+    except MediaError as err:
+        typer.echo(f"✗ {err.message('zh-CN')} / {err.message('en')}", err=True)
+        raise typer.Exit(code=2) from None
+    days = conf.media_retention_days
+    cutoff = report.cutoff.isoformat(timespec="seconds")
+    console.print(f"retention {days} days: visits closed before {cutoff}")
+    if dry_run:
+        for c in report.candidates:
+            console.print(f"would purge: evidence {c.evidence_id} (visit {c.visit_id}) {c.sha256}")
+        console.print(f"{len(report.candidates)} original(s) would be purged (dry run, nothing changed)")
+        return
+    console.print(
+        f"✓ purged {len(report.purged)} evidence original(s): {len(report.deleted)} file(s) deleted, "
+        f"{len(report.kept_shared)} kept as another visit's original, {report.batches} batch(es) audited"
+    )

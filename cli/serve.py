@@ -40,6 +40,11 @@ def serve(
     except (SettingsError, ValueError) as exc:
         err_console.print(f"[red]无法启动 / cannot start:[/red] {exc}")
         raise typer.Exit(2) from exc
+    if settings.media_key is None:
+        err_console.print(
+            "[yellow]FEIJIAN_MEDIA_KEY 未设置：证据原图将以明文保存 / "
+            "FEIJIAN_MEDIA_KEY is not set: evidence originals are stored unencrypted[/yellow]"
+        )
     uvicorn.run(
         "api.asgi:app",
         host=host or settings.api_host,

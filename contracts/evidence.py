@@ -18,6 +18,13 @@ class EvidenceSource(StrEnum):
     UPLOAD = "upload"
 
 
+class EvidencePurpose(StrEnum):
+    """What a photo shows: a document photo (ID card, 户口簿, passbook) has its copies redacted."""
+
+    GENERAL = "general"
+    DOCUMENT = "document"
+
+
 class PositionSource(StrEnum):
     """Where an evidence position came from, strongest first."""
 
@@ -48,6 +55,9 @@ class EvidencePublic(BaseModel):
     captured_at: datetime | None
     received_at: datetime
     sent_at: datetime | None = None
+    purpose: EvidencePurpose = EvidencePurpose.GENERAL
+    # when the original was removed after the retention period (the copies and the record stay)
+    purged_at: datetime | None = None
     position_source: PositionSource
     distance_m: float | None
     site: SiteStatus

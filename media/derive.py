@@ -13,6 +13,7 @@ from typing import Final
 from PIL import Image
 
 from media.checks import decode
+from media.redact import redact_text
 
 DISPLAY_MAX: Final = 1024  # longest edge of the display copy, px
 THUMB_MAX: Final = 320  # longest edge of the thumbnail, px
@@ -93,8 +94,14 @@ def derive(
     orientation: int | None,
     display_max: int = DISPLAY_MAX,
     thumb_max: int = THUMB_MAX,
+    redact: bool = False,
 ) -> Derived:
-    """Decode once (draft mode for JPEG) and produce the display copy and the thumbnail."""
+    """Decode once (draft mode for JPEG) and produce the display copy and the thumbnail.
+
+    With ``redact`` (a document photo), both copies have every text-like region pixelated
+    (``media.redact``); the thumbnail image returned for perceptual hashing is not redacted, so a
+    reused document photo is still recognised.
+    """
     decode(img, draft_request(img.size, display_max))
     decoded_size = img.size
     pixels = to_rgb(img)
@@ -110,10 +117,18 @@ def derive(
     )
     if thumb is img:
         thumb = img.copy()  # the caller closes the original; the thumbnail must outlive it
+    shown, shown_thumb = pixels, thumb
+    if redact:
+        shown = redact_text(pixels)
+        shown_thumb = (
+            shown.resize(thumb_size, Image.Resampling.BICUBIC, reducing_gap=1.0)
+            if thumb_size != display_size
+            else shown
+        )
     return Derived(
-        display=_jpeg(pixels, DISPLAY_QUALITY),
+        display=_jpeg(shown, DISPLAY_QUALITY),
         display_size=display_size,
-        thumbnail=_jpeg(thumb, THUMB_QUALITY),
+        thumbnail=_jpeg(shown_thumb, THUMB_QUALITY),
         thumbnail_size=thumb_size,
         thumbnail_image=thumb,
         decoded_size=decoded_size,

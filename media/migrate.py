@@ -8,17 +8,14 @@ copied is read back and re-hashed.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
 
+from media.envelope import EnvelopeError, MediaKeyring, plain_sha256
 from media.messages import MediaError
 from media.s3 import S3BlobStore
 from media.storage import NAMESPACES, LocalBlobStore, Namespace
-
-_CHUNK: Final = 1024 * 1024
 
 
 @dataclass
@@ -35,12 +32,8 @@ class MigrationReport:
         return not self.failed
 
 
-def _file_hash(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        while chunk := fh.read(_CHUNK):
-            h.update(chunk)
-    return h.hexdigest()
+def _file_hash(path: Path, keyring: MediaKeyring | None) -> str:
+    return plain_sha256(path.open("rb"), keyring)
 
 
 def plan(
@@ -50,15 +43,38 @@ def plan(
     return [(ns, name) for ns in namespaces for name in source.iter_names(ns)]
 
 
-def copy_one(source: LocalBlobStore, target: S3BlobStore, namespace: Namespace, name: str) -> str:
-    """Copy one blob; returns ``copied`` or ``skipped``, raises MediaError/ValueError with the reason."""
+def _target_hash(
+    target: S3BlobStore, name: str, namespace: Namespace, keyring: MediaKeyring | None
+) -> str | None:
+    try:
+        raw = target.open(name, namespace)
+    except MediaError as exc:
+        if exc.code == "blob_missing":
+            return None
+        raise
+    try:
+        return plain_sha256(raw, keyring)
+    except EnvelopeError:
+        return None
+
+
+def copy_one(
+    source: LocalBlobStore,
+    target: S3BlobStore,
+    namespace: Namespace,
+    name: str,
+    keyring: MediaKeyring | None = None,
+) -> str:
+    """Copy one blob as it is stored (an encrypted blob stays encrypted); returns ``copied`` or
+    ``skipped``, raises MediaError/ValueError with the reason. Hashes are of the plaintext: an
+    encrypted blob is decrypted with ``keyring`` to be checked."""
     path = source.path_of(name, namespace)
-    if _file_hash(path) != name:
+    if _file_hash(path, keyring) != name:
         raise ValueError("the local file no longer matches its SHA-256 (not copied)")
-    if target.stored_hash(name, namespace) == name:
+    if _target_hash(target, name, namespace, keyring) == name:
         return "skipped"
     target.upload_file(path, name, namespace)
-    after = target.stored_hash(name, namespace)
+    after = _target_hash(target, name, namespace, keyring)
     if after != name:
         raise ValueError(f"read back with SHA-256 {after or 'missing'}")
     return "copied"
@@ -69,13 +85,14 @@ def migrate(
     target: S3BlobStore,
     namespaces: tuple[Namespace, ...] = NAMESPACES,
     on_item: Callable[[str, str], None] | None = None,
+    keyring: MediaKeyring | None = None,
 ) -> MigrationReport:
     """Copy every blob of ``source`` to ``target``; ``on_item(object, outcome)`` follows progress."""
     report = MigrationReport()
     for namespace, name in plan(source, namespaces):
         item = f"{namespace}/{name}"
         try:
-            outcome = copy_one(source, target, namespace, name)
+            outcome = copy_one(source, target, namespace, name, keyring)
         except (MediaError, ValueError, OSError) as exc:
             report.failed.append((item, str(exc)))
             outcome = "failed"

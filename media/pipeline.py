@@ -112,6 +112,8 @@ class EvidenceReport(BaseModel):
     display: DerivedReport
     thumbnail: DerivedReport
     verdict: Verdict
+    # a document photo: text-like regions of the display copy and thumbnail are pixelated
+    redacted: bool = False
 
     def to_json(self, indent: int | None = None) -> str:
         """The report as JSON text."""
@@ -162,8 +164,13 @@ def process_full(
     display_max: int = DISPLAY_MAX,
     thumb_max: int = THUMB_MAX,
     store: BlobStore | None = None,
+    document: bool = False,
 ) -> ProcessedEvidence:
-    """Run the whole pipeline and return the report with the original and derived bytes."""
+    """Run the whole pipeline and return the report with the original and derived bytes.
+
+    ``document``: the photo shows a document (ID card, 户口簿, passbook); its derived copies are
+    redacted before they are stored.
+    """
     src = EvidenceSource(source)
     data = read_input(data_or_path, max_bytes)
     sha = sha256_bytes(data)
@@ -178,7 +185,7 @@ def process_full(
             if isinstance(original, int) and 1 <= original <= 8:
                 exif = dataclasses.replace(exif, orientation=original)
             orientation = 1
-        derived = derive(img, orientation, display_max, thumb_max)
+        derived = derive(img, orientation, display_max, thumb_max, redact=document)
     finally:
         img.close()
     ph = perceptual_hash(derived.thumbnail_image)
@@ -277,6 +284,7 @@ def process_full(
             size_bytes=len(derived.thumbnail),
         ),
         verdict=verdict,
+        redacted=document,
     )
     if store is not None:
         store.put_bytes(data, "original")

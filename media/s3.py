@@ -157,6 +157,11 @@ class S3BlobStore:
         return sha
 
     def _upload(self, body: BinaryIO, sha: str, namespace: Namespace, digest: bytes) -> None:
+        extra: dict[str, Any] = {}
+        if self.options.sse:
+            extra["ServerSideEncryption"] = self.options.sse
+            if self.options.sse == "aws:kms" and self.options.sse_kms_key_id:
+                extra["SSEKMSKeyId"] = self.options.sse_kms_key_id
         try:
             self.client.put_object(
                 Bucket=self.bucket,
@@ -165,14 +170,31 @@ class S3BlobStore:
                 ChecksumSHA256=base64.b64encode(digest).decode(),
                 Metadata={"sha256": sha},
                 ContentType="application/octet-stream",
+                **extra,
             )
         except (ClientError, BotoCoreError) as exc:
             raise self._unavailable(exc) from exc
 
     def upload_file(self, path: Path, sha256: str, namespace: Namespace = "original") -> None:
         """Write a local file as the blob ``sha256``, replacing what is there (used by migration)."""
+        h = hashlib.sha256()
         with path.open("rb") as fh:
-            self._upload(fh, _check_name(sha256), namespace, bytes.fromhex(_check_name(sha256)))
+            while chunk := fh.read(_CHUNK):
+                h.update(chunk)
+            fh.seek(0)
+            # the checksum is of the bytes sent: an encrypted blob's bytes are not its name's
+            self._upload(fh, _check_name(sha256), namespace, h.digest())
+
+    def put_named(self, stream: BinaryIO, sha256: str, namespace: Namespace = "original") -> None:
+        """Store ``stream``'s bytes as they are under the name ``sha256``, replacing what is there."""
+        name = _check_name(sha256)
+        h = hashlib.sha256()
+        with tempfile.TemporaryFile(prefix="put-", dir=self._spool_dir) as spool:
+            while chunk := stream.read(_CHUNK):
+                h.update(chunk)
+                spool.write(chunk)
+            spool.seek(0)
+            self._upload(spool, name, namespace, h.digest())
 
     def put_bytes(self, data: bytes, namespace: Namespace = "original") -> str:
         """Store bytes and return their SHA-256."""

@@ -43,6 +43,13 @@ class BlobStore(Protocol):
         """Store bytes and return their SHA-256."""
         ...
 
+    def put_named(self, stream: BinaryIO, sha256: str, namespace: Namespace = "original") -> None:
+        """Store ``stream``'s bytes as they are under the name ``sha256``, replacing what is there.
+
+        The caller vouches for the name (an encrypted blob is named by its plaintext's hash).
+        """
+        ...
+
     def open(self, sha256: str, namespace: Namespace = "original") -> BinaryIO:
         """Open a stored blob for reading."""
         ...
@@ -131,6 +138,24 @@ class LocalBlobStore:
             return sha
         return self.put_stream(io.BytesIO(data), namespace, max_bytes=None)
 
+    def put_named(self, stream: BinaryIO, sha256: str, namespace: Namespace = "original") -> None:
+        """Store ``stream``'s bytes under the name ``sha256`` atomically, replacing what is there."""
+        final = self._path(sha256, namespace)
+        fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while chunk := stream.read(_CHUNK):
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, final)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+
     def open(self, sha256: str, namespace: Namespace = "original") -> BinaryIO:
         """Open a stored blob for reading (``MediaError('blob_missing')`` if absent)."""
         path = self._path(sha256, namespace)
@@ -197,6 +222,9 @@ class S3Options:
     access_key_id: str | None = None
     secret_access_key: str | None = field(default=None, repr=False)
     addressing_style: str = "auto"
+    # server-side encryption asked of the object store on every upload: "AES256" or "aws:kms"
+    sse: str | None = None
+    sse_kms_key_id: str | None = None
 
 
 def open_blob_store(url: str | os.PathLike[str], s3: S3Options | None = None) -> BlobStore:

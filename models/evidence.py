@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Column, ForeignKey, UniqueConstraint, Uuid
 from sqlmodel import Field, SQLModel
 
+from contracts.evidence import EvidencePurpose as EvidencePurpose
 from contracts.evidence import EvidenceSource as EvidenceSource
 from contracts.evidence import PositionSource as PositionSource
 from contracts.evidence import SiteStatus as SiteStatus
@@ -58,3 +59,10 @@ class Evidence(SQLModel, table=True):
     phash: str = Field(max_length=64, index=True)
     perceptual_hash: str = Field(max_length=1000)
     verdict: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
+    # a document photo: its display copy and thumbnail were redacted before they were stored
+    purpose: EvidencePurpose = Field(
+        default=EvidencePurpose.GENERAL,
+        sa_column=enum_column(EvidencePurpose, length=20, server_default=EvidencePurpose.GENERAL.value),
+    )
+    # the original was purged after the retention period (`feijian media purge`); the row stays
+    purged_at: datetime | None = Field(default=None, sa_column=ts_column(index=True))

@@ -51,6 +51,17 @@ class Settings(BaseSettings):
     s3_access_key_id: str | None = None
     s3_secret_access_key: SecretStr | None = None
     s3_addressing_style: Literal["auto", "path", "virtual"] = "auto"
+    # server-side encryption the object store applies to every upload (on top of our own envelope)
+    s3_sse: Literal["AES256", "aws:kms"] | None = None
+    s3_sse_kms_key_id: str | None = None
+    # master key wrapping each original's data key; unset, new originals are stored in plaintext
+    media_key: str | None = None
+    # comma-separated master keys still accepted for reading originals wrapped by them
+    media_old_keys: str | None = None
+    # also encrypt display copies and thumbnails (document photos' copies are redacted either way)
+    media_encrypt_derived: bool = False
+    # originals of closed visits are purged (`feijian media purge`) this many days after they closed
+    media_retention_days: int = Field(default=1095, ge=1)
     secret_key: str | None = None
     pii_key: str | None = None
     # comma-separated keys still accepted for reading while `feijian keys rotate` runs
@@ -121,12 +132,26 @@ class Settings(BaseSettings):
         parts = [p.strip() for p in (self.pii_old_keys or "").split(",") if p.strip()]
         return tuple(_decode_key(p, "pii_old_keys") for p in parts)
 
+    def media_key_bytes(self) -> bytes | None:
+        """The evidence master key (FEIJIAN_MEDIA_KEY), None when unset."""
+        return _decode_key(self.media_key, "media_key") if self.media_key else None
+
+    def media_old_key_bytes(self) -> tuple[bytes, ...]:
+        """The old evidence master keys (FEIJIAN_MEDIA_OLD_KEYS, comma-separated), each checked."""
+        parts = [p.strip() for p in (self.media_old_keys or "").split(",") if p.strip()]
+        return tuple(_decode_key(p, "media_old_keys") for p in parts)
+
     def validate_for_serving(self) -> None:
-        """Refuses to start without both keys, and with the same key used twice."""
+        """Refuses to start without both keys, with the same key used twice, or with a malformed
+        media key (which would otherwise fail only at the first upload)."""
         secret = self.secret_key_bytes()
         pii = self.pii_key_bytes()
         if secret == pii or secret in self.pii_old_key_bytes():
             raise SettingsError("FEIJIAN_SECRET_KEY and FEIJIAN_PII_KEY must be different keys")
+        media = self.media_key_bytes()
+        self.media_old_key_bytes()
+        if media is not None and media in (secret, pii):
+            raise SettingsError("FEIJIAN_MEDIA_KEY must differ from FEIJIAN_SECRET_KEY and FEIJIAN_PII_KEY")
 
 
 def new_key() -> str:
@@ -145,7 +170,7 @@ def ensure_demo_keys(var_dir: Path = VAR_DIR) -> dict[str, str]:
                 name, value = line.split("=", 1)
                 keys[name.strip()] = value.strip()
     changed = False
-    for name in ("FEIJIAN_SECRET_KEY", "FEIJIAN_PII_KEY"):
+    for name in ("FEIJIAN_SECRET_KEY", "FEIJIAN_PII_KEY", "FEIJIAN_MEDIA_KEY"):
         if not keys.get(name):
             keys[name] = new_key()
             changed = True

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -12,14 +13,16 @@ from typing import Any, BinaryIO, Literal
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
-from contracts.evidence import EvidencePublic, EvidenceSource, SiteStatus
+from contracts.evidence import EvidencePublic, EvidencePurpose, EvidenceSource, SiteStatus
 from contracts.vocab import Datum
+from media.encrypted import EncryptedBlobStore
+from media.envelope import MediaKeyring
 from media.exif import resolve_tz
 from media.geo import Fix
 from media.hashing import Candidate
 from media.messages import MediaError
 from media.pipeline import process_full
-from media.storage import NAMESPACES, BlobStore, S3Options, open_blob_store
+from media.storage import NAMESPACES, BlobStore, Namespace, S3Options, open_blob_store
 from models.evidence import Evidence
 from models.household import Household
 from models.types import utcnow
@@ -43,15 +46,29 @@ def s3_options(settings: Settings) -> S3Options:
         access_key_id=settings.s3_access_key_id,
         secret_access_key=secret.get_secret_value() if secret is not None else None,
         addressing_style=settings.s3_addressing_style,
+        sse=settings.s3_sse,
+        sse_kms_key_id=settings.s3_sse_kms_key_id,
     )
+
+
+def media_keyring(settings: Settings) -> MediaKeyring | None:
+    """The evidence master keys, None when FEIJIAN_MEDIA_KEY is unset."""
+    current = settings.media_key_bytes()
+    return None if current is None else MediaKeyring.of(current, settings.media_old_key_bytes())
 
 
 def blob_store(settings: Settings, url: str | None = None) -> BlobStore:
     """The blob store ``url`` names, by default the configured one (FEIJIAN_MEDIA_URL or media_dir).
 
-    Every part of the product that touches evidence bytes gets its store here.
+    Every part of the product that touches evidence bytes gets its store here: with FEIJIAN_MEDIA_KEY
+    set, originals (and derived copies when FEIJIAN_MEDIA_ENCRYPT_DERIVED) are encrypted at rest.
     """
-    return open_blob_store(url or settings.media_location(), s3_options(settings))
+    inner = open_blob_store(url or settings.media_location(), s3_options(settings))
+    keyring = media_keyring(settings)
+    if keyring is None:
+        return inner
+    namespaces: tuple[Namespace, ...] = NAMESPACES if settings.media_encrypt_derived else ("original",)
+    return EncryptedBlobStore(inner, keyring, namespaces)
 
 
 def _live_fixes(visit: Visit) -> tuple[list[Fix], Fix | None]:
@@ -94,12 +111,17 @@ def add_evidence(
     step_id: str | None = None,
     forwarded: bool = False,
     sent_at: datetime | None = None,
+    purpose: EvidencePurpose | str | None = None,
 ) -> Evidence:
     """Runs the pipeline on one photo of a visit in progress and stores it (the same bytes once per visit).
 
     ``sent_at`` is when the inspector sent it (the chat message's date): refused beyond the clock
     skew in the future, never later than its arrival, and its event time (a photo sent offline
     arrives later than it was sent).
+
+    A document photo (``purpose=document``, or a photo for a step about documents, see
+    ``is_document_photo``) has the text-like regions of its display copy and thumbnail pixelated
+    before they are stored.
     """
     visit = access.visit_for_actor(session, actor, visit_id, write=True)
     if visit.status != VisitStatus.in_progress:
@@ -111,6 +133,13 @@ def add_evidence(
         raise ValidationFailed(
             detail=f"source must be one of {', '.join(s.value for s in EvidenceSource)}"
         ) from exc
+    try:
+        kind = EvidencePurpose(purpose) if purpose is not None else None
+    except ValueError as exc:
+        raise ValidationFailed(
+            detail=f"purpose must be one of {', '.join(p.value for p in EvidencePurpose)}"
+        ) from exc
+    document = is_document_photo(kind, step_id)
     household = session.get(Household, visit.household_id)
     point = None
     if household is not None and household.lat is not None and household.lon is not None:
@@ -136,6 +165,7 @@ def add_evidence(
             visit_day=visit.started_at.astimezone(zone).date(),
             radius_m=settings.onsite_radius_m,
             store=store,
+            document=document,
         )
     except MediaError as exc:
         if exc.code == "store_unavailable":
@@ -183,6 +213,7 @@ def add_evidence(
         phash=rep.phash,
         perceptual_hash=rep.perceptual_hash,
         verdict=v.model_dump(mode="json"),
+        purpose=EvidencePurpose.DOCUMENT if document else EvidencePurpose.GENERAL,
     )
     session.add(ev)
     session.flush()
@@ -197,8 +228,29 @@ def add_evidence(
         site=v.site.value,
         reused=v.reused,
         fresh=v.fresh,
+        purpose=ev.purpose.value,
     )
     return ev
+
+
+# Steps whose photos show documents (ID card, 户口簿, passbook or card statement, file pages, the
+# signed form) by their id: a photo for one of them is a document photo even when the client did
+# not say so. ``amount_received`` is where the passbook is photographed, ``files_photo`` the
+# township's file pages, ``signed_form_photo`` the form with the household's particulars.
+_DOCUMENT_STEP = re.compile(
+    r"document|passbook|id_card|idcard|hukou|bank_card|bankbook|statement|archive|certificate|file"
+    r"|signed_form|amount_received"
+)
+
+
+def is_document_photo(purpose: EvidencePurpose | None, step_id: str | None) -> bool:
+    """Whether a photo is a document photo: declared so, or taken for a step about documents.
+
+    An explicit ``general`` does not override the step: when in doubt, the copies are redacted.
+    """
+    if purpose is EvidencePurpose.DOCUMENT:
+        return True
+    return step_id is not None and _DOCUMENT_STEP.search(step_id.lower()) is not None
 
 
 def to_public(ev: Evidence, lang: str = "zh-CN") -> EvidencePublic:
@@ -224,6 +276,8 @@ def to_public(ev: Evidence, lang: str = "zh-CN") -> EvidencePublic:
                 "captured_at",
                 "received_at",
                 "sent_at",
+                "purpose",
+                "purged_at",
                 "position_source",
                 "distance_m",
                 "site",
@@ -321,17 +375,22 @@ class MissingBlob:
 
 
 def missing_blobs(session: Session, settings: Settings) -> list[MissingBlob]:
-    """Every original, display copy and thumbnail recorded for evidence but absent from the store."""
+    """Every original, display copy and thumbnail recorded for evidence but absent from the store
+    (an original purged after the retention period is not missing)."""
     store = blob_store(settings)
     held = {ns: set(store.iter_names(ns)) for ns in NAMESPACES}
     rows = session.execute(
         sa_select(
-            col(Evidence.id), col(Evidence.sha256), col(Evidence.display_sha256), col(Evidence.thumb_sha256)
+            col(Evidence.id),
+            col(Evidence.sha256),
+            col(Evidence.display_sha256),
+            col(Evidence.thumb_sha256),
+            col(Evidence.purged_at),
         ).order_by(col(Evidence.received_at), col(Evidence.id))
     ).all()
     missing: list[MissingBlob] = []
-    for eid, original, display, thumb in rows:
-        if original not in held["original"]:
+    for eid, original, display, thumb, purged_at in rows:
+        if purged_at is None and original not in held["original"]:
             missing.append(MissingBlob(str(eid), "original", original))
         if display not in held["derived"]:
             missing.append(MissingBlob(str(eid), "display", display))

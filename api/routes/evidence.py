@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from api.deps import ActorDep, SessionDep, SettingsDep
 from api.idempotency import IdempotencyKey, respond
 from api.uploads import read_capped
-from contracts.evidence import EvidencePublic, EvidenceSource
+from contracts.evidence import EvidencePublic, EvidencePurpose, EvidenceSource
 from media.checks import MAX_BYTES
 from services import evidence
 
@@ -32,6 +32,10 @@ async def upload(
     source: Annotated[EvidenceSource, Form()] = EvidenceSource.UPLOAD,
     step_id: Annotated[str | None, Form(max_length=80)] = None,
     forwarded: Annotated[bool, Form()] = False,
+    purpose: Annotated[
+        EvidencePurpose | None,
+        Form(description="document: an ID card, 户口簿 or passbook; its copies are redacted before storage"),
+    ] = None,
     sent_at: Annotated[
         datetime | None,
         Form(description="When the photo was sent (the chat message's date); never after its arrival"),
@@ -48,6 +52,8 @@ async def upload(
         "sent_at": sent_at.isoformat() if sent_at is not None else None,
         "sha256": hashlib.sha256(data).hexdigest(),
     }
+    if purpose is not None:
+        body["purpose"] = purpose
     # The pipeline and the database work are blocking: in a worker thread, not on the event loop
     # (on the loop, an upload waiting for a row or SQLite lock held by another request's session
     # stalled every request, including the one that would release the lock).
@@ -60,7 +66,7 @@ async def upload(
         body,
         lambda: evidence.to_public(
             evidence.add_evidence(
-                session, actor, settings, visit_id, data, source, step_id, forwarded, sent_at
+                session, actor, settings, visit_id, data, source, step_id, forwarded, sent_at, purpose
             ),
             actor.lang,
         ),
