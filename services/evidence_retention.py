@@ -1,9 +1,9 @@
 """Retention: originals of closed cases are purged once the retention period has passed.
 
 A case is closed when its visit is finished (submitted or cancelled) and no open item depends on
-it. Until the ledger lands, "no open item" is approximated by age alone: a finished visit older
-than ``FEIJIAN_MEDIA_RETENTION_DAYS`` (counted from when it finished). ``open_case_visits`` is the
-hook the ledger fills in: visits it names keep their originals whatever their age.
+it: a finished visit older than ``FEIJIAN_MEDIA_RETENTION_DAYS`` (counted from when it finished)
+whose findings are all reviewed and whose ledger items are all closed (``open_case_visits``: the
+visits it names keep their originals whatever their age).
 
 Only originals go: the evidence row stays (with ``purged_at``), and so do the EXIF-free display
 copy and thumbnail (redacted for document photos). An original whose bytes are also the original
@@ -23,9 +23,11 @@ from sqlalchemy import func
 from sqlalchemy import select as sa_select
 from sqlmodel import Session, col, select
 
+from contracts.ledger import FindingReview, LedgerState
 from models.evidence import Evidence
+from models.ledger import LedgerItem
 from models.types import utcnow
-from models.visit import Visit, VisitStatus
+from models.visit import Finding, Visit, VisitStatus
 from services import audit
 from services.config import Settings
 from services.context import Actor
@@ -58,11 +60,17 @@ class PurgeReport:
 
 
 def open_case_visits(session: Session) -> set[uuid.UUID]:
-    """Visits with an open item (a finding under review, a ledger item not closed): never purged.
-
-    The hook for the ledger: today nothing outside the visit tracks open items, so none.
-    """
-    return set()
+    """Visits with an open item (a finding under review, a ledger item not closed): never purged."""
+    pending = select(Finding.visit_id).where(
+        col(Finding.visit_id).is_not(None), col(Finding.review) == FindingReview.pending
+    )
+    unclosed = (
+        select(Finding.visit_id)
+        .join(LedgerItem, col(LedgerItem.id) == col(Finding.ledger_item_id))
+        .where(col(Finding.visit_id).is_not(None), col(LedgerItem.state) != LedgerState.closed)
+    )
+    found = set(session.exec(pending).all()) | set(session.exec(unclosed).all())
+    return {v for v in found if v is not None}
 
 
 def cutoff_for(settings: Settings, now: datetime | None = None) -> datetime:

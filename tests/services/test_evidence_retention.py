@@ -5,12 +5,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from sqlmodel import Session, col, select
 
+from contracts.ledger import FindingReview
 from contracts.visits import VisitStart
 from models.audit import AuditEvent
 from models.evidence import Evidence
@@ -128,3 +129,52 @@ def test_open_cases_are_never_candidates(
     session.add(old)
     held.clear()
     assert evidence_retention.purge_candidates(session, settings) == []
+
+
+def test_findings_under_review_and_unclosed_ledger_items_hold_originals(
+    session: Session, settings: Settings
+) -> None:
+    from contracts.ledger import LedgerRoute, LedgerState
+    from contracts.vocab import FindingCategory, Severity
+    from models.ledger import LedgerItem
+    from models.visit import Finding
+
+    a, old = _visit(session, "insLedger", "LB512")
+    evidence.add_evidence(session, a, settings, old.id, jpeg_with_gps(*HOME, seed=29), "upload")
+    _close(session, old, 2000)
+    finding = Finding(
+        visit_id=old.id,
+        household_id=old.household_id,
+        rule_id="r",
+        category=FindingCategory.PROCEDURE,
+        severity=Severity.medium,
+        message_zh="待核",
+        message_en="to review",
+    )
+    session.add(finding)
+    session.flush()
+    assert evidence_retention.open_case_visits(session) == {old.id}
+    assert evidence_retention.purge_candidates(session, settings) == []
+    item = LedgerItem(
+        number=990001,
+        household_id=old.household_id,
+        village_code="150422100001",
+        category=FindingCategory.PROCEDURE,
+        severity=Severity.medium,
+        route=LedgerRoute.fix_by_deadline,
+        responsible_region_code="150422100",
+        state=LedgerState.in_progress,
+        deadline=date(2030, 1, 31),
+    )
+    session.add(item)
+    session.flush()
+    finding.review = FindingReview.confirmed
+    finding.ledger_item_id = item.id
+    session.add(finding)
+    session.flush()
+    assert evidence_retention.purge_candidates(session, settings) == []  # its item is still open
+    item.state = LedgerState.closed
+    session.add(item)
+    session.flush()
+    assert evidence_retention.open_case_visits(session) == set()
+    assert len(evidence_retention.purge_candidates(session, settings)) == 1

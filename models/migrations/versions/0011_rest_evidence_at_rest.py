@@ -2,7 +2,7 @@
 
 Written by hand. Older rows are general photos whose originals are still held.
 
-Revision ID: 0010_rest
+Revision ID: 0011_rest
 Revises: 0009_offline2
 """
 
@@ -13,8 +13,8 @@ from alembic import op
 
 import models.types
 
-revision: str = "0010_rest"
-down_revision: str | None = "0009_offline2"
+revision: str = "0011_rest"
+down_revision: str | None = "0010_ledger"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = "0002"  # the evidence table
 
