@@ -11,13 +11,16 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
 from api import problems
+from api import web
 from api.routes import (
+    applications,
     auth,
     evidence,
     health,
     household_import,
     households,
     invites,
+    public,
     regions,
     rounds,
     telegram,
@@ -35,6 +38,7 @@ ROUTERS = [auth.router, regions.router, household_import.router, households.rout
 ROUTERS += [invites.router, telegram.router]
 ROUTERS += [rounds.router]
 ROUTERS += [visits.router, evidence.router]
+ROUTERS += [applications.router, public.router]
 
 
 async def _release_loop(app: FastAPI, every_s: float) -> None:
@@ -85,4 +89,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         api.include_router(router)
     app.include_router(api)
     app.include_router(health.router)
+    app.include_router(web.router)
     return app

@@ -1,0 +1,104 @@
+"""Residents' phone pages, rendered on the server (Jinja2, autoescaped, no JavaScript needed).
+
+The pages are thin: each calls the same service as the public API and shows its answer or its
+refusal. zh-CN first; `?lang=en` switches to English.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Form, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlmodel import Session
+
+from api.deps import SessionDep
+from api.routes.public import client_of
+from contracts.residents import Stage, StatusQuery
+from services import audit, public_status
+from services.errors import DomainError
+from services.messages import translate
+
+router = APIRouter(include_in_schema=False)
+T = TypeVar("T")
+_ENV = Environment(
+    loader=FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'",
+    "Referrer-Policy": "no-referrer",
+}
+
+
+def page_lang(request: Request) -> str:
+    """zh-CN unless the page was asked for in English (`?lang=en`)."""
+    return "en" if request.query_params.get("lang", "").lower().startswith("en") else "zh-CN"
+
+
+def render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """A page in the request's language; every value is escaped by the template engine."""
+    lang = page_lang(request)
+
+    def t(code: str, **params: Any) -> str:
+        return translate(code, lang, **params)
+
+    def stage_label(stage: Stage) -> str:
+        return public_status.stage_label(stage, lang)
+
+    html = _ENV.get_template(template).render(lang=lang, t=t, stage_label=stage_label, **context)
+    headers = dict(_HEADERS)
+    wait = context.get("retry_after")
+    if wait is not None:
+        headers["Retry-After"] = str(wait)
+    return HTMLResponse(html, status_code=status, headers=headers)
+
+
+def attempt(request: Request, session: Session, call: Callable[[], T]) -> tuple[T | None, DomainError | None]:
+    """Runs a service call; a refusal rolls the unit of work back and is audited on its own, as in the API."""
+    try:
+        return call(), None
+    except DomainError as exc:
+        session.rollback()
+        audit.keep_refusal(request.app.state.session_factory, exc)
+        return None, exc
+
+
+@router.get("/status", response_class=HTMLResponse)
+def status_form(request: Request) -> HTMLResponse:
+    """The lookup form."""
+    return render(request, "status.html", title=translate("web_status_title", page_lang(request)), form={})
+
+
+@router.post("/status", response_class=HTMLResponse)
+async def status_lookup(
+    request: Request,
+    session: SessionDep,
+    number: Annotated[str, Form(max_length=40)] = "",
+    id_number: Annotated[str, Form(max_length=40)] = "",
+    name: Annotated[str, Form(max_length=60)] = "",
+) -> HTMLResponse:
+    """The answer, or the one refusal shown for every failure (the typed ID number is not echoed)."""
+    lang = page_lang(request)
+    query = StatusQuery.model_construct(number=number or "-", id_number=id_number or "-", name=name or "-")
+    answer, error = await run_in_threadpool(
+        attempt, request, session, lambda: public_status.lookup(session, query, client_of(request), lang)
+    )
+    return render(
+        request,
+        "status.html",
+        status=error.status if error else 200,
+        title=translate("web_status_title", lang),
+        answer=answer,
+        error=error.message(lang) if error else None,
+        retry_after=error.params.get("retry_after") if error else None,
+        form={"number": number, "name": ""},
+    )
