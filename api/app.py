@@ -10,11 +10,11 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
-from api import problems
-from api import web
+from api import problems, web
 from api.routes import (
     applications,
     auth,
+    cases,
     evidence,
     health,
     household_import,
@@ -38,7 +38,7 @@ ROUTERS = [auth.router, regions.router, household_import.router, households.rout
 ROUTERS += [invites.router, telegram.router]
 ROUTERS += [rounds.router]
 ROUTERS += [visits.router, evidence.router]
-ROUTERS += [applications.router, public.router]
+ROUTERS += [applications.router, public.router, cases.router]
 
 
 async def _release_loop(app: FastAPI, every_s: float) -> None:

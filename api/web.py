@@ -10,16 +10,18 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlmodel import Session
 
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep
 from api.routes.public import client_of
-from contracts.residents import Stage, StatusQuery
-from services import audit, public_status
+from api.uploads import read_capped
+from contracts.residents import CaseCategory, CaseSource, Stage, StatusQuery
+from media.checks import MAX_BYTES
+from services import audit, cases, public_status
 from services.errors import DomainError
 from services.messages import translate
 
@@ -34,7 +36,9 @@ _ENV = Environment(
 _HEADERS = {
     "Cache-Control": "no-store",
     "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'",
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'"
+    ),
     "Referrer-Policy": "no-referrer",
 }
 
@@ -101,4 +105,92 @@ async def status_lookup(
         error=error.message(lang) if error else None,
         retry_after=error.params.get("retry_after") if error else None,
         form={"number": number, "name": ""},
+    )
+
+
+def _complain_page(request: Request, **context: Any) -> HTMLResponse:
+    lang = page_lang(request)
+    context.setdefault("form", {"category": CaseCategory.other.value, "anonymous": True})
+    context.setdefault("action", f"/complain?lang={lang}")
+    return render(
+        request,
+        "complain.html",
+        title=translate("web_complain_title", lang),
+        categories=list(CaseCategory),
+        **context,
+    )
+
+
+@router.get("/complain", response_class=HTMLResponse)
+def complain_form(request: Request) -> HTMLResponse:
+    """The complaint form (text, photos, anonymous or with a phone number)."""
+    return _complain_page(request)
+
+
+async def _read_photos(photos: list[UploadFile]) -> list[bytes]:
+    """The uploaded photos' bytes (a browser sends one empty part when none was chosen)."""
+    datas = []
+    for photo in photos[: cases.MAX_PHOTOS + 1]:
+        data = await read_capped(photo, MAX_BYTES)
+        if data or photo.filename:
+            datas.append(data)
+    return datas
+
+
+@router.post("/complain", response_class=HTMLResponse)
+async def complain(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    text: Annotated[str, Form(max_length=4000)] = "",
+    category: Annotated[CaseCategory, Form()] = CaseCategory.other,
+    anonymous: Annotated[bool, Form()] = False,
+    contact: Annotated[str, Form(max_length=40)] = "",
+    photos: Annotated[list[UploadFile] | None, File()] = None,
+) -> HTMLResponse:
+    """Opens a case; the page shows its number and follow-up code once."""
+    lang = page_lang(request)
+    form = {"category": category.value, "text": text, "anonymous": anonymous, "contact": contact}
+    try:
+        datas = await _read_photos(photos or [])
+    except DomainError as exc:
+        return _complain_page(request, status=exc.status, error=exc.message(lang), form=form)
+    complaint = cases.Complaint(category, text, anonymous, contact or None, tuple(datas))
+    created, error = await run_in_threadpool(
+        attempt, request, session, lambda: cases.submit(session, settings, CaseSource.web, complaint, lang)
+    )
+    if error is not None:
+        return _complain_page(request, status=error.status, error=error.message(lang), form=form)
+    return _complain_page(request, status=201, created=created)
+
+
+@router.get("/case", response_class=HTMLResponse)
+def case_form(request: Request) -> HTMLResponse:
+    """The follow-up form (case number and code)."""
+    return render(request, "case.html", title=translate("web_case_title", page_lang(request)), form={})
+
+
+@router.post("/case", response_class=HTMLResponse)
+async def case_lookup(
+    request: Request,
+    session: SessionDep,
+    number: Annotated[str, Form(max_length=40)] = "",
+    code: Annotated[str, Form(max_length=20)] = "",
+) -> HTMLResponse:
+    """That one case, or one refusal for an unknown number and a wrong code."""
+    lang = page_lang(request)
+
+    def call() -> Any:
+        return cases.to_public(session, cases.lookup(session, number, code, client_of(request)), lang)
+
+    found, error = await run_in_threadpool(attempt, request, session, call)
+    return render(
+        request,
+        "case.html",
+        status=error.status if error else 200,
+        title=translate("web_case_title", lang),
+        case=found,
+        error=error.message(lang) if error else None,
+        retry_after=error.params.get("retry_after") if error else None,
+        form={"number": number},
     )
