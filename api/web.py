@@ -6,6 +6,7 @@ refusal. zh-CN first; `?lang=en` switches to English.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -21,7 +22,7 @@ from api.routes.public import client_of
 from api.uploads import read_capped
 from contracts.residents import CaseCategory, CaseSource, Stage, StatusQuery
 from media.checks import MAX_BYTES
-from services import audit, cases, public_status
+from services import audit, cases, public_notice, public_status
 from services.errors import DomainError
 from services.messages import translate
 
@@ -112,13 +113,8 @@ def _complain_page(request: Request, **context: Any) -> HTMLResponse:
     lang = page_lang(request)
     context.setdefault("form", {"category": CaseCategory.other.value, "anonymous": True})
     context.setdefault("action", f"/complain?lang={lang}")
-    return render(
-        request,
-        "complain.html",
-        title=translate("web_complain_title", lang),
-        categories=list(CaseCategory),
-        **context,
-    )
+    context.setdefault("categories", list(CaseCategory))
+    return render(request, "complain.html", title=translate("web_complain_title", lang), **context)
 
 
 @router.get("/complain", response_class=HTMLResponse)
@@ -194,3 +190,63 @@ async def case_lookup(
         retry_after=error.params.get("retry_after") if error else None,
         form={"number": number},
     )
+
+
+@router.get("/notice", response_class=HTMLResponse)
+def notice(request: Request, session: SessionDep) -> HTMLResponse:
+    """Applications on public notice today, by village (masked names only)."""
+    entries = public_notice.current(session)
+    return render(
+        request, "notice.html", title=translate("web_notice_title", page_lang(request)), entries=entries
+    )
+
+
+def _objection_page(request: Request, app_id: uuid.UUID, **context: Any) -> HTMLResponse:
+    lang = page_lang(request)
+    context.setdefault("form", {"category": CaseCategory.objection.value, "anonymous": True})
+    return _complain_page(
+        request,
+        action=f"/notice/{app_id}/object?lang={lang}",
+        categories=[CaseCategory.objection],
+        text_label=translate("web_objection_text", lang),
+        **context,
+    )
+
+
+@router.get("/notice/{app_id}/object", response_class=HTMLResponse)
+def objection_form(app_id: uuid.UUID, request: Request, session: SessionDep) -> HTMLResponse:
+    """The objection form for one application on notice."""
+    public_notice.on_notice(session, app_id)
+    return _objection_page(request, app_id)
+
+
+@router.post("/notice/{app_id}/object", response_class=HTMLResponse)
+async def object_to(
+    app_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    text: Annotated[str, Form(max_length=4000)] = "",
+    anonymous: Annotated[bool, Form()] = False,
+    contact: Annotated[str, Form(max_length=40)] = "",
+    photos: Annotated[list[UploadFile] | None, File()] = None,
+) -> HTMLResponse:
+    """An objection becomes a case linked to the application."""
+    lang = page_lang(request)
+    form = {
+        "category": CaseCategory.objection.value,
+        "text": text,
+        "anonymous": anonymous,
+        "contact": contact,
+    }
+    try:
+        datas = await _read_photos(photos or [])
+    except DomainError as exc:
+        return _objection_page(request, app_id, status=exc.status, error=exc.message(lang), form=form)
+    complaint = cases.Complaint(CaseCategory.objection, text, anonymous, contact or None, tuple(datas))
+    created, error = await run_in_threadpool(
+        attempt, request, session, lambda: public_notice.object_to(session, settings, app_id, complaint, lang)
+    )
+    if error is not None:
+        return _objection_page(request, app_id, status=error.status, error=error.message(lang), form=form)
+    return _objection_page(request, app_id, status=201, created=created)
