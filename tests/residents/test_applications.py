@@ -44,7 +44,11 @@ def test_stages_move_in_order_and_are_audited(client, session: Session) -> None:
     for i, stage in enumerate(["乡镇审核", "民主评议", "县级审批", "公示"]):
         r = client.post(
             f"{URL}/{a.app.id}/stage",
-            json={"to": stage, "on": (day + timedelta(days=i)).isoformat(), "deciding_unit": "林东镇人民政府"},
+            json={
+                "to": stage,
+                "on": (day + timedelta(days=i)).isoformat(),
+                "deciding_unit": "林东镇人民政府",
+            },
             headers=h,
         )
         assert r.status_code == 200, r.text

@@ -52,9 +52,7 @@ def test_an_anonymous_complaint_with_a_photo_becomes_a_case(client, session: Ses
 
 
 def test_a_complaint_with_contact_keeps_it_encrypted(client, session: Session) -> None:  # type: ignore[no-untyped-def]
-    r = client.post(
-        "/complain", data={"category": "conduct", "text": "态度差", "contact": "13912345678"}
-    )
+    r = client.post("/complain", data={"category": "conduct", "text": "态度差", "contact": "13912345678"})
     assert r.status_code == 201, r.text
     case = session.exec(select(Case).where(Case.number == _created(r)[0])).one()
     assert not case.anonymous and case.contact_enc and "13912345678" not in case.contact_enc
@@ -104,7 +102,9 @@ def test_staff_list_and_answer_and_the_resident_sees_the_answer(client, session:
     h = auth_headers(client, "sup-c")
     listed = client.get("/api/v1/cases", headers=h).json()
     case = next(c for c in listed if c["number"] == number)
-    r = client.post(f"/api/v1/cases/{case['id']}/answer", json={"answer": "经核查，已取消其低保。"}, headers=h)
+    r = client.post(
+        f"/api/v1/cases/{case['id']}/answer", json={"answer": "经核查，已取消其低保。"}, headers=h
+    )
     assert r.status_code == 200 and r.json()["state"] == "answered"
     seen = client.post("/case", data={"number": number, "code": code})
     assert "经核查，已取消其低保。" in seen.text and "已答复" in seen.text

@@ -69,7 +69,9 @@ def test_many_id_numbers_for_one_application_are_throttled(session: Session) -> 
     assert 1 <= thr.value.params["retry_after"] <= 15 * 60
     # another application from the same fresh address still answers
     b = make_application(session, name="周八", seed=2)
-    ok = public_status.lookup(session, StatusQuery(number=b.number, id_number=b.id_number, name=b.name), "10.9.9.9")
+    ok = public_status.lookup(
+        session, StatusQuery(number=b.number, id_number=b.id_number, name=b.name), "10.9.9.9"
+    )
     assert ok.number == b.number
 
 
