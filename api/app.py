@@ -22,6 +22,7 @@ from api.routes import (
     invites,
     public,
     regions,
+    residents_bot,
     rounds,
     telegram,
     users,
@@ -38,7 +39,7 @@ ROUTERS = [auth.router, regions.router, household_import.router, households.rout
 ROUTERS += [invites.router, telegram.router]
 ROUTERS += [rounds.router]
 ROUTERS += [visits.router, evidence.router]
-ROUTERS += [applications.router, public.router, cases.router]
+ROUTERS += [applications.router, public.router, cases.router, residents_bot.router]
 
 
 async def _release_loop(app: FastAPI, every_s: float) -> None:

@@ -170,3 +170,25 @@ class CaseAnswer(BaseModel):
     """Staff answer a case."""
 
     answer: str = Field(min_length=1, max_length=4000)
+
+
+class PhoneLookup(BaseModel):
+    """The bot asks for a resident whose own phone number Telegram confirmed (contact.user_id == sender)."""
+
+    telegram_user_id: int
+    phone: str = Field(min_length=5, max_length=20)
+
+
+class ResidentOverview(BaseModel):
+    """A resident's own applications (by the phone's keyed hash) and cases."""
+
+    applications: list[StatusAnswer]
+    cases: list[CasePublic]
+
+
+class CaseCreated(BaseModel):
+    """A new case: its number, and the follow-up code shown once."""
+
+    number: str
+    code: str
+    due_on: date

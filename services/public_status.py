@@ -24,7 +24,7 @@ from services import applications, audit
 from services.cipher import get_cipher
 from services.errors import DomainError
 from services.messages import translate
-from services.pii import mask_id, mask_name, normalize_id
+from services.pii import mask_id, mask_name, normalize_id, normalize_phone
 from services.residents_codes import canonical, keyed
 
 WINDOW = timedelta(minutes=15)
@@ -137,3 +137,15 @@ def answer(app: Application, lang: str) -> StatusAnswer:
 def stage_label(stage: Stage, lang: str) -> str:
     """A stage's name in the language (the Chinese name is the stage itself)."""
     return translate(f"stage_{stage.name}", lang)
+
+
+def by_phone(session: Session, telegram_user_id: int, phone: str, lang: str = "zh-CN") -> list[StatusAnswer]:
+    """The applications whose applicant's phone is this one (the bot has checked it is the sender's own)."""
+    digest = get_cipher().lookup_hash(normalize_phone(phone)) or _DUMMY
+    apps = session.exec(
+        select(Application).where(Application.phone_hash == digest).order_by(col(Application.applied_on))
+    ).all()
+    audit.record(
+        session, "bot", "application.status_read_phone", "telegram_user", telegram_user_id, found=len(apps)
+    )
+    return [answer(a, lang) for a in apps]
