@@ -177,6 +177,7 @@ class PhoneLookup(BaseModel):
 
     telegram_user_id: int
     phone: str = Field(min_length=5, max_length=20)
+    language: str = Field(default="zh-CN", max_length=10)
 
 
 class ResidentOverview(BaseModel):

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import SessionDep, SettingsDep, require
-from api.problems import lang_of
 from api.uploads import read_capped
 from contracts.residents import (
     CaseCategory,
@@ -26,6 +25,7 @@ from media.checks import MAX_BYTES
 from models.user import Role
 from services import cases, public_status
 from services.context import Actor
+from services.messages import normalize
 
 router = APIRouter(prefix="/residents", tags=["residents (bot)"])
 BotDep = Depends(require(Role.bot))
@@ -36,7 +36,7 @@ def lookup(
     body: PhoneLookup, request: Request, session: SessionDep, actor: Actor = BotDep
 ) -> ResidentOverview:
     """The applications matching the resident's own phone, and the cases they sent through the bot."""
-    lang = lang_of(request)
+    lang = normalize(body.language)
     apps = public_status.by_phone(session, body.telegram_user_id, body.phone, lang)
     own = cases.for_telegram_user(session, body.telegram_user_id)
     return ResidentOverview(applications=apps, cases=[cases.to_public(session, c, lang) for c in own])
@@ -44,29 +44,32 @@ def lookup(
 
 @router.get("/cases", response_model=list[CasePublic])
 def my_cases(
-    request: Request, session: SessionDep, telegram_user_id: Annotated[int, Query()], actor: Actor = BotDep
+    session: SessionDep,
+    telegram_user_id: Annotated[int, Query()],
+    language: Annotated[str, Query(max_length=10)] = "zh-CN",
+    actor: Actor = BotDep,
 ) -> list[CasePublic]:
     """The cases this Telegram account sent (and only those)."""
-    lang = lang_of(request)
+    lang = normalize(language)
     return [cases.to_public(session, c, lang) for c in cases.for_telegram_user(session, telegram_user_id)]
 
 
 @router.post("/cases", response_model=CaseCreated, status_code=201)
 async def complain(
-    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     telegram_user_id: Annotated[int, Form()],
     text: Annotated[str, Form(max_length=4000)],
     category: Annotated[CaseCategory, Form()] = CaseCategory.other,
     anonymous: Annotated[bool, Form()] = True,
+    language: Annotated[str, Form(max_length=10)] = "zh-CN",
     photos: Annotated[list[UploadFile] | None, File()] = None,
     actor: Actor = BotDep,
 ) -> CaseCreated:
     """A complaint sent in the bot becomes a case; the answer has its number and follow-up code."""
     datas = [await read_capped(p, MAX_BYTES) for p in (photos or [])[: cases.MAX_PHOTOS + 1]]
     complaint = cases.Complaint(category, text, anonymous, None, tuple(datas), telegram_user_id)
-    lang = lang_of(request)
+    lang = normalize(language)
     # the photo checks and the database work block: in a worker thread, not on the event loop
     new = await run_in_threadpool(cases.submit, session, settings, CaseSource.bot, complaint, lang)
     return CaseCreated(number=new.case.number, code=new.code, due_on=new.case.due_on)
