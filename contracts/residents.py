@@ -193,3 +193,18 @@ class CaseCreated(BaseModel):
     number: str
     code: str
     due_on: date
+
+
+class ImportRowError(BaseModel):
+    """A refused row of an import."""
+
+    row: int
+    code: str
+    message: str
+
+
+class ApplicationImportResult(BaseModel):
+    """What an import created (numbers) and the rows it refused."""
+
+    created: list[str]
+    errors: list[ImportRowError]

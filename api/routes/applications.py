@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Query, UploadFile
+from fastapi.concurrency import run_in_threadpool
 
 from api.deps import SessionDep, SupervisorDep
 from api.uploads import read_capped
-from contracts.residents import ApplicationCreate, ApplicationStaff, Stage, StageMove
+from contracts.residents import ApplicationCreate, ApplicationImportResult, ApplicationStaff, Stage, StageMove
 from services import applications
 
 router = APIRouter(prefix="/applications", tags=["applications"])
@@ -22,16 +23,18 @@ def create(body: ApplicationCreate, session: SessionDep, actor: SupervisorDep) -
     return applications.to_staff(applications.create(session, actor, body))
 
 
-@router.post("/import")
+@router.post("/import", response_model=ApplicationImportResult)
 async def import_file(
     session: SessionDep,
     actor: SupervisorDep,
     file: Annotated[UploadFile, File(description="CSV (UTF-8/GB18030) or XLSX")],
-) -> dict[str, Any]:
+) -> ApplicationImportResult:
     """Imports applications; every refused row is listed with its reason."""
     data = await read_capped(file, MAX_IMPORT_BYTES)
-    result = applications.import_file(session, actor, data, file.filename or "")
-    return {"created": [a.number for a in result.created], "errors": result.errors}
+    result = await run_in_threadpool(applications.import_file, session, actor, data, file.filename or "")
+    return ApplicationImportResult.model_validate(
+        {"created": [a.number for a in result.created], "errors": result.errors}
+    )
 
 
 @router.get("", response_model=list[ApplicationStaff])
