@@ -72,7 +72,7 @@ class ApplicationCreate(BaseModel):
     village_code: str = Field(pattern=r"^[0-9]{12}$")
     household_size: int = Field(default=1, ge=1, le=30)
     applied_on: date | None = None
-    monthly_amount: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
+    monthly_amount: float | None = Field(default=None, ge=0, le=100000)
     contact_unit: str | None = Field(default=None, max_length=80)
     contact_phone: str | None = Field(default=None, max_length=20)
 
@@ -84,7 +84,7 @@ class StageMove(BaseModel):
     on: date | None = None
     deciding_unit: str | None = Field(default=None, max_length=80)
     refuse_reason: str | None = Field(default=None, max_length=500)
-    monthly_amount: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
+    monthly_amount: float | None = Field(default=None, ge=0, le=100000)
 
 
 class StageDate(BaseModel):

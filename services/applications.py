@@ -47,6 +47,11 @@ _DATE_FIELDS: dict[Stage, str] = {
 }
 
 
+def money(value: float | None) -> Decimal | None:
+    """Yuan with two decimals, as stored."""
+    return None if value is None else Decimal(str(round(value, 2)))
+
+
 def normalize_name(name: str) -> str:
     """A name as compared: without any spaces (people type 张 三 and 张三)."""
     return "".join(name.split())
@@ -117,7 +122,7 @@ def create(session: Session, actor: Actor, data: ApplicationCreate, audit_it: bo
         township_code=data.village_code[:9],
         county_code=data.village_code[:6],
         applied_on=data.applied_on or utcnow().date(),
-        monthly_amount=data.monthly_amount,
+        monthly_amount=money(data.monthly_amount),
         contact_unit=data.contact_unit,
         contact_phone=data.contact_phone,
     )
@@ -171,7 +176,7 @@ def move(session: Session, actor: Actor, app_id: uuid.UUID, step: StageMove) -> 
     if step.deciding_unit:
         app.deciding_unit = step.deciding_unit
     if step.monthly_amount is not None:
-        app.monthly_amount = step.monthly_amount
+        app.monthly_amount = money(step.monthly_amount)
     app.updated_at = utcnow()
     session.add(app)
     session.flush()
@@ -266,7 +271,7 @@ def _row_to_create(row: list[object], cols: dict[str, int]) -> ApplicationCreate
             village_code=_cell(row, cols, "village"),
             household_size=int(_cell(row, cols, "size") or 1),
             applied_on=date.fromisoformat(applied.replace("/", "-")) if applied else None,
-            monthly_amount=Decimal(amount) if amount else None,
+            monthly_amount=float(Decimal(amount)) if amount else None,
             contact_unit=_cell(row, cols, "unit") or None,
             contact_phone=_cell(row, cols, "unit_phone") or None,
         )

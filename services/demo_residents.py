@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
@@ -74,7 +73,7 @@ def seed(session: Session, today: date) -> DemoApplicant | None:
                 village_code=villages[i % len(villages)],
                 household_size=1 + i % 4,
                 applied_on=start,
-                monthly_amount=Decimal("560.00") + 40 * i,
+                monthly_amount=560.0 + 40 * i,
                 contact_unit="林东镇民政所",
                 contact_phone="0476-7822001",
             ),

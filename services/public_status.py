@@ -103,7 +103,7 @@ def lookup(session: Session, query: StatusQuery, client: str, lang: str = "zh-CN
             also=lambda s: record_attempt(s, client_hash, number_hash, ok=False),
             number_hash=number_hash[:16],
         )
-    record_attempt(session, client_hash, number_hash, ok=True)
+    # only failures count towards the throttle: an answered lookup leaves its audit event alone
     audit.record(session, ACTOR, "application.status_read", "application", app.id, client=client_hash[:16])
     return answer(app, lang)
 

@@ -59,7 +59,7 @@ async def complain(
     session: SessionDep,
     settings: SettingsDep,
     telegram_user_id: Annotated[int, Form()],
-    text: Annotated[str, Form(max_length=4000)],
+    text: Annotated[str, Form(max_length=4000)] = "",
     category: Annotated[CaseCategory, Form()] = CaseCategory.other,
     anonymous: Annotated[bool, Form()] = True,
     language: Annotated[str, Form(max_length=10)] = "zh-CN",
