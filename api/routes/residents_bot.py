@@ -63,11 +63,15 @@ async def complain(
     category: Annotated[CaseCategory, Form()] = CaseCategory.other,
     anonymous: Annotated[bool, Form()] = True,
     language: Annotated[str, Form(max_length=10)] = "zh-CN",
-    photos: Annotated[list[UploadFile] | None, File()] = None,
+    # `str` too: a client may send a text part under this name, which is refused as not a photo
+    photos: Annotated[list[UploadFile | str] | None, File()] = None,
     actor: Actor = BotDep,
 ) -> CaseCreated:
     """A complaint sent in the bot becomes a case; the answer has its number and follow-up code."""
-    datas = [await read_capped(p, MAX_BYTES) for p in (photos or [])[: cases.MAX_PHOTOS + 1]]
+    datas = [
+        p.encode()[:MAX_BYTES] if isinstance(p, str) else await read_capped(p, MAX_BYTES)
+        for p in (photos or [])[: cases.MAX_PHOTOS + 1]
+    ]
     complaint = cases.Complaint(category, text, anonymous, None, tuple(datas), telegram_user_id)
     lang = normalize(language)
     # the photo checks and the database work block: in a worker thread, not on the event loop
