@@ -186,8 +186,35 @@ async def case_lookup(
         status=error.status if error else 200,
         title=translate("web_case_title", lang),
         case=found,
+        code=code if found else None,
         error=error.message(lang) if error else None,
         retry_after=error.params.get("retry_after") if error else None,
+        form={"number": number},
+    )
+
+
+@router.post("/case/rate", response_class=HTMLResponse)
+async def case_rate(
+    request: Request,
+    session: SessionDep,
+    number: Annotated[str, Form(max_length=40)] = "",
+    code: Annotated[str, Form(max_length=20)] = "",
+    score: Annotated[int, Form(ge=1, le=5)] = 3,
+) -> HTMLResponse:
+    """The resident's satisfaction with the answer, asked once."""
+    lang = page_lang(request)
+
+    def call() -> Any:
+        return cases.to_public(session, cases.rate(session, number, code, client_of(request), score), lang)
+
+    found, error = await run_in_threadpool(attempt, request, session, call)
+    return render(
+        request,
+        "case.html",
+        status=error.status if error else 200,
+        title=translate("web_case_title", lang),
+        case=found,
+        error=error.message(lang) if error else None,
         form={"number": number},
     )
 

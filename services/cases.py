@@ -286,3 +286,18 @@ def answer(session: Session, actor: Actor, case_id: uuid.UUID, text: str) -> Cas
     session.flush()
     audit.record(session, actor, "case.answer", "case", case.id)
     return case
+
+
+def rate(session: Session, number: str, code: str, client: str, score: int) -> Case:
+    """The resident's satisfaction with the answer (回访), asked once: 1 (very unhappy) to 5."""
+    case = lookup(session, number, code, client)
+    if not 1 <= score <= 5:
+        raise ValidationFailed("satisfaction_range")
+    if case.state not in (CaseState.answered, CaseState.closed) or case.satisfaction is not None:
+        raise Conflict("case_not_ratable")
+    case.satisfaction = score
+    case.updated_at = utcnow()
+    session.add(case)
+    session.flush()
+    audit.record(session, ACTOR, "case.rated", "case", case.id, satisfaction=score)
+    return case

@@ -110,3 +110,27 @@ def test_staff_list_and_answer_and_the_resident_sees_the_answer(client, session:
     assert "经核查，已取消其低保。" in seen.text and "已答复" in seen.text
     assert make_user(session, "insp-c", Role.inspector).id
     assert client.get("/api/v1/cases", headers=auth_headers(client, "insp-c")).status_code == 403
+
+
+def test_the_resident_rates_the_answer_once(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    make_user(session, "sup-s", Role.supervisor, scope_code="150422")
+    session.commit()
+    number, code = _created(_complain(client, text="低保金晚发"))
+    early = client.post("/case/rate", data={"number": number, "code": code, "score": "5"})
+    assert early.status_code == 409  # nothing to rate before the answer
+    case = session.exec(select(Case).where(Case.number == number)).one()
+    h = auth_headers(client, "sup-s")
+    assert (
+        client.post(f"/api/v1/cases/{case.id}/answer", json={"answer": "已补发。"}, headers=h).status_code
+        == 200
+    )
+    page = client.post("/case", data={"number": number, "code": code})
+    assert 'action="/case/rate' in page.text
+    rated = client.post("/case/rate", data={"number": number, "code": code, "score": "5"})
+    assert rated.status_code == 200 and "5 / 5" in rated.text
+    again = client.post("/case/rate", data={"number": number, "code": code, "score": "1"})
+    assert again.status_code == 409
+    wrong = client.post("/case/rate", data={"number": number, "code": "WRONGCODE", "score": "1"})
+    assert wrong.status_code == 404
+    session.refresh(case)
+    assert case.satisfaction == 5
