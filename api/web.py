@@ -153,10 +153,16 @@ async def complain(
         return _complain_page(request, status=exc.status, error=exc.message(lang), form=form)
     complaint = cases.Complaint(category, text, anonymous, contact or None, tuple(datas))
     created, error = await run_in_threadpool(
-        attempt, request, session, lambda: cases.submit(session, settings, CaseSource.web, complaint, lang)
+        attempt,
+        request,
+        session,
+        lambda: cases.submit(session, settings, CaseSource.web, complaint, lang, client_of(request)),
     )
     if error is not None:
-        return _complain_page(request, status=error.status, error=error.message(lang), form=form)
+        wait = error.params.get("retry_after")
+        return _complain_page(
+            request, status=error.status, error=error.message(lang), form=form, retry_after=wait
+        )
     return _complain_page(request, status=201, created=created)
 
 
@@ -272,8 +278,14 @@ async def object_to(
         return _objection_page(request, app_id, status=exc.status, error=exc.message(lang), form=form)
     complaint = cases.Complaint(CaseCategory.objection, text, anonymous, contact or None, tuple(datas))
     created, error = await run_in_threadpool(
-        attempt, request, session, lambda: public_notice.object_to(session, settings, app_id, complaint, lang)
+        attempt,
+        request,
+        session,
+        lambda: public_notice.object_to(session, settings, app_id, complaint, lang, client_of(request)),
     )
     if error is not None:
-        return _objection_page(request, app_id, status=error.status, error=error.message(lang), form=form)
+        wait = error.params.get("retry_after")
+        return _objection_page(
+            request, app_id, status=error.status, error=error.message(lang), form=form, retry_after=wait
+        )
     return _objection_page(request, app_id, status=201, created=created)

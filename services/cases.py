@@ -20,7 +20,7 @@ from contracts.residents import CaseCategory, CasePublic, CaseSource, CaseStaff,
 from media.checks import MAX_BYTES, open_image
 from media.derive import derive
 from media.messages import MediaError
-from models.application import Application, Case, CaseAttachment
+from models.application import Application, Case, CaseAttachment, StatusAttempt
 from models.types import utcnow
 from models.user import Role
 from services import audit
@@ -40,6 +40,9 @@ MAX_PHOTOS = 4
 # Time limits in working days (Monday to Friday; the official holiday calendar is not modelled yet).
 TIME_LIMIT_DAYS: dict[CaseCategory, int] = {CaseCategory.objection: 7}
 DEFAULT_TIME_LIMIT_DAYS = 15
+# Cases one sender (address or Telegram account) may open per window.
+MAX_SUBMITS = 10
+SUBMIT_WINDOW = timedelta(hours=1)
 _DUMMY = "0" * 64
 
 
@@ -116,10 +119,45 @@ def _display_copy(data: bytes, lang: str) -> tuple[bytes, CaseAttachment]:
     return derived.display, row
 
 
+def check_flood(session: Session, sender: str) -> None:
+    """Refuses a sender (a client address, or a Telegram account) who opened too many cases lately."""
+    client_hash, key = keyed("status-client", sender), keyed("case-submit", "-")
+    since = utcnow() - SUBMIT_WINDOW
+    recent = session.exec(
+        select(func.count())
+        .select_from(StatusAttempt)
+        .where(
+            StatusAttempt.client_hash == client_hash,
+            StatusAttempt.number_hash == key,
+            col(StatusAttempt.at) >= since,
+        )
+    ).one()
+    if recent >= MAX_SUBMITS:
+        raise audit.refuse(
+            StatusThrottled(retry_after=int(SUBMIT_WINDOW.total_seconds())),
+            ACTOR,
+            "case.flood_refused",
+            "client",
+            client_hash[:16],
+        )
+    session.add(StatusAttempt(client_hash=client_hash, number_hash=key, ok=True))
+
+
 def submit(
-    session: Session, settings: Settings, source: CaseSource, complaint: Complaint, lang: str = "zh-CN"
+    session: Session,
+    settings: Settings,
+    source: CaseSource,
+    complaint: Complaint,
+    lang: str = "zh-CN",
+    sender: str | None = None,
 ) -> NewCase:
-    """Opens a case at state received, with its time limit; photos checked before anything is stored."""
+    """Opens a case at state received, with its time limit; photos checked before anything is stored.
+
+    `sender` (the client address, or "tg:<id>" for the bot) limits how many cases one sender opens
+    in an hour: a flood is refused with 429 before any photo is processed.
+    """
+    if sender is not None:
+        check_flood(session, sender)
     text = clean_text(complaint.text)
     if len(complaint.photos) > MAX_PHOTOS:
         raise ValidationFailed("too_many_photos", max=MAX_PHOTOS)

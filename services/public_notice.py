@@ -94,7 +94,12 @@ def on_notice(session: Session, app_id: uuid.UUID, today: date | None = None) ->
 
 
 def object_to(
-    session: Session, settings: Settings, app_id: uuid.UUID, complaint: cases.Complaint, lang: str = "zh-CN"
+    session: Session,
+    settings: Settings,
+    app_id: uuid.UUID,
+    complaint: cases.Complaint,
+    lang: str = "zh-CN",
+    sender: str | None = None,
 ) -> cases.NewCase:
     """An objection during the notice period: a case of category objection linked to the application."""
     app = on_notice(session, app_id)
@@ -107,4 +112,4 @@ def object_to(
         complaint.telegram_user_id,
         app.id,
     )
-    return cases.submit(session, settings, CaseSource.notice, linked, lang)
+    return cases.submit(session, settings, CaseSource.notice, linked, lang, sender)

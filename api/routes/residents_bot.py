@@ -75,5 +75,6 @@ async def complain(
     complaint = cases.Complaint(category, text, anonymous, None, tuple(datas), telegram_user_id)
     lang = normalize(language)
     # the photo checks and the database work block: in a worker thread, not on the event loop
-    new = await run_in_threadpool(cases.submit, session, settings, CaseSource.bot, complaint, lang)
+    sender = f"tg:{telegram_user_id}"
+    new = await run_in_threadpool(cases.submit, session, settings, CaseSource.bot, complaint, lang, sender)
     return CaseCreated(number=new.case.number, code=new.code, due_on=new.case.due_on)

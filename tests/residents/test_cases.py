@@ -134,3 +134,15 @@ def test_the_resident_rates_the_answer_once(client, session: Session) -> None:  
     assert wrong.status_code == 404
     session.refresh(case)
     assert case.satisfaction == 5
+
+
+def test_a_flood_of_complaints_from_one_address_is_refused(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    from services import cases
+
+    for i in range(cases.MAX_SUBMITS):
+        assert _complain(client, text=f"第{i}条").status_code == 201
+    flood = _complain(client, text="再来一条")
+    assert flood.status_code == 429 and flood.headers["Retry-After"] == "3600"
+    assert "再来一条" not in [c.text for c in session.exec(select(Case)).all()]
+    refused = session.exec(select(AuditEvent).where(AuditEvent.action == "case.flood_refused")).all()
+    assert len(refused) == 1
