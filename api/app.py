@@ -11,9 +11,11 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
-from api import problems
+from api import problems, web
 from api.routes import (
+    applications,
     auth,
+    cases,
     evidence,
     findings,
     health,
@@ -21,7 +23,9 @@ from api.routes import (
     households,
     invites,
     ledger,
+    public,
     regions,
+    residents_bot,
     rounds,
     telegram,
     users,
@@ -39,6 +43,7 @@ ROUTERS += [invites.router, telegram.router]
 ROUTERS += [rounds.router]
 ROUTERS += [visits.router, evidence.router]
 ROUTERS += [findings.router, ledger.router]
+ROUTERS += [applications.router, public.router, cases.router, residents_bot.router]
 
 
 async def _release_loop(app: FastAPI, every_s: float) -> None:
@@ -91,4 +96,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         api.include_router(router)
     app.include_router(api)
     app.include_router(health.router)
+    app.include_router(web.router)
     return app

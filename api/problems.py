@@ -337,7 +337,9 @@ def install(app: FastAPI) -> None:
             # its own, off the event loop (it may wait for the audit-chain lock).
             await run_in_threadpool(audit.keep_refusal, request.app.state.session_factory, exc)
         extra = {k: v for k, v in exc.params.items() if k in ("errors", "job_id", "report", "fields")}
-        return problem(request, exc.status, exc.code, exc.message(lang_of(request)), **extra)
+        wait = exc.params.get("retry_after")
+        headers = {"Retry-After": str(wait)} if wait is not None else None
+        return problem(request, exc.status, exc.code, exc.message(lang_of(request)), headers=headers, **extra)
 
     app.add_middleware(BodyGuard)
     app.add_middleware(ReadRetry)

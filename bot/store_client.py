@@ -29,6 +29,7 @@ from bot.store_endpoints import (
     path_of,
     request_body,
 )
+from bot.store_residents import ResidentCalls
 from contracts.evidence import EvidencePublic, EvidenceSource
 from contracts.rounds import AssignmentStatus, MarkIn, MyAssignment
 from contracts.telegram import (
@@ -53,7 +54,7 @@ _NOTICES = TypeAdapter(list[NoticeOut])
 _ASSIGNMENTS = TypeAdapter(list[MyAssignment])
 
 
-class StoreClient:
+class StoreClient(ResidentCalls):
     """The store API over HTTP with the bot's service token: one typed method per endpoint."""
 
     def __init__(
@@ -95,7 +96,7 @@ class StoreClient:
         self,
         path: str,
         *,
-        files: dict[str, tuple[str, bytes, str]],
+        files: Any,
         data: dict[str, str],
         telegram_user_id: int | None = None,
         idempotency_key: str | None = None,

@@ -48,6 +48,9 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "finish_visit": ("POST", "/visits/{visit_id}/finish"),
     "upload_evidence": ("POST", "/visits/{visit_id}/evidence"),
     "get_evidence": ("GET", "/evidence/{evidence_id}"),
+    "resident_lookup": ("POST", "/residents/lookup"),
+    "resident_cases": ("GET", "/residents/cases"),
+    "resident_complain": ("POST", "/residents/cases"),
 }
 
 # Codes with which the store says this Telegram account is not (or no longer) bound to a user.

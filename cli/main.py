@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from cli import applications, checklists, household_import, keys, ledger, media, rounds, sandbox, serve, store
 from cli import bot as bot_cli
-from cli import checklists, household_import, keys, ledger, media, rounds, sandbox, serve, store
 
 app = typer.Typer(help="飞检 Feijian — unannounced inspections of dibao households", no_args_is_help=True)
 app.command()(serve.demo)
@@ -16,6 +16,7 @@ app.add_typer(store.regions_app, name="regions")
 app.add_typer(store.users_app, name="users")
 app.add_typer(store.audit_app, name="audit")
 app.add_typer(household_import.app, name="import")
+app.add_typer(applications.app, name="applications")
 app.add_typer(checklists.app, name="checklists")
 app.add_typer(media.app, name="media")
 app.add_typer(sandbox.app, name="sandbox")

@@ -128,6 +128,15 @@ def demo(
         for login, n in list(demo_round.released_today.items())[:6]:
             tasks.add_row(login, str(n))
         console.print(tasks)
+    with unit_of_work(engine) as session:
+        from services import demo_residents
+
+        sample = demo_residents.seed(session, local_today(settings))
+    if sample is not None:
+        console.print(
+            f"[bold]Status[/bold]   http://127.0.0.1:{port}/status  申请编号 / number {sample.number}  "
+            f"身份证号 / ID {sample.id_number}  姓名 / name {sample.name}"
+        )
     table = Table("role", "login", "password", "name", title="演示账号 / demo logins (local only)")
     shown = [lg for lg in report.logins if lg.role != "inspector"] + [
         lg for lg in report.logins if lg.role == "inspector"

@@ -1,5 +1,6 @@
 """SQLModel tables of the store. Importing this package registers every table in the metadata."""
 
+from models.application import Application, Case, CaseAttachment, StatusAttempt
 from models.audit import AuditEvent
 from models.evidence import Evidence
 from models.household import Household, HouseholdMember
@@ -22,9 +23,12 @@ from models.visit import Finding, Visit
 
 __all__ = [
     "ApiToken",
+    "Application",
     "Assignment",
     "AuditEvent",
     "BindAttempt",
+    "Case",
+    "CaseAttachment",
     "Evidence",
     "Finding",
     "Household",
@@ -41,6 +45,7 @@ __all__ = [
     "RoundSample",
     "RoundSnapshot",
     "RoundTeam",
+    "StatusAttempt",
     "TeamMember",
     "TelegramLink",
     "User",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.db import utcnow
+from bot.flows import residents
 from bot.flows.core import Flow, Kind, States, Turn
 from bot.i18n import t
 from bot.outbox import Job
@@ -15,8 +16,8 @@ IDLE_STATE = "idle"
 
 
 async def help_(turn: Turn) -> None:
-    """Lists the commands."""
-    await turn.reply(t(turn.lang, HELP))
+    """Lists the commands (a resident's menu for an account not linked to staff)."""
+    await turn.reply(t(turn.lang, HELP) if turn.bound else residents.menu(turn.lang))
 
 
 async def cancel(turn: Turn) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.flows import residents
 from bot.flows.core import Flow, Turn
 from bot.i18n import t
 from bot.store_client import StoreError, StoreUnavailable
@@ -68,7 +69,8 @@ async def start(turn: Turn) -> None:
             t(turn.lang, "Hello again, {name}. Send /tasks to see your assignments.", name=profile.name)
         )
     else:
-        await turn.reply(t(turn.lang, NOT_LINKED))
+        # a stranger is most likely a resident: their menu, with the staff sign-up in its last line
+        await turn.reply(residents.menu(turn.lang))
 
 
 async def _bind(turn: Turn, code: str) -> None:

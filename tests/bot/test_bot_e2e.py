@@ -32,7 +32,7 @@ def _bind(world: World, login: str, name: str, role: Role = Role.inspector, **kw
 def test_invite_start_tasks_and_release_notice(world: World) -> None:
     with world.bot():
         tg = world.client.user(first_name="李四")
-        assert NOT_LINKED in world.user_say(tg.id, "/start").text
+        assert "/status" in world.user_say(tg.id, "/start").text  # a stranger gets the resident's menu
         assert NOT_LINKED in world.user_say(tg.id, "/tasks").text
         insp = world.staff("li4", home_township_code="150422100")
         code = world.invite("li4")

@@ -1,0 +1,199 @@
+"""Residents benchmark: public status lookups on the API with PostgreSQL.
+
+The API runs as its own uvicorn process (as in production) on a fresh PostgreSQL database
+(BENCH_PG_URL, created and dropped here) holding BENCH_APPS applications. Two measurements:
+
+- open loop: correct lookups offered at BENCH_RATE (200) requests/s for BENCH_S (10) seconds,
+  whatever the answers do; latency from each request's scheduled time, so a server that falls
+  behind shows it (`p50_ms`, `p95_ms`, `p99_ms`, `achieved_rps`, `errors`);
+- timing of failures: failed lookups for an existing application (wrong name) and for a number that
+  does not exist, interleaved one at a time (BENCH_FAILS of each); `median_existing_ms`,
+  `median_missing_ms` and their difference `median_diff_ms` (the issue asks < 2 ms). Each request
+  comes from another address (X-Forwarded-For, trusted from 127.0.0.1 as uvicorn does by default)
+  and each application takes at most four failures, so the throttle never answers instead.
+
+Prints one JSON line.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from services.config import new_key  # noqa: E402
+
+os.environ.setdefault("FEIJIAN_SECRET_KEY", new_key())
+os.environ.setdefault("FEIJIAN_PII_KEY", new_key())
+
+import httpx  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+
+from models.db import make_engine, unit_of_work  # noqa: E402
+from models.migrate import upgrade  # noqa: E402
+
+PG_URL = os.environ.get(
+    "BENCH_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/feijian_bench_residents"
+)
+RATE = int(os.environ.get("BENCH_RATE", "200"))
+SECONDS = float(os.environ.get("BENCH_S", "10"))
+APPS = int(os.environ.get("BENCH_APPS", "300"))
+FAILS = int(os.environ.get("BENCH_FAILS", "600"))
+PORT = int(os.environ.get("BENCH_PORT", "8765"))
+URL = f"http://127.0.0.1:{PORT}/api/v1/public/status"
+
+
+def _recreate_db() -> None:
+    admin_url, name = PG_URL.rsplit("/", 1)
+    admin = create_engine(f"{admin_url}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+
+
+def _drop_db() -> None:
+    admin_url, name = PG_URL.rsplit("/", 1)
+    admin = create_engine(f"{admin_url}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _seed() -> list[dict[str, str]]:
+    from tests.factories import VILLAGE
+    from tests.residents.helpers import make_application
+
+    engine = make_engine(PG_URL)
+    people = []
+    with unit_of_work(engine) as s:
+        for i in range(APPS):
+            a = make_application(s, name=f"测试{i}", seed=i)
+            people.append({"number": a.number, "id_number": a.id_number, "name": a.name})
+    engine.dispose()
+    assert VILLAGE
+    return people
+
+
+def _serve() -> subprocess.Popen[bytes]:
+    env = dict(os.environ, FEIJIAN_DATABASE_URL=PG_URL, FEIJIAN_ENV="test", FEIJIAN_RELEASE_EVERY_S="0")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "api.asgi:app", "--port", str(PORT), "--log-level", "warning"],
+        cwd=ROOT,
+        env=env,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{PORT}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("the API did not start")
+
+
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2) if ordered else 0.0
+
+
+async def _open_loop(people: list[dict[str, str]]) -> dict[str, float]:
+    latencies: list[float] = []
+    errors = 0
+    total = int(RATE * SECONDS)
+    limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
+    async with httpx.AsyncClient(timeout=10, limits=limits) as client:
+        start = time.perf_counter()
+
+        async def one(i: int) -> None:
+            nonlocal errors
+            due = start + i / RATE
+            await asyncio.sleep(max(0.0, due - time.perf_counter()))
+            try:
+                r = await client.post(URL, json=people[i % len(people)])
+                if r.status_code != 200:
+                    errors += 1
+            except httpx.HTTPError:
+                errors += 1
+            latencies.append((time.perf_counter() - due) * 1000)
+
+        await asyncio.gather(*(one(i) for i in range(total)))
+        elapsed = time.perf_counter() - start
+    return {
+        "requests": total,
+        "achieved_rps": round(total / elapsed, 1),
+        "p50_ms": _pct(latencies, 0.50),
+        "p95_ms": _pct(latencies, 0.95),
+        "p99_ms": _pct(latencies, 0.99),
+        "errors": errors,
+    }
+
+
+def _failures(people: list[dict[str, str]]) -> dict[str, float]:
+    from services.residents_codes import new_number
+
+    rng = random.Random(7)
+    existing: list[float] = []
+    missing: list[float] = []
+    with httpx.Client(timeout=10) as client:
+        for i in range(FAILS):
+            for kind in rng.sample(["existing", "missing"], 2):
+                person = people[(i // 4) % len(people)]
+                body = (
+                    dict(person, name="错误姓名")
+                    if kind == "existing"
+                    else dict(person, number=new_number("SQ"))
+                )
+                headers = {
+                    "X-Forwarded-For": f"10.{i % 250}.{(i // 250) % 250}.{1 if kind == 'existing' else 2}"
+                }
+                t0 = time.perf_counter()
+                r = client.post(URL, json=body, headers=headers)
+                took = (time.perf_counter() - t0) * 1000
+                if r.status_code != 404:
+                    raise RuntimeError(
+                        f"expected the one failure answer, got {r.status_code}: {r.text[:200]}"
+                    )
+                (existing if kind == "existing" else missing).append(took)
+    med_e, med_m = statistics.median(existing), statistics.median(missing)
+    return {
+        "failed_lookups_each": FAILS,
+        "median_existing_ms": round(med_e, 3),
+        "median_missing_ms": round(med_m, 3),
+        "median_diff_ms": round(abs(med_e - med_m), 3),
+    }
+
+
+def main() -> None:
+    _recreate_db()
+    upgrade(PG_URL)
+    people = _seed()
+    proc = _serve()
+    try:
+        failures = _failures(people)
+        load = asyncio.run(_open_loop(people))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        _drop_db()
+    result = {"bench": "residents", "database": "postgresql", "rate": RATE, "seconds": SECONDS, "apps": APPS}
+    result |= load | failures
+    result["ok"] = load["p95_ms"] < 50 and failures["median_diff_ms"] < 2 and load["errors"] == 0
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""The public status lookup: number + ID number + name → the stage, with masked numbers only.
+
+Every failure (no such number, wrong ID number, wrong name, a malformed number) raises the same
+error, after the same work: both keyed hashes are always computed, one query by number always runs,
+and both comparisons are constant-time, against a dummy when there is no application. Failures are
+counted per client address and per application number (keyed hashes, in the database, so several API
+workers share them); five in 15 minutes on either key refuse further lookups with 429 until the
+window has passed. Every lookup, answered or refused, is audited.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from contracts.residents import Outcome, Stage, StatusAnswer, StatusQuery
+from models.application import Application, StatusAttempt
+from models.types import utcnow
+from services import applications, audit
+from services.cipher import get_cipher
+from services.errors import DomainError
+from services.messages import translate
+from services.pii import mask_id, mask_name, normalize_id, normalize_phone
+from services.residents_codes import canonical, keyed
+
+WINDOW = timedelta(minutes=15)
+MAX_FAILURES = 5
+ACTOR = "public"
+_DUMMY = "0" * 64
+
+
+class StatusNotFound(DomainError):
+    """One answer for every kind of failed lookup."""
+
+    status = 404
+    code = "status_not_found"
+
+
+class StatusThrottled(DomainError):
+    status = 429
+    code = "status_throttled"
+
+
+def _failures(session: Session, since: datetime, where: Any) -> list[datetime]:
+    rows = session.exec(
+        select(StatusAttempt.at)
+        .where(where, col(StatusAttempt.at) >= since, col(StatusAttempt.ok).is_(False))
+        .order_by(col(StatusAttempt.at).desc())
+        .limit(MAX_FAILURES)
+    ).all()
+    return list(rows)
+
+
+def retry_after(session: Session, client_hash: str, number_hash: str) -> int | None:
+    """Seconds until a lookup from this client for this number is allowed again (None: allowed now)."""
+    now = utcnow()
+    waits = []
+    for where in (StatusAttempt.client_hash == client_hash, StatusAttempt.number_hash == number_hash):
+        recent = _failures(session, now - WINDOW, where)
+        if len(recent) >= MAX_FAILURES:
+            waits.append((recent[-1] + WINDOW - now).total_seconds())
+    return max(1, math.ceil(max(waits))) if waits else None
+
+
+def record_attempt(session: Session, client_hash: str, number_hash: str, ok: bool) -> None:
+    """Counts one lookup (a failure is counted in the refusal's own transaction)."""
+    session.add(StatusAttempt(client_hash=client_hash, number_hash=number_hash, ok=ok))
+    session.flush()
+
+
+def lookup(session: Session, query: StatusQuery, client: str, lang: str = "zh-CN") -> StatusAnswer:
+    """The status of the application the three values identify, or StatusNotFound / StatusThrottled."""
+    number = canonical(applications.PREFIX, query.number)
+    client_hash = keyed("status-client", client)
+    number_hash = keyed("status-number", number)
+    wait = retry_after(session, client_hash, number_hash)
+    if wait is not None:
+        raise audit.refuse(
+            StatusThrottled(retry_after=wait),
+            ACTOR,
+            "application.status_throttled",
+            "client",
+            client_hash[:16],
+        )
+    cipher = get_cipher()
+    id_hash = cipher.lookup_hash(normalize_id(query.id_number)) or _DUMMY
+    name_hash = cipher.lookup_hash(applications.normalize_name(query.name)) or _DUMMY
+    app = session.exec(select(Application).where(Application.number == number)).first()
+    # both comparisons always run, both constant-time; `&` (not `and`) so neither short-circuits
+    id_ok = hmac.compare_digest(id_hash, app.id_hash if app else _DUMMY)
+    name_ok = hmac.compare_digest(name_hash, app.name_hash if app else _DUMMY)
+    if app is None or not (id_ok & name_ok):
+        raise audit.refuse(
+            StatusNotFound(),
+            ACTOR,
+            "application.status_failed",
+            "client",
+            client_hash[:16],
+            also=lambda s: record_attempt(s, client_hash, number_hash, ok=False),
+            number_hash=number_hash[:16],
+        )
+    # only failures count towards the throttle: an answered lookup leaves its audit event alone
+    audit.record(session, ACTOR, "application.status_read", "application", app.id, client=client_hash[:16])
+    return answer(app, lang)
+
+
+def answer(app: Application, lang: str) -> StatusAnswer:
+    """What the resident is shown: masked name and ID number, stage, dates, next step, whom to call."""
+    cipher = get_cipher()
+    if app.outcome == Outcome.refused:
+        nxt = translate("next_refused", lang)
+    elif app.outcome == Outcome.approved:
+        nxt = translate("next_paid", lang)
+    else:
+        nxt = translate(f"next_{app.stage.name}", lang, until=applications.notice_until(app) or "")
+    return StatusAnswer(
+        number=app.number,
+        applicant_name=mask_name(cipher.decrypt(app.name_enc)) or "",
+        id_number=mask_id(cipher.decrypt(app.id_enc)) or "",
+        stage=app.stage,
+        stage_label=stage_label(app.stage, lang),
+        outcome=app.outcome,
+        dates=applications.stage_dates(app),
+        next_step=nxt,
+        deciding_unit=app.deciding_unit,
+        refusal_reason=app.refusal_reason,
+        contact_unit=app.contact_unit,
+        contact_phone=app.contact_phone,
+        notice_until=applications.notice_until(app),
+    )
+
+
+def stage_label(stage: Stage, lang: str) -> str:
+    """A stage's name in the language (the Chinese name is the stage itself)."""
+    return translate(f"stage_{stage.name}", lang)
+
+
+def by_phone(session: Session, telegram_user_id: int, phone: str, lang: str = "zh-CN") -> list[StatusAnswer]:
+    """The applications whose applicant's phone is this one (the bot has checked it is the sender's own)."""
+    digest = get_cipher().lookup_hash(normalize_phone(phone)) or _DUMMY
+    apps = session.exec(
+        select(Application).where(Application.phone_hash == digest).order_by(col(Application.applied_on))
+    ).all()
+    audit.record(
+        session, "bot", "application.status_read_phone", "telegram_user", telegram_user_id, found=len(apps)
+    )
+    return [answer(a, lang) for a in apps]
