@@ -48,6 +48,11 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "finish_visit": ("POST", "/visits/{visit_id}/finish"),
     "upload_evidence": ("POST", "/visits/{visit_id}/evidence"),
     "get_evidence": ("GET", "/evidence/{evidence_id}"),
+    "ledger_items": ("GET", "/ledger"),
+    "ledger_item": ("GET", "/ledger/{item_id}"),
+    "ledger_submit_fix": ("POST", "/ledger/{item_id}/submit-fix"),
+    "ledger_verify": ("POST", "/ledger/{item_id}/verify"),
+    "ledger_return": ("POST", "/ledger/{item_id}/return"),
 }
 
 # Codes with which the store says this Telegram account is not (or no longer) bound to a user.
