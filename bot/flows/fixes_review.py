@@ -23,7 +23,7 @@ async def verify(turn: Turn) -> None:
     try:
         detail = await store_ledger.item(store, turn.uid, item_id)
         evidence = store_ledger.fix_evidence(detail)
-        key = f"ledger-verify:{item_id}:{version}:{turn.uid}"
+        key = f"ledger-verify:{item_id}:{turn.update.update_id}"
         await store_ledger.verify(store, turn.uid, item_id, version, evidence, key)
     except (StoreError, StoreUnavailable) as exc:
         await turn.answer()
@@ -50,7 +50,7 @@ async def reason(turn: Turn) -> None:
         await turn.reply(t(turn.lang, "Please give the reason in 1 to {max} characters.", max=MAX_REASON))
         return
     data = turn.conv.data
-    key = f"ledger-return:{data['item_id']}:{data.get('version')}:{turn.uid}"
+    key = f"ledger-return:{data['item_id']}:{turn.update.update_id}"
     try:
         item = await store_ledger.return_fix(
             turn.rt.store, turn.uid, data["item_id"], data.get("version"), text, key

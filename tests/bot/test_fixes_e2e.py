@@ -72,8 +72,8 @@ def _household(s: Session, item_id: uuid.UUID) -> Household:
     return h
 
 
-def _submit_in_chat(world: World, lp: Loop, measures: str) -> None:
-    """/fixes → the item → Submit a fix → measures → outcome "exited" → Submit."""
+def _submit_in_chat(world: World, lp: Loop, measures: str, recovered: str | None = None) -> None:
+    """/fixes → the item → Submit a fix → measures → outcome "exited" (or money recovered) → Submit."""
     listing = world.user_say(lp.officer, "/fixes", lambda m: "整改事项（" in m.text)
     assert f"第{lp.number}号" in listing.text and "张*" in listing.text and "张三" not in listing.text
     world.client.press_button(lp.officer, listing, f"第{lp.number}号")
@@ -82,7 +82,13 @@ def _submit_in_chat(world: World, lp: Loop, measures: str) -> None:
     world.client.press_button(lp.officer, detail, "提交整改")
     world.client.wait_for_message(lp.officer, lambda m: "说明已采取的整改措施" in m.text)
     outcome = world.user_say(lp.officer, measures, lambda m: "低保档案有什么改变" in m.text)
-    world.client.press_button(lp.officer, outcome, "已清退")
+    if recovered is None:
+        world.client.press_button(lp.officer, outcome, "已清退")
+    else:
+        world.client.press_button(lp.officer, outcome, "已追回资金")
+        world.client.wait_for_message(lp.officer, lambda m: "已追回的金额" in m.text)
+        world.user_say(lp.officer, "一千二", lambda m: "这不是以元为单位的金额" in m.text)
+        world.client.send_text(lp.officer, recovered)
     confirm = world.client.wait_for_message(lp.officer, lambda m: "提交第" in m.text)
     assert measures in confirm.text
     # the outcome question is answered: its buttons belong to an earlier step now
@@ -128,7 +134,11 @@ def test_new_item_notice_fix_in_chat_and_verify_from_the_notice(world: World) ->
 def test_return_with_a_reason_reaches_the_officer(world: World) -> None:
     with world.bot():
         lp = _loop(world, "LBF2")
-        _submit_in_chat(world, lp, "已入户核实")
+        _submit_in_chat(world, lp, "已入户核实", recovered="1200")
+        with world.session() as s:
+            item = s.get(LedgerItem, lp.item_id)
+            assert item is not None and item.outcome == {**item.outcome, "change": "recover"}
+            assert str(item.money_recovered) == "1200.00"
         notice = world.client.wait_for_message(lp.sup1, lambda m: SUBMITTED in m.text, since=0, timeout=15)
         world.client.press_button(lp.sup1, notice, "退回")
         world.client.wait_for_message(lp.sup1, lambda m: "为什么退回" in m.text)
