@@ -18,11 +18,12 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from telegram import Bot
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
-from bot import render
+from bot import ledger_text, render
 from bot.db import BotDB, utcnow
+from bot.flows.callbacks import STATELESS, encode
 from bot.outbox import Job
 from bot.store_client import StoreClient, StoreError, StoreUnavailable
 
@@ -118,9 +119,10 @@ class NoticeService:
             return 0
         lang = (user or {}).get("language") or row["language"]
         text = render.notice(lang, row["kind"], row["params"])
+        markup = _markup(lang, row["kind"], row["params"])
         self.db.notice_set(row["id"], status="sending", attempts=row["attempts"] + 1)
         try:
-            await self.bot.send_message(chat_id=row["recipient"], text=text)
+            await self.bot.send_message(chat_id=row["recipient"], text=text, reply_markup=markup)
         except RetryAfter as exc:
             # The rate limiter already waited and retried; give Telegram the time it asked for.
             wait = (
@@ -158,3 +160,24 @@ class NoticeService:
             self.db.outbox_add(conn, None, job)
         if self.on_unreachable:
             self.on_unreachable(telegram_user_id)
+
+
+# The flow code the ledger buttons of a notice answer to (bot/flows/fixes.py).
+FIXES_CODE = "fx"
+
+
+def _markup(lang: str, kind: str, params: dict[str, Any]) -> InlineKeyboardMarkup | None:
+    """A notice's buttons (Verify / Return on a submitted fix), stateless: the item's version in
+    their data makes a press after the item moved on answer "changed" instead of acting."""
+    rows = ledger_text.notice_buttons(lang, kind, params)
+    if not rows:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(label, callback_data=encode(FIXES_CODE, STATELESS, act))
+                for label, act in row
+            ]
+            for row in rows
+        ]
+    )

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from bot import ledger_text
 from bot.i18n import t
 from contracts.rounds import AssignmentStatus, MyAssignment
 from media.geo import distance_m, to_wgs84
@@ -93,6 +94,9 @@ def _serious(lang: str, params: Mapping[str, Any]) -> str:
 
 def notice(lang: str, kind: str, params: Mapping[str, Any]) -> str:
     """A notice's text; an unknown kind still tells the user something arrived."""
+    ledger = ledger_text.notice(lang, kind, params)
+    if ledger is not None:
+        return ledger
     if kind == "serious_findings":
         try:
             return _serious(lang, params)

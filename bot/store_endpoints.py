@@ -51,6 +51,11 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "resident_lookup": ("POST", "/residents/lookup"),
     "resident_cases": ("GET", "/residents/cases"),
     "resident_complain": ("POST", "/residents/cases"),
+    "ledger_items": ("GET", "/ledger"),
+    "ledger_item": ("GET", "/ledger/{item_id}"),
+    "ledger_submit_fix": ("POST", "/ledger/{item_id}/submit-fix"),
+    "ledger_verify": ("POST", "/ledger/{item_id}/verify"),
+    "ledger_return": ("POST", "/ledger/{item_id}/return"),
 }
 
 # Codes with which the store says this Telegram account is not (or no longer) bound to a user.

@@ -41,11 +41,12 @@ from models.db import is_postgres
 from models.evidence import Evidence
 from models.household import Household, HouseholdStatus
 from models.ledger import LedgerEvent, LedgerItem
+from models.region import Region
 from models.round import Assignment, AssignmentStatus, RoundTeam
 from models.types import utcnow
 from models.user import Role, User
 from models.visit import Finding, FindingReview, Visit, VisitStatus
-from services import access, audit, notices, workdays
+from services import access, audit, notices, pii, workdays
 from services.config import Settings, get_settings
 from services.context import Actor
 from services.errors import Conflict, ValidationFailed
@@ -254,13 +255,19 @@ def _open_item(
 
 
 def _params(session: Session, item: LedgerItem, **extra: Any) -> dict[str, Any]:
+    """What a ledger notice shows: the item, the household (name masked), its village, the measures."""
     household = session.get(Household, item.household_id)
+    village = session.get(Region, item.village_code)
     return {
         "item_id": str(item.id),
         "number": item.number,
+        "version": item.version,
         "register_no": household.register_no if household else "",
+        "head_name": (pii.mask_name(household.head_name) or "") if household else "",
+        "village": village.name if village else item.village_code,
         "category": item.category.value,
         "deadline": item.deadline.isoformat(),
+        "measures": item.measures or "",
         **extra,
     }
 

@@ -37,6 +37,11 @@ class Act(StrEnum):
     NUMBER_NO = "nn"
     REFRESH = "refresh"
     SET_LANG = "set"  # arg: a language code
+    FIX_OPEN = "fo"  # arg: a ledger item id
+    FIX_PAGE = "fp"  # arg: a page number of /fixes
+    FIX_START = "fs"  # arg: a ledger item id
+    VERIFY = "vf"  # arg: `item id:version`
+    RETURN = "rt"  # arg: `item id:version`
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.db import DuplicateUpdate
-from bot.flows import complain, digest, gate, help, lang, residents, start, tasks, visits
+from bot.flows import complain, digest, fixes, gate, help, lang, residents, start, tasks, visits
 from bot.flows.callbacks import decode, is_current
 from bot.flows.core import Conversation, Flow, Kind, Turn
 from bot.i18n import t
@@ -22,7 +22,16 @@ from bot.inbox import current_row, handler_failed
 from bot.runtime import runtime_of
 
 log = logging.getLogger("feijian.bot.flows")
-FLOWS: list[Flow] = [start.FLOW, tasks.FLOW, lang.FLOW, help.FLOW, visits.FLOW, residents.FLOW, complain.FLOW]
+FLOWS: list[Flow] = [
+    start.FLOW,
+    tasks.FLOW,
+    lang.FLOW,
+    help.FLOW,
+    visits.FLOW,
+    fixes.FLOW,
+    residents.FLOW,
+    complain.FLOW,
+]
 BY_CODE = {f.code: f for f in FLOWS}
 BY_NAME = {f.name: f for f in FLOWS}
 COMMANDS = {cmd: (f, h) for f in FLOWS for cmd, h in f.commands.items()}

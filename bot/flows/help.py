@@ -9,7 +9,8 @@ from bot.i18n import t
 from bot.outbox import Job
 
 HELP = (
-    "Feijian inspection assistant\n/tasks – your assignments\n/lang – language\n"
+    "Feijian inspection assistant\n/tasks – your assignments\n/fixes – your rectification items\n"
+    "/lang – language\n"
     "/cancel – stop the current action\n/help – this help"
 )
 IDLE_STATE = "idle"
