@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
-from api import problems
+from api import console, problems
 from api.routes import (
     auth,
     evidence,
@@ -88,4 +88,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         api.include_router(router)
     app.include_router(api)
     app.include_router(health.router)
+    console.install(app)
     return app

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
@@ -331,11 +331,15 @@ def install(app: FastAPI) -> None:
     _document_problems(app)
 
     @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: DomainError) -> Response:
         if exc.refusal is not None:
             # The request's unit of work has rolled back by now; the refusal gets a transaction of
             # its own, off the event loop (it may wait for the audit-chain lock).
             await run_in_threadpool(audit.keep_refusal, request.app.state.session_factory, exc)
+        page = getattr(request.app.state, "console_error_page", None)
+        if page is not None and request.url.path.startswith("/console/"):
+            # the console answers people in browsers with a page, not a problem document
+            return page(request, exc)  # type: ignore[no-any-return]
         extra = {k: v for k, v in exc.params.items() if k in ("errors", "job_id", "report", "fields")}
         return problem(request, exc.status, exc.code, exc.message(lang_of(request)), **extra)
 
