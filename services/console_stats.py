@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
@@ -21,6 +21,7 @@ from models.user import Role
 from models.visit import Finding, Visit
 from services import audit
 from services.context import Actor
+from services.pii import mask_name
 from services.rounds import required_share
 
 ACTIVE = ("draft", "committed", "drawn", "assigned", "dispatched", "in_field")
@@ -93,10 +94,10 @@ def round_coverage(session: Session, r: InspectionRound) -> RoundCoverage:
 
 
 def visits_per_day(session: Session, actor: Actor, days: int = 30, today: date | None = None) -> list[tuple[str, int]]:
-    """Visits started per day over the last `days` days in scope (days without visits count 0)."""
+    """Visits started per UTC day over the last `days` days in scope (days without visits count 0)."""
     actor.require(Role.supervisor)
-    today = today or datetime.now().date()
-    since = datetime.combine(today - timedelta(days=days - 1), datetime.min.time())
+    today = today or datetime.now(UTC).date()
+    since = datetime.combine(today - timedelta(days=days - 1), datetime.min.time(), tzinfo=UTC)
     day = func.date(Visit.started_at)
     q = (
         select(day, func.count())
@@ -193,10 +194,6 @@ class VisitReview:
     timeline: list[tuple[str, float]]
 
 
-def _mask_name(name: str) -> str:
-    return name[:1] + "*" * max(1, len(name) - 1) if name else ""
-
-
 def visit_map(visit: Visit, household: Household | None, radius_m: float) -> dict[str, Any]:
     """Check-in, live track and geofence in WGS-84 (the household's datum converted) for the map."""
     from media.geo import to_wgs84
@@ -230,7 +227,7 @@ def visit_review(session: Session, actor: Actor, visit_id: uuid.UUID, radius_m: 
     return VisitReview(
         visit=public,
         register_no=household.register_no if household else "",
-        head_name_masked=_mask_name(household.head_name) if household else "",
+        head_name_masked=(mask_name(household.head_name) or "") if household else "",
         evidence=[evidence.to_public(e, actor.lang) for e in photos],
         map=visit_map(raw, household, _radius(radius_m)),
         timeline=[(str(k), float(v)) for k, v in raw.step_seconds.items()],
