@@ -93,7 +93,9 @@ def round_coverage(session: Session, r: InspectionRound) -> RoundCoverage:
     return RoundCoverage(r.id, r.name, r.status.value, required, total, len(per), share, per)
 
 
-def visits_per_day(session: Session, actor: Actor, days: int = 30, today: date | None = None) -> list[tuple[str, int]]:
+def visits_per_day(
+    session: Session, actor: Actor, days: int = 30, today: date | None = None
+) -> list[tuple[str, int]]:
     """Visits started per UTC day over the last `days` days in scope (days without visits count 0)."""
     actor.require(Role.supervisor)
     today = today or datetime.now(UTC).date()
@@ -222,7 +224,10 @@ def visit_review(session: Session, actor: Actor, visit_id: uuid.UUID, radius_m: 
     raw = access.visit_for_actor(session, actor, visit_id, write=False)
     household = session.get(Household, raw.household_id)
     photos = session.exec(
-        select(Evidence).where(Evidence.visit_id == raw.id).order_by(col(Evidence.received_at)).limit(MAX_PAGE)
+        select(Evidence)
+        .where(Evidence.visit_id == raw.id)
+        .order_by(col(Evidence.received_at))
+        .limit(MAX_PAGE)
     ).all()
     return VisitReview(
         visit=public,

@@ -24,7 +24,9 @@ def error_page(request: Request, exc: DomainError) -> Response:
     from api.console.web import lang_of
 
     lang = lang_of(request)
-    heading = text(lang, f"error.{exc.status}") if exc.status in (403, 404, 409, 422) else text(lang, "error.other")
+    heading = (
+        text(lang, f"error.{exc.status}") if exc.status in (403, 404, 409, 422) else text(lang, "error.other")
+    )
     return render(
         request, "error.html", None, exc.status, lang=lang, heading=heading, message=exc.message(lang)
     )

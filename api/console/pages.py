@@ -25,7 +25,7 @@ from api.console.web import (
 )
 from api.deps import SessionDep, SettingsDep
 from locales.lang import normalize
-from services import auth, console_stats
+from services import audit, auth, console_stats
 from services.errors import Forbidden, Unauthorized
 
 router = APIRouter()
@@ -55,15 +55,17 @@ def login(
         raise Forbidden()
     try:
         _, _, user = auth.login(session, username, password, settings.token_ttl_hours)
-    except Unauthorized:
+    except Unauthorized as exc:
+        if exc.refusal is not None:  # the failed attempt is audited as the API's login is
+            r = exc.refusal
+            audit.record(session, r.actor, r.action, r.entity, r.entity_id, **r.details)
         lang = lang_of(request)
-        response = render(
+        return render(
             request, "login.html", None, 401, csrf=cookie, error=text(lang, "login.failed"), lang=lang
         )
-        return response
-    response = redirect(PREFIX + "/")
-    start_session(session, settings, user, response)
-    return response
+    done = redirect(PREFIX + "/")
+    start_session(session, settings, user, done)
+    return done
 
 
 @router.post("/logout")

@@ -17,7 +17,9 @@ router = APIRouter()
 
 
 @router.get("/visits", response_class=HTMLResponse)
-def visits_page(request: Request, session: SessionDep, con: ConsoleDep, before: datetime | None = None) -> Response:
+def visits_page(
+    request: Request, session: SessionDep, con: ConsoleDep, before: datetime | None = None
+) -> Response:
     """Visits in scope, newest first, a page at a time."""
     rows, nxt = console_stats.visit_page(session, con.actor, before)
     return render(request, "visits.html", con, rows=rows, next_key=nxt.isoformat() if nxt else None)

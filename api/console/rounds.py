@@ -15,13 +15,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
+from sqlmodel import Session
 
 from api.console.web import PREFIX, CheckedDep, ConsoleDep, redirect, render
 from api.deps import SessionDep, SettingsDep
 from contracts.rounds import RoundCreate, RoundType
 from services import idempotency, round_dispatch, round_teams, rounds
 from services.errors import ValidationFailed
-from sqlmodel import Session
 
 router = APIRouter()
 
@@ -33,15 +33,15 @@ def form_key() -> str:
     return secrets.token_urlsafe(16)
 
 
-def once(
-    session: Session, con: Any, key: str, what: str, work: Callable[[], str]
-) -> Response:
+def once(session: Session, con: Any, key: str, what: str, work: Callable[[], str]) -> Response:
     """Runs a form's action once per form key and redirects to where its first run went."""
 
     def _work() -> tuple[int, dict[str, Any]]:
         return 303, {"redirect": work()}
 
-    _, body = idempotency.run(session, con.actor, "console:" + key, idempotency.request_hash("POST", what, {}), _work)
+    _, body = idempotency.run(
+        session, con.actor, "console:" + key, idempotency.request_hash("POST", what, {}), _work
+    )
     return redirect(str(body["redirect"]))
 
 
@@ -69,7 +69,11 @@ def create(
     """Creates a draft round through the rounds service."""
     try:
         data = RoundCreate(
-            name=name, type=RoundType(type), scope_code=scope_code, window_start=window_start, window_end=window_end
+            name=name,
+            type=RoundType(type),
+            scope_code=scope_code,
+            window_start=window_start,
+            window_end=window_end,
         )
     except (ValidationError, ValueError) as exc:
         raise ValidationFailed(detail=str(exc).splitlines()[0][:200]) from exc
@@ -103,7 +107,9 @@ def _back(round_id: uuid.UUID) -> str:
 
 
 @router.post("/rounds/{round_id}/commit")
-def commit(round_id: uuid.UUID, session: SessionDep, settings: SettingsDep, con: CheckedDep, key: FormKey) -> Response:
+def commit(
+    round_id: uuid.UUID, session: SessionDep, settings: SettingsDep, con: CheckedDep, key: FormKey
+) -> Response:
     """Freezes the register snapshot and publishes the hashes."""
 
     def work() -> str:
@@ -144,7 +150,9 @@ def assign(
     """Forms teams from the active inspectors and assigns the sample under the hard rules."""
 
     def work() -> str:
-        round_teams.assign_round(session, con.actor, round_id, None, None, team_size, visits_per_day, settings)
+        round_teams.assign_round(
+            session, con.actor, round_id, None, None, team_size, visits_per_day, settings
+        )
         return _back(round_id)
 
     return once(session, con, key, f"assign:{round_id}", work)

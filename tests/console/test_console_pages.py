@@ -87,6 +87,7 @@ def test_wrong_password_shows_the_login_page_again(client, session: Session) -> 
     )
     assert r.status_code == 401 and "账号或密码不正确" in r.text
     assert "fj_console=" not in r.headers.get("set-cookie", "")
+    assert session.exec(select(AuditEvent).where(AuditEvent.action == "auth.login_failed")).first()
 
 
 def test_login_without_csrf_is_refused(client, session: Session) -> None:  # type: ignore[no-untyped-def]
@@ -202,7 +203,9 @@ def test_a_refused_step_is_a_page_not_a_500(client, session: Session) -> None:  
     session.commit()
     login(client)
     page = client.get(f"{C}/rounds/{r.id}")
-    resp = client.post(f"{C}/rounds/{r.id}/reveal", data={"csrf_token": _csrf(page.text), "key": _key(page.text)})
+    resp = client.post(
+        f"{C}/rounds/{r.id}/reveal", data={"csrf_token": _csrf(page.text), "key": _key(page.text)}
+    )
     assert resp.status_code == 409 and "text/html" in resp.headers["content-type"]
 
 
@@ -242,9 +245,10 @@ def test_english_switch(client, session: Session) -> None:  # type: ignore[no-un
     assert r.headers["location"] == f"{C}/rounds"
     assert "New round" in client.get(f"{C}/rounds").text
     # a foreign address is never followed back
-    assert client.get(f"{C}/lang/en?back=https://evil.example/", follow_redirects=False).headers[
-        "location"
-    ] == f"{C}/"
+    assert (
+        client.get(f"{C}/lang/en?back=https://evil.example/", follow_redirects=False).headers["location"]
+        == f"{C}/"
+    )
 
 
 def test_visit_review_shows_answers_flags_map_and_is_audited(client, session: Session) -> None:  # type: ignore[no-untyped-def]
