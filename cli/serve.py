@@ -127,6 +127,8 @@ def demo(
     inspectors_total = sum(1 for lg in report.logins if lg.role == "inspector")
     console.print(f"… and insp01–insp{inspectors_total:02d} (password feijian-inspNN)")
     console.print(f"API      http://127.0.0.1:{port}/api/v1   docs http://127.0.0.1:{port}/docs")
+    staff = ", ".join(f"{lg.login} / {lg.password}" for lg in report.logins if lg.role != "inspector")
+    console.print(f"Console  http://127.0.0.1:{port}/console/   督查台登录 / sign in: {staff}")
     if no_serve:
         return
     _run_demo_services(engine, settings, port, sandbox_port, [lg.login for lg in shown if lg.role != "admin"])
