@@ -97,7 +97,8 @@ def switch_language(code: str, request: Request, settings: SettingsDep, back: st
 def dashboard(request: Request, session: SessionDep, con: ConsoleDep) -> Response:
     """Rounds in progress, township coverage, visits per day and findings by category."""
     active = console_stats.rounds_in_progress(session, con.actor)
-    coverage = [console_stats.round_coverage(session, r) for r in active[:20]]
+    # coverage is a property of a drawn sample: rounds before their draw have none yet
+    coverage = [console_stats.round_coverage(session, r) for r in active[:20] if r.drawn_at is not None]
     per_day = console_stats.visits_per_day(session, con.actor)
     findings = console_stats.findings_by_category(session, con.actor)
     charts = {

@@ -335,4 +335,9 @@ def test_drawn_round_on_the_dashboard_with_coverage(client, session: Session) ->
     session.commit()
     login(client)
     text = client.get(f"{C}/").text
-    assert "2026年第一轮飞行检查" in text and "/ 4</td>" in text
+    assert "2026年第一轮飞行检查" in text and "4 / 4</td>" in text
+    # a round not drawn yet has no coverage row
+    rounds.create_round(session, actor_of(sup), _round_data("未抽签的轮次"))
+    session.commit()
+    text = client.get(f"{C}/").text
+    assert text.count("未抽签的轮次") == 1 and text.count("4 / 4</td>") == 1
