@@ -22,6 +22,7 @@ from api.deps import SessionDep, SettingsDep
 from contracts.rounds import RoundCreate, RoundType
 from services import idempotency, round_dispatch, round_teams, rounds
 from services.errors import ValidationFailed
+from services.pii import mask_name
 
 router = APIRouter()
 
@@ -196,3 +197,33 @@ def reveal(round_id: uuid.UUID, session: SessionDep, con: CheckedDep, key: FormK
         return _back(round_id)
 
     return once(session, con, key, f"reveal:{round_id}", work)
+
+
+@router.get("/rounds/{round_id}/assignments", response_class=HTMLResponse)
+def assignments_page(request: Request, round_id: uuid.UUID, session: SessionDep, con: ConsoleDep) -> Response:
+    """Assignment review: each household's team and day; pending ones can move to another team."""
+    r = rounds.get_round(session, con.actor, round_id)
+    items = round_teams.list_assignments(session, con.actor, round_id)
+    teams = round_teams.get_teams(session, con.actor, round_id)
+    names = {a.id: mask_name(a.head_name) or "" for a in items}
+    return render(
+        request, "assignments.html", con, r=r, items=items, teams=teams, names=names, form_key=form_key()
+    )
+
+
+@router.post("/rounds/{round_id}/swap")
+def swap(
+    round_id: uuid.UUID,
+    session: SessionDep,
+    con: CheckedDep,
+    key: FormKey,
+    assignment_id: Annotated[uuid.UUID, Form()],
+    team_id: Annotated[uuid.UUID, Form()],
+) -> Response:
+    """Moves an assignment to another team within the hard rules (the service refuses otherwise)."""
+
+    def work() -> str:
+        round_teams.swap(session, con.actor, round_id, assignment_id, team_id=team_id)
+        return f"{PREFIX}/rounds/{round_id}/assignments"
+
+    return once(session, con, key, f"swap:{round_id}:{assignment_id}:{team_id}", work)

@@ -160,7 +160,9 @@ async def test_console_walkthrough_in_chromium(served: tuple[str, dict[str, str]
                 await expect(page.locator("#visit-flags")).to_contain_text("用时过短")
                 await expect(page.locator(".photos img")).to_have_count(1)
                 await expect(page.locator("#visit-map .leaflet-interactive").first).to_be_visible()
-                loaded = await page.locator(".photos img").evaluate("img => img.complete && img.naturalWidth > 0")
+                loaded = await page.locator(".photos img").evaluate(
+                    "img => img.complete && img.naturalWidth > 0"
+                )
                 assert loaded
                 width = await page.evaluate("document.documentElement.scrollWidth")
                 assert width <= viewport["width"] + 1, (label, width)  # no sideways scrolling

@@ -341,3 +341,44 @@ def test_drawn_round_on_the_dashboard_with_coverage(client, session: Session) ->
     session.commit()
     text = client.get(f"{C}/").text
     assert text.count("未抽签的轮次") == 1 and text.count("4 / 4</td>") == 1
+
+
+def test_assignment_review_moves_a_household_to_another_team_once(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    from models.round import Assignment
+    from services import round_teams
+
+    populate(session)
+    sup = supervisor(session)
+    inspectors(session, 6)
+    r = drawn_round(session, actor_of(sup))
+    round_teams.assign_round(session, actor_of(sup), r.id, None, None, 2, 6, None)
+    session.commit()
+    login(client)
+    page = client.get(f"{C}/rounds/{r.id}/assignments")
+    assert page.status_code == 200
+    forms = re.findall(
+        r'name="key" value="([^"]+)">\s*<input type="hidden" name="assignment_id" value="([^"]+)">\s*'
+        r'<select name="team_id"[^>]*>((?:<option value="[^"]+">[^<]*</option>)+)',
+        page.text,
+    )
+    assert forms
+    csrf = _csrf(page.text)
+    moved = None
+    for key, aid, options in forms:
+        for team in re.findall(r'<option value="([^"]+)"', options):
+            data = {"csrf_token": csrf, "key": key, "assignment_id": aid, "team_id": team}
+            resp = client.post(f"{C}/rounds/{r.id}/swap", data=data, follow_redirects=False)
+            if resp.status_code == 303:
+                moved = (aid, team, data)
+                break
+            assert resp.status_code == 409 and "text/html" in resp.headers["content-type"]
+        if moved:
+            break
+    assert moved is not None
+    aid, team, data = moved
+    got = session.get(Assignment, uuid.UUID(aid))
+    session.refresh(got)
+    assert got is not None and str(got.team_id) == team
+    swaps = len(session.exec(select(AuditEvent).where(AuditEvent.action == "round.swap")).all())
+    assert client.post(f"{C}/rounds/{r.id}/swap", data=data, follow_redirects=False).status_code == 303
+    assert len(session.exec(select(AuditEvent).where(AuditEvent.action == "round.swap")).all()) == swaps
