@@ -20,7 +20,7 @@ from contracts.visits import VisitStart
 from models.db import make_engine
 from models.migrate import upgrade
 from models.visit import Visit, VisitStatus
-from services import evidence, rounds, visits
+from services import audit, evidence, rounds, visits
 from services.config import Settings
 from tests.bot.test_trainee_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.round_helpers import COUNTY, actor_of, drawn_round, inspectors, populate, supervisor
@@ -64,6 +64,8 @@ def _seed(engine, settings: Settings) -> dict[str, str]:  # type: ignore[no-unty
             session, inspector, settings, v.id, jpeg_with_gps(h.lat, h.lon), "telegram_document", "door"
         )
         _finish_by_hand(session, v.id, h.lat, h.lon)
+        for i in range(60):  # more than one page of the audit log
+            audit.record(session, actor, "console.test", "round", draft.id, n=i)
         session.commit()
         return {"draft": str(draft.id), "visit": str(v.id)}
 
@@ -167,6 +169,13 @@ async def test_console_walkthrough_in_chromium(served: tuple[str, dict[str, str]
                 width = await page.evaluate("document.documentElement.scrollWidth")
                 assert width <= viewport["width"] + 1, (label, width)  # no sideways scrolling
                 await page.screenshot(path=str(DOCS / f"console-visit-{label}.png"), full_page=True)
+
+                # the audit log: the next page is appended in place (htmx), keyset-paged
+                await page.goto(f"{base}/console/audit")
+                await expect(page.locator("#audit-body tr")).to_have_count(50)
+                await page.locator("#pager a").click()
+                await expect(page.locator("#audit-body tr")).not_to_have_count(50)
+                assert page.url.endswith("/console/audit")  # no navigation: rows were appended
                 await ctx.close()
         finally:
             await browser.close()
