@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from api.console.rounds import FormKey, form_key
-from api.console.web import CheckedDep, ConsoleDep, render
+from api.console.web import PREFIX, CheckedDep, ConsoleDep, redirect, render
 from api.deps import SessionDep
-from services import console_stats, households, idempotency, invites, users
+from api.uploads import read_capped
+from contracts.household_import import JobKind
+from models.user import Role
+from services import console_stats, household_import, households, idempotency, invites, jobs, users
+from services.errors import ValidationFailed
 from services.households import HouseholdFilter
 
 router = APIRouter()
@@ -81,3 +86,41 @@ def verify(request: Request, session: SessionDep, con: CheckedDep) -> Response:
     report = console_stats.verify_audit_chain(session, con.actor)
     rows, nxt = console_stats.audit_page(session, con.actor)
     return render(request, "audit.html", con, rows=rows, next_key=nxt, report=report)
+
+
+@router.post("/register/import")
+async def start_import(
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    con: CheckedDep,
+    file: Annotated[UploadFile, File()],
+    dry_run: Annotated[bool, Form()] = False,
+) -> Response:
+    """Starts a register import job through the import service and shows its progress page."""
+    con.actor.require(Role.supervisor)
+    data = await read_capped(file, household_import.MAX_IMPORT_BYTES)
+    if not data.strip():
+        raise ValidationFailed("import_empty")
+    job = jobs.create(session, con.actor, JobKind.household_import)
+    session.commit()
+    background.add_task(
+        household_import.run_import_job,
+        request.app.state.session_factory,
+        job.id,
+        con.actor,
+        data,
+        file.filename or "",
+        dry_run,
+        False,
+    )
+    return redirect(f"{PREFIX}/jobs/{job.id}")
+
+
+@router.get("/jobs/{job_id}", response_class=HTMLResponse)
+def job_page(request: Request, job_id: uuid.UUID, session: SessionDep, con: ConsoleDep) -> Response:
+    """A job's progress bar (the page polls itself with htmx while the job runs) and its result."""
+    job = jobs.get(session, con.actor, job_id)
+    running = job.status.value in ("queued", "running")
+    errors = list((job.result.get("report") or {}).get("errors") or [])[:50]
+    return render(request, "job.html", con, job=job, running=running, errors=errors)

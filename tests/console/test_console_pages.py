@@ -382,3 +382,28 @@ def test_assignment_review_moves_a_household_to_another_team_once(client, sessio
     swaps = len(session.exec(select(AuditEvent).where(AuditEvent.action == "round.swap")).all())
     assert client.post(f"{C}/rounds/{r.id}/swap", data=data, follow_redirects=False).status_code == 303
     assert len(session.exec(select(AuditEvent).where(AuditEvent.action == "round.swap")).all()) == swaps
+
+
+def test_register_import_runs_as_a_job_with_a_progress_page(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    from models.household import Household
+    from tests.factories import VILLAGE, ensure_regions
+
+    ensure_regions(session, VILLAGE)
+    supervisor(session)
+    session.commit()
+    login(client)
+    csrf = _csrf(client.get(f"{C}/register").text)
+    idn = make_id(random.Random(3))
+    csv = f"低保证号,户主姓名,身份证号,所属村(居),保障类别\nLB77,张三,{idn},{VILLAGE},特困\n".encode()
+    files = {"file": ("r.csv", csv, "text/csv")}
+    refused = client.post(f"{C}/register/import", data={"csrf_token": "x"}, files=files)
+    assert refused.status_code == 403
+    r = client.post(f"{C}/register/import", data={"csrf_token": csrf}, files=files, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith(f"{C}/jobs/")
+    page = client.get(r.headers["location"])
+    assert 'id="job-status">已完成' in page.text and "<progress" in page.text
+    assert session.exec(select(Household).where(Household.register_no == "LB77")).first()
+    empty = client.post(
+        f"{C}/register/import", data={"csrf_token": csrf}, files={"file": ("r.csv", b"", "text/csv")}
+    )
+    assert empty.status_code == 422 and "text/html" in empty.headers["content-type"]
