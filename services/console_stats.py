@@ -18,7 +18,7 @@ from models.audit import AuditEvent
 from models.household import Household
 from models.round import InspectionRound, RoundSample
 from models.user import Role
-from models.visit import Finding, Visit
+from models.visit import Finding, Visit, VisitStatus
 from services import audit
 from services.context import Actor
 from services.pii import mask_name
@@ -143,7 +143,11 @@ class VisitRow:
 
 
 def visit_page(
-    session: Session, actor: Actor, before: datetime | None = None, limit: int = 50
+    session: Session,
+    actor: Actor,
+    before: datetime | None = None,
+    limit: int = 50,
+    inspector_id: uuid.UUID | None = None,
 ) -> tuple[list[VisitRow], datetime | None]:
     """A page of visits in scope, newest first, keyset on the start time; and the next key."""
     actor.require(Role.supervisor)
@@ -151,6 +155,8 @@ def visit_page(
     q = select(Visit, Household).join(Household, col(Household.id) == col(Visit.household_id))
     if before is not None:
         q = q.where(col(Visit.started_at) < before)
+    if inspector_id is not None:
+        q = q.where(Visit.inspector_id == inspector_id)
     q = _scoped(q, actor).order_by(col(Visit.started_at).desc()).limit(limit + 1)
     rows = session.exec(q).all()
     page = [
@@ -249,3 +255,128 @@ def verify_audit_chain(session: Session, actor: Actor) -> audit.ChainReport:
     report = audit.verify_chain(session)
     audit.record(session, actor, "audit.verify", "audit_event", None, count=report.count, ok=report.ok)
     return report
+
+
+QUALITY_DAYS = 90
+QUALITY_MAX_VISITS = 50_000  # a ceiling on what one page reads; the window keeps it far below
+
+
+@dataclass(frozen=True)
+class InspectorQuality:
+    """One inspector's figures over the window, with the county's pass rate to compare against."""
+
+    inspector_id: uuid.UUID
+    login: str
+    name: str
+    visits: int
+    median_step_s: float | None
+    rushed_share: float
+    photos: int
+    photos_flagged_share: float
+    repeated_coords: int
+    pass_rate: float
+    pass_rate_outlier: bool
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
+
+
+def _photo_counts(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
+    """Photos and flagged photos (not accepted or reused) per visit."""
+    from models.evidence import Evidence
+
+    out: dict[uuid.UUID, tuple[int, int]] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.exec(
+            select(Evidence.visit_id, Evidence.accepted, Evidence.reused).where(
+                col(Evidence.visit_id).in_(ids[start : start + 500])
+            )
+        ).all()
+        for vid, accepted, reused in rows:
+            n, bad = out.get(vid, (0, 0))
+            out[vid] = (n + 1, bad + int((not accepted) or bool(reused)))
+    return out
+
+
+def _visits_with_findings(session: Session, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    found: set[uuid.UUID] = set()
+    for start in range(0, len(ids), 500):
+        found |= set(
+            session.exec(
+                select(Finding.visit_id).where(col(Finding.visit_id).in_(ids[start : start + 500])).distinct()
+            ).all()
+        )
+    return found
+
+
+def inspector_quality(
+    session: Session, actor: Actor, days: int = QUALITY_DAYS, now: datetime | None = None
+) -> tuple[list[InspectorQuality], float]:
+    """Per inspector in scope: visits, median step time, shares rushed and photos flagged, check-in
+    points repeated across households, and the pass rate (no finding) against the county's."""
+    from models.user import User
+
+    actor.require(Role.supervisor)
+    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    cols: tuple[Any, ...] = (Visit.id, Visit.inspector_id, Visit.household_id, Visit.flags)
+    cols += (Visit.step_seconds, Visit.checkin)
+    q = (
+        select(*cols)
+        .join(Household, col(Household.id) == col(Visit.household_id))
+        .where(col(Visit.started_at) >= since, Visit.status == VisitStatus.submitted)
+    )
+    rows = session.exec(_scoped(q, actor).limit(QUALITY_MAX_VISITS)).all()
+    ids = [r[0] for r in rows]
+    photos = _photo_counts(session, ids)
+    failed = _visits_with_findings(session, ids)
+    county_pass = 1 - len(failed) / len(ids) if ids else 0.0
+    by: dict[uuid.UUID, list[Any]] = {}
+    for r in rows:
+        by.setdefault(r[1], []).append(r)
+    users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(list(by)))).all()}
+    out = [_quality_of(uid, vs, users.get(uid), photos, failed, county_pass) for uid, vs in by.items()]
+    audit.record(session, actor, "inspector_quality.view", "user", None, inspectors=len(out), visits=len(ids))
+    return sorted(out, key=lambda q: (-q.rushed_share, q.login)), county_pass
+
+
+def _quality_of(
+    uid: uuid.UUID,
+    vs: list[Any],
+    user: Any,
+    photos: dict[uuid.UUID, tuple[int, int]],
+    failed: set[uuid.UUID],
+    county_pass: float,
+) -> InspectorQuality:
+    n = len(vs)
+    steps = [float(s) for v in vs for s in (v[4] or {}).values()]
+    rushed = sum(1 for v in vs if any(f.get("code") == "rushed" for f in v[3] or []))
+    shots = [photos.get(v[0], (0, 0)) for v in vs]
+    n_photos, n_bad = sum(p[0] for p in shots), sum(p[1] for p in shots)
+    points: dict[tuple[float, float], set[uuid.UUID]] = {}
+    for v in vs:
+        c = v[5] or {}
+        if "lat" in c and "lon" in c:
+            points.setdefault((round(float(c["lat"]), 4), round(float(c["lon"]), 4)), set()).add(v[2])
+    repeated = sum(len(hs) for hs in points.values() if len(hs) > 1)
+    passed = sum(1 for v in vs if v[0] not in failed) / n
+    # far from the county: beyond two binomial standard errors of the county's rate
+    se = (county_pass * (1 - county_pass) / n) ** 0.5
+    outlier = n >= 5 and abs(passed - county_pass) > max(2 * se, 0.05)
+    return InspectorQuality(
+        uid,
+        user.login if user else str(uid),
+        user.name if user else "",
+        n,
+        _median(steps),
+        rushed / n,
+        n_photos,
+        n_bad / n_photos if n_photos else 0.0,
+        repeated,
+        passed,
+        outlier,
+    )

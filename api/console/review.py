@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 from typing import Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
@@ -18,11 +19,18 @@ router = APIRouter()
 
 @router.get("/visits", response_class=HTMLResponse)
 def visits_page(
-    request: Request, session: SessionDep, con: ConsoleDep, before: datetime | None = None
+    request: Request,
+    session: SessionDep,
+    con: ConsoleDep,
+    before: datetime | None = None,
+    inspector: uuid.UUID | None = None,
 ) -> Response:
-    """Visits in scope, newest first, a page at a time."""
-    rows, nxt = console_stats.visit_page(session, con.actor, before)
-    return render(request, "visits.html", con, rows=rows, next_key=nxt.isoformat() if nxt else None)
+    """Visits in scope (optionally one inspector's), newest first, a page at a time."""
+    rows, nxt = console_stats.visit_page(session, con.actor, before, inspector_id=inspector)
+    more = None
+    if nxt:
+        more = {"before": nxt.isoformat()} | ({"inspector": str(inspector)} if inspector else {})
+    return render(request, "visits.html", con, rows=rows, more=urlencode(more) if more else None)
 
 
 @router.get("/visits/{visit_id}", response_class=HTMLResponse)
@@ -50,3 +58,15 @@ def evidence_copy(
         media_type=blob.media_type,
         headers={"Cache-Control": "private, max-age=300", "X-Content-Type-Options": "nosniff"},
     )
+
+
+@router.get("/quality", response_class=HTMLResponse)
+def quality_page(request: Request, session: SessionDep, con: ConsoleDep) -> Response:
+    """Inspector quality over the last 90 days: a table and a chart, each row linking to the visits."""
+    rows, county_pass = console_stats.inspector_quality(session, con.actor)
+    chart = {
+        "labels": [q.login for q in rows],
+        "rushed": [round(q.rushed_share * 100, 1) for q in rows],
+        "flagged": [round(q.photos_flagged_share * 100, 1) for q in rows],
+    }
+    return render(request, "quality.html", con, rows=rows, county_pass=county_pass, charts={"quality": chart})

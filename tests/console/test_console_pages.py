@@ -407,3 +407,21 @@ def test_register_import_runs_as_a_job_with_a_progress_page(client, session: Ses
         f"{C}/register/import", data={"csrf_token": csrf}, files={"file": ("r.csv", b"", "text/csv")}
     )
     assert empty.status_code == 422 and "text/html" in empty.headers["content-type"]
+
+
+def test_inspector_quality_page_links_to_the_visits_behind_it(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    homes = populate(session)
+    supervisor(session)
+    a, b = inspectors(session, 2)
+    for i, insp in enumerate((a, a, b)):
+        session.add(
+            Visit(household_id=homes[i].id, inspector_id=insp.id, status=VisitStatus.submitted, flags=[])
+        )
+    session.commit()
+    login(client)
+    page = client.get(f"{C}/quality")
+    assert page.status_code == 200 and 'id="chart-quality"' in page.text
+    link = f"{C}/visits?inspector={a.id}"
+    assert link in page.text
+    listing = client.get(link)
+    assert listing.text.count(f'href="{C}/visits/') == 2

@@ -28,6 +28,13 @@
         { name: el.dataset.required, type: "line", data: d.coverage.required }
       ]);
     }
+    if (d.quality) {
+      var q = document.getElementById("chart-quality");
+      if (q) bar(q, d.quality.labels, [
+        { name: q.dataset.rushed, type: "bar", data: d.quality.rushed },
+        { name: q.dataset.flagged, type: "bar", data: d.quality.flagged }
+      ]);
+    }
     if (d.per_day) {
       var pd = document.getElementById("chart-per-day");
       if (pd) bar(pd, d.per_day.labels, [{ name: pd.dataset.title, type: "bar", data: d.per_day.values }]);
