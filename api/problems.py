@@ -20,7 +20,7 @@ from starlette.types import Message as AsgiMessage
 
 from models.db import connection_lost, database_unavailable
 from services import audit
-from services.errors import DomainError
+from services.errors import DomainError, ValidationFailed
 from services.messages import pick_language, translate
 
 log = logging.getLogger("feijian.api")
@@ -326,6 +326,14 @@ def _db_reason(exc: IntegrityError | DataError) -> str:
     return text[0][:200] if text else type(exc.orig).__name__
 
 
+def _console_page(request: Request) -> Any:
+    """The console's error page renderer for a request under /console/ (people in browsers get a
+    page, not a problem document); None elsewhere."""
+    if not request.url.path.startswith("/console/"):
+        return None
+    return getattr(request.app.state, "console_error_page", None)
+
+
 def install(app: FastAPI) -> None:
     """Registers the handlers that turn every exception into a problem response."""
     _document_problems(app)
@@ -336,9 +344,8 @@ def install(app: FastAPI) -> None:
             # The request's unit of work has rolled back by now; the refusal gets a transaction of
             # its own, off the event loop (it may wait for the audit-chain lock).
             await run_in_threadpool(audit.keep_refusal, request.app.state.session_factory, exc)
-        page = getattr(request.app.state, "console_error_page", None)
-        if page is not None and request.url.path.startswith("/console/"):
-            # the console answers people in browsers with a page, not a problem document
+        page = _console_page(request)
+        if page is not None:
             return page(request, exc)  # type: ignore[no-any-return]
         extra = {k: v for k, v in exc.params.items() if k in ("errors", "job_id", "report", "fields")}
         return problem(request, exc.status, exc.code, exc.message(lang_of(request)), **extra)
@@ -375,7 +382,7 @@ def install(app: FastAPI) -> None:
         return problem(request, 422, "validation_failed", detail)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         media_type = _media_type(request.headers.get("content-type"))
         whole_body = any(tuple(e.get("loc", ())) == ("body",) for e in exc.errors())
         if whole_body and media_type and not _is_json(media_type):
@@ -391,6 +398,9 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ][:50]
         detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
+        page = _console_page(request)
+        if page is not None:
+            return page(request, ValidationFailed(detail=detail))  # type: ignore[no-any-return]
         return problem(
             request,
             422,

@@ -425,3 +425,17 @@ def test_inspector_quality_page_links_to_the_visits_behind_it(client, session: S
     assert link in page.text
     listing = client.get(link)
     assert listing.text.count(f'href="{C}/visits/') == 2
+
+
+def test_a_form_with_bad_fields_gets_a_page_not_json(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    supervisor(session)
+    session.commit()
+    login(client)
+    page = client.get(f"{C}/rounds")
+    data = {"csrf_token": _csrf(page.text), "key": _key(page.text), "window_start": "not-a-date"}
+    resp = client.post(f"{C}/rounds", data=data)
+    assert resp.status_code == 422 and "text/html" in resp.headers["content-type"]
+    assert "输入有误" in resp.text
+    # the API keeps its problem documents
+    api = client.post("/api/v1/auth/token", json={})
+    assert api.headers["content-type"].startswith("application/problem+json")
