@@ -162,13 +162,22 @@ async def test_console_walkthrough_in_chromium(served: tuple[str, dict[str, str]
                 await expect(page.locator("#visit-flags")).to_contain_text("用时过短")
                 await expect(page.locator(".photos img")).to_have_count(1)
                 await expect(page.locator("#visit-map .leaflet-interactive").first).to_be_visible()
-                loaded = await page.locator(".photos img").evaluate(
-                    "img => img.complete && img.naturalWidth > 0"
+                await page.locator(".photos img").scroll_into_view_if_needed()
+                # the thumbnail really loads through the console's evidence route (lazy, so poll)
+                await page.wait_for_function(
+                    "() => { const i = document.querySelector('.photos img');"
+                    " return i && i.complete && i.naturalWidth > 0; }",
+                    timeout=10_000,
                 )
-                assert loaded
                 width = await page.evaluate("document.documentElement.scrollWidth")
                 assert width <= viewport["width"] + 1, (label, width)  # no sideways scrolling
                 await page.screenshot(path=str(DOCS / f"console-visit-{label}.png"), full_page=True)
+
+                # inspector quality: table and chart, each login linking to its visits
+                await page.goto(f"{base}/console/quality")
+                await expect(page.locator("#chart-quality canvas")).to_have_count(1)
+                if label == "desktop":
+                    await page.screenshot(path=str(DOCS / "console-quality.png"), full_page=True)
 
                 # the audit log: the next page is appended in place (htmx), keyset-paged
                 await page.goto(f"{base}/console/audit")
