@@ -1,8 +1,9 @@
 """The console in Debian's Chromium: sign in, the dashboard, a draw meeting and a visit review, at
-desktop and phone widths; the screenshots go to docs/img/console-*.png for the README."""
+desktop and phone widths; with FEIJIAN_CONSOLE_SCREENSHOTS=docs/img it refreshes the README's pictures."""
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -26,7 +27,8 @@ from tests.bot.test_trainee_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.round_helpers import COUNTY, actor_of, drawn_round, inspectors, populate, supervisor
 from tests.visit_helpers import jpeg_with_gps, released_assignment
 
-DOCS = Path(__file__).resolve().parents[2] / "docs" / "img"
+# Screenshots go to a temporary folder unless FEIJIAN_CONSOLE_SCREENSHOTS names one (docs/img for the README).
+SHOTS_ENV = "FEIJIAN_CONSOLE_SCREENSHOTS"
 WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 360, "height": 780}}
 
 
@@ -122,13 +124,14 @@ def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
 
 
 @pytest.mark.browser
-async def test_console_walkthrough_in_chromium(served: tuple[str, dict[str, str]]) -> None:
+async def test_console_walkthrough_in_chromium(served: tuple[str, dict[str, str]], tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (apt-get install -y chromium)")
     from playwright.async_api import async_playwright, expect
 
     base, ids = served
-    DOCS.mkdir(parents=True, exist_ok=True)
+    shots = Path(os.environ.get(SHOTS_ENV) or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
     async with async_playwright() as pw:
         browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
@@ -138,24 +141,24 @@ async def test_console_walkthrough_in_chromium(served: tuple[str, dict[str, str]
                 await page.goto(f"{base}/console/")
                 await expect(page.locator("h1")).to_have_text("登录督查台")
                 if label == "desktop":
-                    await page.screenshot(path=str(DOCS / "console-login.png"))
+                    await page.screenshot(path=str(shots / "console-login.png"))
                 await page.locator("input[name=username]").fill("sup")
                 await page.locator("input[name=password]").fill("secret-pass-1")
                 await page.locator("button[type=submit]").click()
                 await expect(page.locator("h1")).to_have_text("总览")
                 await expect(page.locator("#chart-per-day canvas")).to_have_count(1)
-                await page.screenshot(path=str(DOCS / f"console-dashboard-{label}.png"), full_page=True)
+                await page.screenshot(path=str(shots / f"console-dashboard-{label}.png"), full_page=True)
 
                 # the draw meeting (once): commit, the witnesses' input, the draw and its verify link
                 await page.goto(f"{base}/console/rounds/{ids['draft']}")
                 if label == "desktop":
                     await page.get_by_role("button", name="提交承诺").click()
                     await page.locator("input[name=witness]").fill("6 2 5 3 1")
-                    await page.screenshot(path=str(DOCS / "console-draw-meeting.png"), full_page=True)
+                    await page.screenshot(path=str(shots / "console-draw-meeting.png"), full_page=True)
                     await page.get_by_role("button", name="抽签").click()
                 await expect(page.locator("#round-status")).to_have_text("已抽签")
                 await expect(page.locator("#verify-link")).to_be_visible()
-                await page.screenshot(path=str(DOCS / f"console-round-{label}.png"), full_page=True)
+                await page.screenshot(path=str(shots / f"console-round-{label}.png"), full_page=True)
 
                 # visit review: flags, photo with its verdict, the map without tiles
                 await page.goto(f"{base}/console/visits/{ids['visit']}")
@@ -171,13 +174,13 @@ async def test_console_walkthrough_in_chromium(served: tuple[str, dict[str, str]
                 )
                 width = await page.evaluate("document.documentElement.scrollWidth")
                 assert width <= viewport["width"] + 1, (label, width)  # no sideways scrolling
-                await page.screenshot(path=str(DOCS / f"console-visit-{label}.png"), full_page=True)
+                await page.screenshot(path=str(shots / f"console-visit-{label}.png"), full_page=True)
 
                 # inspector quality: table and chart, each login linking to its visits
                 await page.goto(f"{base}/console/quality")
                 await expect(page.locator("#chart-quality canvas")).to_have_count(1)
                 if label == "desktop":
-                    await page.screenshot(path=str(DOCS / "console-quality.png"), full_page=True)
+                    await page.screenshot(path=str(shots / "console-quality.png"), full_page=True)
 
                 # the audit log: the next page is appended in place (htmx), keyset-paged
                 await page.goto(f"{base}/console/audit")
