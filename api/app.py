@@ -11,7 +11,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Engine
 
-from api import problems, web
+from api import console, problems, web
 from api.routes import (
     applications,
     auth,
@@ -97,4 +97,5 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
     app.include_router(api)
     app.include_router(health.router)
     app.include_router(web.router)
+    console.install(app)
     return app

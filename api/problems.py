@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DataError, DBAPIError, IntegrityError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.concurrency import run_in_threadpool
@@ -20,7 +20,7 @@ from starlette.types import Message as AsgiMessage
 
 from models.db import connection_lost, database_unavailable
 from services import audit
-from services.errors import DomainError
+from services.errors import DomainError, ValidationFailed
 from services.messages import pick_language, translate
 
 log = logging.getLogger("feijian.api")
@@ -326,16 +326,27 @@ def _db_reason(exc: IntegrityError | DataError) -> str:
     return text[0][:200] if text else type(exc.orig).__name__
 
 
+def _console_page(request: Request) -> Any:
+    """The console's error page renderer for a request under /console/ (people in browsers get a
+    page, not a problem document); None elsewhere."""
+    if not request.url.path.startswith("/console/"):
+        return None
+    return getattr(request.app.state, "console_error_page", None)
+
+
 def install(app: FastAPI) -> None:
     """Registers the handlers that turn every exception into a problem response."""
     _document_problems(app)
 
     @app.exception_handler(DomainError)
-    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: DomainError) -> Response:
         if exc.refusal is not None:
             # The request's unit of work has rolled back by now; the refusal gets a transaction of
             # its own, off the event loop (it may wait for the audit-chain lock).
             await run_in_threadpool(audit.keep_refusal, request.app.state.session_factory, exc)
+        page = _console_page(request)
+        if page is not None:
+            return page(request, exc)  # type: ignore[no-any-return]
         extra = {k: v for k, v in exc.params.items() if k in ("errors", "job_id", "report", "fields")}
         wait = exc.params.get("retry_after")
         headers = {"Retry-After": str(wait)} if wait is not None else None
@@ -373,7 +384,7 @@ def install(app: FastAPI) -> None:
         return problem(request, 422, "validation_failed", detail)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         media_type = _media_type(request.headers.get("content-type"))
         whole_body = any(tuple(e.get("loc", ())) == ("body",) for e in exc.errors())
         if whole_body and media_type and not _is_json(media_type):
@@ -389,6 +400,9 @@ def install(app: FastAPI) -> None:
             for e in exc.errors()
         ][:50]
         detail = "; ".join(f"{'.'.join(e['loc'])}: {e['msg']}" for e in errors[:5])
+        page = _console_page(request)
+        if page is not None:
+            return page(request, ValidationFailed(detail=detail))  # type: ignore[no-any-return]
         return problem(
             request,
             422,

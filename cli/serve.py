@@ -152,6 +152,8 @@ def demo(
     console.print(
         f"… officers {', '.join(officers)} (password feijian-offN); the ledger: feijian ledger list"
     )
+    staff = ", ".join(f"{lg.login} / {lg.password}" for lg in report.logins if lg.role != "inspector")
+    console.print(f"Console  http://127.0.0.1:{port}/console/   督查台登录 / sign in: {staff}")
     if no_serve:
         return
     logins = [lg.login for lg in shown if lg.role != "admin"] + officers

@@ -31,8 +31,8 @@ DEFAULT_LANG: Final[Lang] = "zh-CN"
 LANG_NAMES: Final[dict[Lang, str]] = {"zh-CN": "中文", "en": "English"}
 
 LOCALES_DIR: Final = Path(__file__).resolve().parent
-Domain = Literal["bot", "services", "media", "checklists"]
-DOMAINS: Final[tuple[Domain, ...]] = ("bot", "services", "media", "checklists")
+Domain = Literal["bot", "services", "media", "checklists", "console"]
+DOMAINS: Final[tuple[Domain, ...]] = ("bot", "services", "media", "checklists", "console")
 
 
 def _match(tag: str) -> Lang:

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     clock_skew_s: float = Field(default=120.0, ge=0, le=3600)
     # No live fix for longer than this is a gap in the live track (its own visit flag).
     track_gap_s: float = Field(default=600.0, gt=0)
+    # The https address the store is reached at (console cookies get Secure when it is https).
+    public_url: str | None = None
+    # An XYZ tile URL for console maps ({z}/{x}/{y}); unset: points on a plain background (offline).
+    map_tiles: str | None = None
     release_every_s: float = Field(default=600.0, ge=0)  # 0 turns off the daily release timer (tests)
     # Rectification deadlines in working days (China's official calendar, make-up workdays included)
     ledger_days_high: int = Field(default=10, ge=1, le=250)

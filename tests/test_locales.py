@@ -28,12 +28,13 @@ SOURCE_PACKAGES = (
 )
 # Domains whose message ids are stable codes (both languages translate every id); the bot's ids are
 # its English texts, which en may leave untranslated.
-CODE_DOMAINS = ("services", "media", "checklists")
+CODE_DOMAINS = ("services", "media", "checklists", "console")
 
 PLACEHOLDER = re.compile(r"(?<!\{)\{(\w+)(?:[!:][^{}]*)?\}")
 
 # Every code the catalogs held when they were Python dicts; they are stored and matched, so none may go.
 KNOWN_CODES: dict[str, tuple[str, ...]] = {
+    "console": ("login.failed", "error.403", "error.404", "nav.dashboard", "audit.chain_ok"),
     "services": (
         *("bad_request", "validation_failed", "not_found", "forbidden", "out_of_scope", "unauthorized"),
         *("bad_credentials", "token_invalid", "conflict", "too_large", "unsupported_media_type"),

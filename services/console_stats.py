@@ -1,0 +1,382 @@
+"""Read-only figures for the supervisor console: dashboard counts and keyset pages, scoped by region.
+
+Every query here is bounded (grouped counts or one page), so a large register or audit log is never
+loaded whole. Scope follows `Actor.sees`: admins see everything, a supervisor the subtree of his scope.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+
+from models.audit import AuditEvent
+from models.household import Household
+from models.round import InspectionRound, RoundSample
+from models.user import Role
+from models.visit import Finding, Visit, VisitStatus
+from services import audit
+from services.context import Actor
+from services.pii import mask_name
+from services.rounds import required_share
+
+ACTIVE = ("draft", "committed", "drawn", "assigned", "dispatched", "in_field")
+MAX_PAGE = 200
+
+
+def _scoped(q: Any, actor: Actor) -> Any:
+    """Limits a query joined to Household to the actor's region."""
+    if actor.role != Role.admin and actor.scope_code:
+        q = q.where(col(Household.village_code).startswith(actor.scope_code))
+    return q
+
+
+@dataclass(frozen=True)
+class TownshipCoverage:
+    """How many drawn households a round has in one township."""
+
+    township_code: str
+    drawn: int
+
+
+@dataclass(frozen=True)
+class RoundCoverage:
+    """A round's township coverage against the share its type requires."""
+
+    round_id: uuid.UUID
+    name: str
+    status: str
+    required: float
+    townships_in_scope: int
+    townships_covered: int
+    share: float
+    per_township: list[TownshipCoverage]
+
+    @property
+    def ok(self) -> bool:
+        """Whether the covered share reaches the required one."""
+        return self.townships_in_scope > 0 and self.share + 1e-9 >= self.required
+
+
+def rounds_in_progress(session: Session, actor: Actor) -> list[InspectionRound]:
+    """Rounds in scope that are not closed, newest first (at most a page)."""
+    actor.require(Role.supervisor)
+    q = select(InspectionRound).where(col(InspectionRound.status).in_(ACTIVE))
+    if actor.role != Role.admin and actor.scope_code:
+        q = q.where(col(InspectionRound.scope_code).startswith(actor.scope_code))
+    return list(session.exec(q.order_by(col(InspectionRound.created_at).desc()).limit(MAX_PAGE)).all())
+
+
+def round_coverage(session: Session, r: InspectionRound) -> RoundCoverage:
+    """Drawn households per township of a round, and the share of the scope's townships covered."""
+    towns = session.exec(
+        select(func.count(func.distinct(Household.township_code))).where(
+            col(Household.village_code).startswith(r.scope_code)
+        )
+    ).one()
+    rows = session.exec(
+        select(Household.township_code, func.count())
+        .select_from(RoundSample)
+        .join(Household, col(Household.id) == col(RoundSample.household_id))
+        .where(RoundSample.round_id == r.id)
+        .group_by(Household.township_code)
+        .order_by(Household.township_code)
+    ).all()
+    per = [TownshipCoverage(str(code), int(n)) for code, n in rows]
+    total = int(towns or 0)
+    share = len(per) / total if total else 0.0
+    required = r.coverage_target or required_share(r.type)
+    return RoundCoverage(r.id, r.name, r.status.value, required, total, len(per), share, per)
+
+
+def visits_per_day(
+    session: Session, actor: Actor, days: int = 30, today: date | None = None
+) -> list[tuple[str, int]]:
+    """Visits started per UTC day over the last `days` days in scope (days without visits count 0)."""
+    actor.require(Role.supervisor)
+    today = today or datetime.now(UTC).date()
+    since = datetime.combine(today - timedelta(days=days - 1), datetime.min.time(), tzinfo=UTC)
+    day = func.date(Visit.started_at)
+    q = (
+        select(day, func.count())
+        .select_from(Visit)
+        .join(Household, col(Household.id) == col(Visit.household_id))
+        .where(col(Visit.started_at) >= since)
+        .group_by(day)
+    )
+    counts = {str(d)[:10]: int(n) for d, n in session.exec(_scoped(q, actor)).all()}
+    out = []
+    for i in range(days):
+        d = (today - timedelta(days=days - 1 - i)).isoformat()
+        out.append((d, counts.get(d, 0)))
+    return out
+
+
+def findings_by_category(session: Session, actor: Actor) -> list[tuple[str, int]]:
+    """Findings in scope counted per category, most frequent first."""
+    actor.require(Role.supervisor)
+    q = (
+        select(Finding.category, func.count())
+        .select_from(Finding)
+        .join(Household, col(Household.id) == col(Finding.household_id))
+        .group_by(Finding.category)
+    )
+    rows = [(getattr(c, "value", str(c)), int(n)) for c, n in session.exec(_scoped(q, actor)).all()]
+    return sorted(rows, key=lambda r: (-r[1], r[0]))
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    """One line of the visit list."""
+
+    id: uuid.UUID
+    register_no: str
+    village_code: str
+    status: str
+    outcome: str | None
+    started_at: datetime
+    flags: list[str]
+
+
+def visit_page(
+    session: Session,
+    actor: Actor,
+    before: datetime | None = None,
+    limit: int = 50,
+    inspector_id: uuid.UUID | None = None,
+) -> tuple[list[VisitRow], datetime | None]:
+    """A page of visits in scope, newest first, keyset on the start time; and the next key."""
+    actor.require(Role.supervisor)
+    limit = max(1, min(limit, MAX_PAGE))
+    q = select(Visit, Household).join(Household, col(Household.id) == col(Visit.household_id))
+    if before is not None:
+        q = q.where(col(Visit.started_at) < before)
+    if inspector_id is not None:
+        q = q.where(Visit.inspector_id == inspector_id)
+    q = _scoped(q, actor).order_by(col(Visit.started_at).desc()).limit(limit + 1)
+    rows = session.exec(q).all()
+    page = [
+        VisitRow(
+            v.id,
+            h.register_no,
+            h.village_code,
+            v.status.value,
+            v.outcome.value if v.outcome else None,
+            v.started_at,
+            sorted({str(f.get("code") or f.get("kind") or "") for f in v.flags} - {""}),
+        )
+        for v, h in rows[:limit]
+    ]
+    nxt = rows[limit - 1][0].started_at if len(rows) > limit else None
+    audit.record(session, actor, "visit.list", "visit", None, count=len(page))
+    return page, nxt
+
+
+def audit_page(
+    session: Session, actor: Actor, before_seq: int | None = None, limit: int = 50
+) -> tuple[list[AuditEvent], int | None]:
+    """A page of the audit log, newest first, keyset on the sequence number; and the next key."""
+    actor.require(Role.supervisor)
+    limit = max(1, min(limit, MAX_PAGE))
+    q = select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(limit + 1)
+    if before_seq is not None:
+        q = q.where(col(AuditEvent.seq) < before_seq)
+    rows = list(session.exec(q).all())
+    nxt = rows[limit - 1].seq if len(rows) > limit else None
+    return rows[:limit], nxt
+
+
+@dataclass(frozen=True)
+class VisitReview:
+    """What the console shows of one visit: the API view, its household, photos and map points."""
+
+    visit: Any  # contracts.visits.VisitPublic
+    register_no: str
+    head_name_masked: str
+    evidence: list[Any]  # contracts.evidence.EvidencePublic
+    map: dict[str, Any]
+    timeline: list[tuple[str, float]]
+
+
+def visit_map(visit: Visit, household: Household | None, radius_m: float) -> dict[str, Any]:
+    """Check-in, live track and geofence in WGS-84 (the household's datum converted) for the map."""
+    from media.geo import to_wgs84
+
+    fence = None
+    if household is not None and household.lat is not None and household.lon is not None:
+        lat, lon = to_wgs84(household.lat, household.lon, household.datum)
+        fence = {"lat": lat, "lon": lon, "radius_m": radius_m}
+    track = [
+        {"lat": float(p["lat"]), "lon": float(p["lon"]), "t": str(p.get("at", ""))[11:19]}
+        for p in visit.track
+        if "lat" in p and "lon" in p and not p.get("rejected")
+    ]
+    c = visit.checkin or {}
+    checkin = {"lat": float(c["lat"]), "lon": float(c["lon"])} if "lat" in c and "lon" in c else None
+    return {"fence": fence, "track": track, "checkin": checkin}
+
+
+def visit_review(session: Session, actor: Actor, visit_id: uuid.UUID, radius_m: float) -> VisitReview:
+    """One visit for review (scope-checked and audited by the visits service), with its photos."""
+    from models.evidence import Evidence
+    from services import access, evidence, visits
+
+    actor.require(Role.supervisor)
+    public = visits.get_visit(session, actor, visit_id)
+    raw = access.visit_for_actor(session, actor, visit_id, write=False)
+    household = session.get(Household, raw.household_id)
+    photos = session.exec(
+        select(Evidence)
+        .where(Evidence.visit_id == raw.id)
+        .order_by(col(Evidence.received_at))
+        .limit(MAX_PAGE)
+    ).all()
+    return VisitReview(
+        visit=public,
+        register_no=household.register_no if household else "",
+        head_name_masked=(mask_name(household.head_name) or "") if household else "",
+        evidence=[evidence.to_public(e, actor.lang) for e in photos],
+        map=visit_map(raw, household, _radius(radius_m)),
+        timeline=[(str(k), float(v)) for k, v in raw.step_seconds.items()],
+    )
+
+
+def _radius(radius_m: float) -> float:
+    return radius_m if radius_m > 0 else 150.0
+
+
+def verify_audit_chain(session: Session, actor: Actor) -> audit.ChainReport:
+    """Walks the audit chain in batches (supervisors and admins); the check itself is audited."""
+    actor.require(Role.supervisor)
+    report = audit.verify_chain(session)
+    audit.record(session, actor, "audit.verify", "audit_event", None, count=report.count, ok=report.ok)
+    return report
+
+
+QUALITY_DAYS = 90
+QUALITY_MAX_VISITS = 50_000  # a ceiling on what one page reads; the window keeps it far below
+
+
+@dataclass(frozen=True)
+class InspectorQuality:
+    """One inspector's figures over the window, with the county's pass rate to compare against."""
+
+    inspector_id: uuid.UUID
+    login: str
+    name: str
+    visits: int
+    median_step_s: float | None
+    rushed_share: float
+    photos: int
+    photos_flagged_share: float
+    repeated_coords: int
+    pass_rate: float
+    pass_rate_outlier: bool
+
+
+def _median(values: list[float]) -> float | None:
+    if not values:
+        return None
+    s = sorted(values)
+    mid = len(s) // 2
+    return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
+
+
+def _photo_counts(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
+    """Photos and flagged photos (not accepted or reused) per visit."""
+    from models.evidence import Evidence
+
+    out: dict[uuid.UUID, tuple[int, int]] = {}
+    for start in range(0, len(ids), 500):
+        rows = session.exec(
+            select(Evidence.visit_id, Evidence.accepted, Evidence.reused).where(
+                col(Evidence.visit_id).in_(ids[start : start + 500])
+            )
+        ).all()
+        for vid, accepted, reused in rows:
+            n, bad = out.get(vid, (0, 0))
+            out[vid] = (n + 1, bad + int((not accepted) or bool(reused)))
+    return out
+
+
+def _visits_with_findings(session: Session, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+    found: set[uuid.UUID] = set()
+    for start in range(0, len(ids), 500):
+        found |= set(
+            session.exec(
+                select(Finding.visit_id).where(col(Finding.visit_id).in_(ids[start : start + 500])).distinct()
+            ).all()
+        )
+    return found
+
+
+def inspector_quality(
+    session: Session, actor: Actor, days: int = QUALITY_DAYS, now: datetime | None = None
+) -> tuple[list[InspectorQuality], float]:
+    """Per inspector in scope: visits, median step time, shares rushed and photos flagged, check-in
+    points repeated across households, and the pass rate (no finding) against the county's."""
+    from models.user import User
+
+    actor.require(Role.supervisor)
+    since = (now or datetime.now(UTC)) - timedelta(days=days)
+    cols: tuple[Any, ...] = (Visit.id, Visit.inspector_id, Visit.household_id, Visit.flags)
+    cols += (Visit.step_seconds, Visit.checkin)
+    q = (
+        select(*cols)
+        .join(Household, col(Household.id) == col(Visit.household_id))
+        .where(col(Visit.started_at) >= since, Visit.status == VisitStatus.submitted)
+    )
+    rows = session.exec(_scoped(q, actor).limit(QUALITY_MAX_VISITS)).all()
+    ids = [r[0] for r in rows]
+    photos = _photo_counts(session, ids)
+    failed = _visits_with_findings(session, ids)
+    county_pass = 1 - len(failed) / len(ids) if ids else 0.0
+    by: dict[uuid.UUID, list[Any]] = {}
+    for r in rows:
+        by.setdefault(r[1], []).append(r)
+    users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(list(by)))).all()}
+    out = [_quality_of(uid, vs, users.get(uid), photos, failed, county_pass) for uid, vs in by.items()]
+    audit.record(session, actor, "inspector_quality.view", "user", None, inspectors=len(out), visits=len(ids))
+    return sorted(out, key=lambda q: (-q.rushed_share, q.login)), county_pass
+
+
+def _quality_of(
+    uid: uuid.UUID,
+    vs: list[Any],
+    user: Any,
+    photos: dict[uuid.UUID, tuple[int, int]],
+    failed: set[uuid.UUID],
+    county_pass: float,
+) -> InspectorQuality:
+    n = len(vs)
+    steps = [float(s) for v in vs for s in (v[4] or {}).values()]
+    rushed = sum(1 for v in vs if any(f.get("code") == "rushed" for f in v[3] or []))
+    shots = [photos.get(v[0], (0, 0)) for v in vs]
+    n_photos, n_bad = sum(p[0] for p in shots), sum(p[1] for p in shots)
+    points: dict[tuple[float, float], set[uuid.UUID]] = {}
+    for v in vs:
+        c = v[5] or {}
+        if "lat" in c and "lon" in c:
+            points.setdefault((round(float(c["lat"]), 4), round(float(c["lon"]), 4)), set()).add(v[2])
+    repeated = sum(len(hs) for hs in points.values() if len(hs) > 1)
+    passed = sum(1 for v in vs if v[0] not in failed) / n
+    # far from the county: beyond two binomial standard errors of the county's rate
+    se = (county_pass * (1 - county_pass) / n) ** 0.5
+    outlier = n >= 5 and abs(passed - county_pass) > max(2 * se, 0.05)
+    return InspectorQuality(
+        uid,
+        user.login if user else str(uid),
+        user.name if user else "",
+        n,
+        _median(steps),
+        rushed / n,
+        n_photos,
+        n_bad / n_photos if n_photos else 0.0,
+        repeated,
+        passed,
+        outlier,
+    )

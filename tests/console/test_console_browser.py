@@ -1,0 +1,193 @@
+"""The console in Debian's Chromium: sign in, the dashboard, a draw meeting and a visit review, at
+desktop and phone widths; with FEIJIAN_CONSOLE_SCREENSHOTS=docs/img it refreshes the README's pictures."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+import uvicorn
+from sqlmodel import Session
+
+from contracts.rounds import RoundCreate, SamplingParams
+from contracts.visits import VisitStart
+from models.db import make_engine
+from models.migrate import upgrade
+from models.visit import Visit, VisitStatus
+from services import audit, evidence, rounds, visits
+from services.config import Settings
+from tests.bot.test_trainee_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.round_helpers import COUNTY, actor_of, drawn_round, inspectors, populate, supervisor
+from tests.visit_helpers import jpeg_with_gps, released_assignment
+
+# Screenshots go to a temporary folder unless FEIJIAN_CONSOLE_SCREENSHOTS names one (docs/img for the README).
+SHOTS_ENV = "FEIJIAN_CONSOLE_SCREENSHOTS"
+WIDTHS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 360, "height": 780}}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _seed(engine, settings: Settings) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    with Session(engine, expire_on_commit=False) as session:
+        homes = populate(session)
+        sup = supervisor(session)
+        team = inspectors(session, 6, with_password=2)
+        actor = actor_of(sup)
+        drawn_round(session, actor)
+        today = rounds.local_today()
+        draft = rounds.create_round(
+            session,
+            actor,
+            RoundCreate(
+                name="2026年冬季飞行检查",
+                scope_code=COUNTY,
+                window_start=today,
+                window_end=today + timedelta(days=5),
+                params=SamplingParams(sample_ratio=0.3, min_per_stratum=1),
+            ),
+        )
+        h = homes[0]
+        a = released_assignment(session, h, [team[0]])
+        inspector = actor_of(team[0])
+        v = visits.start_visit(session, inspector, VisitStart(assignment_id=a.id))
+        assert h.lat is not None and h.lon is not None
+        evidence.add_evidence(
+            session, inspector, settings, v.id, jpeg_with_gps(h.lat, h.lon), "telegram_document", "door"
+        )
+        _finish_by_hand(session, v.id, h.lat, h.lon)
+        for i in range(60):  # more than one page of the audit log
+            audit.record(session, actor, "console.test", "round", draft.id, n=i)
+        session.commit()
+        return {"draft": str(draft.id), "visit": str(v.id)}
+
+
+def _finish_by_hand(session: Session, visit_id: uuid.UUID, lat: float, lon: float) -> None:
+    """Gives the visit a short live track, answers and quality flags, as a submitted visit has."""
+    v = session.get(Visit, visit_id)
+    assert v is not None
+    start = datetime.now(UTC) - timedelta(minutes=20)
+    v.track = [
+        {"lat": lat + i * 0.0002, "lon": lon + i * 0.0003, "at": (start + timedelta(minutes=i)).isoformat()}
+        for i in range(8)
+    ]
+    v.checkin = {"lat": lat + 0.0001, "lon": lon + 0.0001}
+    v.answers = [
+        {"step_id": "door", "value": "户主在家"},
+        {"step_id": "members", "value": "3 人"},
+        {"step_id": "income", "value": "无固定收入"},
+    ]
+    v.step_seconds = {"door": 45.0, "members": 120.0, "income": 30.0}
+    v.flags = [{"code": "rushed"}, {"code": "track_gap"}]
+    v.status = VisitStatus.submitted
+    v.started_at = start
+    v.finished_at = start + timedelta(minutes=8)
+    session.add(v)
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    """The real app on a file database, served by uvicorn on a free loopback port."""
+    from api.app import create_app
+
+    url = f"sqlite:///{tmp_path}/console.sqlite"
+    settings = Settings(env="test", database_url=url, media_dir=tmp_path / "media", release_every_s=0)
+    upgrade(url)
+    engine = make_engine(url)
+    ids = _seed(engine, settings)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings, engine), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    for _ in range(200):
+        if server.started:
+            break
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}", ids
+    finally:
+        server.should_exit = True
+        thread.join(10)
+        engine.dispose()
+
+
+@pytest.mark.browser
+async def test_console_walkthrough_in_chromium(served: tuple[str, dict[str, str]], tmp_path: Path) -> None:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium (apt-get install -y chromium)")
+    from playwright.async_api import async_playwright, expect
+
+    base, ids = served
+    shots = Path(os.environ.get(SHOTS_ENV) or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            for label, viewport in WIDTHS.items():
+                ctx = await browser.new_context(viewport=viewport)  # type: ignore[arg-type]
+                page = await ctx.new_page()
+                await page.goto(f"{base}/console/")
+                await expect(page.locator("h1")).to_have_text("登录督查台")
+                if label == "desktop":
+                    await page.screenshot(path=str(shots / "console-login.png"))
+                await page.locator("input[name=username]").fill("sup")
+                await page.locator("input[name=password]").fill("secret-pass-1")
+                await page.locator("button[type=submit]").click()
+                await expect(page.locator("h1")).to_have_text("总览")
+                await expect(page.locator("#chart-per-day canvas")).to_have_count(1)
+                await page.screenshot(path=str(shots / f"console-dashboard-{label}.png"), full_page=True)
+
+                # the draw meeting (once): commit, the witnesses' input, the draw and its verify link
+                await page.goto(f"{base}/console/rounds/{ids['draft']}")
+                if label == "desktop":
+                    await page.get_by_role("button", name="提交承诺").click()
+                    await page.locator("input[name=witness]").fill("6 2 5 3 1")
+                    await page.screenshot(path=str(shots / "console-draw-meeting.png"), full_page=True)
+                    await page.get_by_role("button", name="抽签").click()
+                await expect(page.locator("#round-status")).to_have_text("已抽签")
+                await expect(page.locator("#verify-link")).to_be_visible()
+                await page.screenshot(path=str(shots / f"console-round-{label}.png"), full_page=True)
+
+                # visit review: flags, photo with its verdict, the map without tiles
+                await page.goto(f"{base}/console/visits/{ids['visit']}")
+                await expect(page.locator("#visit-flags")).to_contain_text("用时过短")
+                await expect(page.locator(".photos img")).to_have_count(1)
+                await expect(page.locator("#visit-map .leaflet-interactive").first).to_be_visible()
+                await page.locator(".photos img").scroll_into_view_if_needed()
+                # the thumbnail really loads through the console's evidence route (lazy, so poll)
+                await page.wait_for_function(
+                    "() => { const i = document.querySelector('.photos img');"
+                    " return i && i.complete && i.naturalWidth > 0; }",
+                    timeout=10_000,
+                )
+                width = await page.evaluate("document.documentElement.scrollWidth")
+                assert width <= viewport["width"] + 1, (label, width)  # no sideways scrolling
+                await page.screenshot(path=str(shots / f"console-visit-{label}.png"), full_page=True)
+
+                # inspector quality: table and chart, each login linking to its visits
+                await page.goto(f"{base}/console/quality")
+                await expect(page.locator("#chart-quality canvas")).to_have_count(1)
+                if label == "desktop":
+                    await page.screenshot(path=str(shots / "console-quality.png"), full_page=True)
+
+                # the audit log: the next page is appended in place (htmx), keyset-paged
+                await page.goto(f"{base}/console/audit")
+                await expect(page.locator("#audit-body tr")).to_have_count(50)
+                await page.locator("#pager a").click()
+                await expect(page.locator("#audit-body tr")).not_to_have_count(50)
+                assert page.url.endswith("/console/audit")  # no navigation: rows were appended
+                await ctx.close()
+        finally:
+            await browser.close()
