@@ -306,11 +306,10 @@ def _photo_counts(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, tup
 def _visits_with_findings(session: Session, ids: list[uuid.UUID]) -> set[uuid.UUID]:
     found: set[uuid.UUID] = set()
     for start in range(0, len(ids), 500):
-        found |= set(
-            session.exec(
-                select(Finding.visit_id).where(col(Finding.visit_id).in_(ids[start : start + 500])).distinct()
-            ).all()
-        )
+        rows = session.exec(
+            select(Finding.visit_id).where(col(Finding.visit_id).in_(ids[start : start + 500])).distinct()
+        ).all()
+        found |= {vid for vid in rows if vid is not None}
     return found
 
 
