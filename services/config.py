@@ -39,7 +39,8 @@ COUNTY_THRESHOLDS: tuple[str, ...] = (
     "review_cadence_months",
     "local_standard_yuan",
     "panel_min_members",
-    "panel_quorum",
+    "panel_quorum_num",
+    "panel_quorum_den",
 )
 """The settings a county profile may override."""
 
@@ -91,9 +92,11 @@ class Settings(BaseSettings):
     review_cadence_months: int = Field(default=12, ge=1, le=60)
     # the monthly 低保标准 per person: work income above it × household size is a lead
     local_standard_yuan: float = Field(default=760.0, ge=0)
-    # 村民代表评议: the least number of representatives and the share that must attend
+    # 村民代表评议: the least number of members, and the share (numerator / denominator, exact) of
+    # resident representatives among them and of members that must attend
     panel_min_members: int = Field(default=20, ge=1)
-    panel_quorum: float = Field(default=2 / 3, gt=0, le=1)
+    panel_quorum_num: int = Field(default=2, ge=1)
+    panel_quorum_den: int = Field(default=3, ge=1)
     # per county (6-digit code) overrides of the thresholds above, e.g. (JSON in the environment)
     # FEIJIAN_COUNTY_PROFILES='{"150425": {"money_tolerance_yuan": 50, "panel_min_members": 15}}'
     county_profiles: dict[str, dict[str, float]] = Field(default_factory=dict)

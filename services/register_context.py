@@ -52,5 +52,6 @@ def register_context(
         "vehicle_value_limit": county["vehicle_value_limit_yuan"],
         "local_standard": county["local_standard_yuan"],
         "panel_min_members": int(county["panel_min_members"]),
-        "panel_quorum": county["panel_quorum"],
+        "panel_quorum_num": int(county["panel_quorum_num"]),
+        "panel_quorum_den": int(county["panel_quorum_den"]),
     }

@@ -39,8 +39,8 @@ from services import access, audit, evidence, notices, round_dispatch
 from services.clock import not_in_future
 from services.config import get_settings
 from services.context import Actor
-from services.register_context import register_context
 from services.errors import Conflict, ValidationFailed
+from services.register_context import register_context
 
 MAX_SPEED_KMH = 150.0  # faster than a car on county roads: a jump between fixes
 FROZEN_MIN_S = 20 * 60  # a live track that never moves over this long is suspicious
@@ -288,9 +288,7 @@ def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: Visi
         status = AssignmentStatus.revisit if outcome is Outcome.REVISIT else AssignmentStatus.done
         round_dispatch.mark_assignment(session, actor, visit.assignment_id, status)
     # leads go to review first: only proven findings of a serious severity alert at once
-    serious = [
-        f for f in found if f.kind is checklists.RuleKind.FINDING and f.severity in SERIOUS_SEVERITIES
-    ]
+    serious = [f for f in found if f.kind is checklists.RuleKind.FINDING and f.severity in SERIOUS_SEVERITIES]
     _alert_supervisors(session, visit, serious)
     audit.record(
         session,

@@ -73,9 +73,9 @@ def categories(cl: object, state: State) -> set[FindingCategory]:
     return {f.category for f in findings(cl, state)}  # type: ignore[arg-type]
 
 
-def test_catalog_lists_the_four_checklists() -> None:
+def test_catalog_lists_the_five_checklists() -> None:
     ids = {c.id for c in list_checklists()}
-    assert ids == {"home_visit", "notice_board", "village_panel", "township_files"}
+    assert ids == {"home_visit", "notice_board", "village_panel", "township_files", "township_review"}
     assert all(c.title_zh and c.title_en for c in list_checklists())
 
 
@@ -267,7 +267,7 @@ def test_notice_board_paths() -> None:
 
 
 def test_village_panel_paths() -> None:
-    cl = load_checklist("village_panel")
+    cl = load_checklist("village_panel", 1)
     fine = walk(
         cl,
         {
@@ -308,7 +308,7 @@ def test_village_panel_paths() -> None:
 
 
 def test_township_files_paths() -> None:
-    cl = load_checklist("township_files")
+    cl = load_checklist("township_files", 1)
     fine = walk(cl, {"file_ref": "A-001", "cadre_relative_case": "no"})
     assert findings(cl, fine) == []
     bad = walk(

@@ -61,9 +61,7 @@ def test_store_replay_yields_the_case(session: Session, settings: Settings, case
         script["id_last4"] = idn[-4:]
     state, _ = play(checklists.load_checklist("home_visit"), script)
     answers = [
-        AnswerIn(
-            step_id=x.step_id, value=x.value, evidence=[str(ev.id)] if x.evidence else [], item=x.item
-        )
+        AnswerIn(step_id=x.step_id, value=x.value, evidence=[str(ev.id)] if x.evidence else [], item=x.item)
         for x in state.answers
     ]
     done = visits.finish_visit(session, actor, v.id, VisitFinish(answers=answers))
