@@ -70,6 +70,10 @@ def test_visit_flow_over_http(client, session: Session) -> None:  # type: ignore
     sup = auth_headers(client, "sup")
     seen = client.get(f"/api/v1/visits/{vid}", headers=sup)
     assert seen.status_code == 200 and seen.json()["outcome"] == "completed"
+    # the structured conclusion is stored with the visit; each finding says whether it is a lead
+    assert seen.json()["conclusion"]["decision"] == state.values()["conclusion"]
+    assert {f["kind"] for f in seen.json()["findings"]} <= {"lead", "finding"}
+    assert seen.json()["findings"], "the walk's default answers raise leads"
     junk = client.post(
         f"/api/v1/visits/{vid}/events", json={"events": [{"kind": "location", "lat": 999}]}, headers=hdr
     )
