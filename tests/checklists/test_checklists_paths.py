@@ -247,7 +247,7 @@ def test_replay_refuses_tampered_answers() -> None:
 
 
 def test_notice_board_paths() -> None:
-    cl = load_checklist("notice_board")
+    cl = load_checklist("notice_board", 1)
     fine = walk(
         cl,
         {

@@ -67,3 +67,24 @@ def test_township_review_is_asked_once_and_files_each_check_the_arithmetic() -> 
     fired = findings(files, wrong, ctx)
     assert [(f.rule_id, f.kind) for f in fired] == [("subsidy_miscomputed", RuleKind.LEAD)]
     assert "应为 920 元" in fired[0].message.get("zh-CN")
+
+
+def test_notice_board_records_the_sign_off_date() -> None:
+    cl = load_checklist("notice_board")
+    base = {"board_exists": "yes", "lists_beneficiaries": "yes", "lists_leavers": "yes"}
+    base |= {"shows_hotline": "yes", "is_current": "current", "kept_one_year": "yes"}
+    base |= {"privacy_exposed": "no"}
+    dated = walk(cl, {**base, "notice_date": "2026-06-30"})
+    assert findings(cl, dated) == []
+    undated = walk(cl, {**base, "notice_date": "无"})
+    assert [(f.rule_id, f.kind) for f in findings(cl, undated)] == [("notice_undated", RuleKind.FINDING)]
+    step = cl.step("notice_date")
+    assert step is not None
+    from checklists import ChecklistError, parse_value
+
+    try:
+        parse_value(step, "六月底")
+    except ChecklistError as err:
+        assert "年-月-日" in err.message("zh-CN")
+    else:
+        raise AssertionError("a date in words is refused")
