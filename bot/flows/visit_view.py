@@ -257,6 +257,8 @@ def summary_texts(data: VisitData, lang: str) -> list[str]:
     lines.append("")
     lines.append(t(lang, "Outcome: {outcome}", outcome=summ.outcome_label))
     lines += findings_lines(checklists.findings(cl, state), lang)
+    if cl.context:
+        lines.append(t(lang, "The store compares the answers with the register once the visit is sent."))
     lines.append("")
     lines.append(t(lang, "Submit this visit, or go back to change the last answer?"))
     return split_text("\n".join(lines))

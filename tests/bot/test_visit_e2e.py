@@ -98,6 +98,7 @@ def test_all_fine_with_live_track_and_proven_core_steps(world: World) -> None:
         assert "走访小结" in summary.text
         assert summary.text.count("✅ 已证实") == 2 and "未证实" not in summary.text
         assert "☑️ 已登记，由系统与名册比对" in summary.text  # the documents: the ID's last four
+        assert "提交后，系统会将以上记录与低保名册比对" in summary.text
         assert "未发现问题" in summary.text and "结果：已完成" in summary.text
         assert "以文件方式发送照片" in "\n".join(ins.seen)  # the tip, said once
         assert "\n".join(ins.seen).count("以文件方式发送照片") == 1
