@@ -15,7 +15,9 @@ Public API (all functions are pure; `State` is immutable and JSON-serializable):
     is_complete(checklist, state) -> bool
     outcome(checklist, state) -> Outcome | None                 # completed / revisit / refused / not_found
     summary(checklist, state, lang=None) -> Summary             # Summary.text(lang) renders it
-    findings(checklist, state) -> list[Finding]    # category, severity, step ids, zh-CN/en message
+    findings(checklist, state, context=None) -> list[Finding]  # kind (lead/finding/flag), category,
+        # severity, step ids, zh-CN/en message; `context`: the register and county values declared
+    conclusion(checklist, state, context=None) -> Conclusion | None   # 符合/调档/清退/补发/再核/移送纪检
     replay(checklist, answers) -> State            # the store's re-validation; raises on a bad answer
     core_status(checklist, state) -> dict[CoreMarker, bool | None]
     required_evidence(checklist, state, step_id, raw_value) -> int   # photos the bot must collect first
@@ -45,6 +47,7 @@ from checklists.engine import (
     SummaryItem,
     answer,
     back,
+    conclusion,
     core_status,
     current_member,
     current_values,
@@ -56,6 +59,7 @@ from checklists.engine import (
     parse_value,
     replay,
     required_evidence,
+    rule_env,
     start,
     summary,
 )
@@ -82,6 +86,7 @@ from checklists.schema import (
     FindingRule,
     Outcome,
     Repeat,
+    RuleKind,
     Severity,
     Step,
     StepKind,
@@ -109,6 +114,7 @@ __all__ = [
     "Outcome",
     "Problem",
     "Repeat",
+    "RuleKind",
     "Severity",
     "State",
     "Step",
@@ -120,6 +126,7 @@ __all__ = [
     "back",
     "canonical_number",
     "category_label",
+    "conclusion",
     "core_status",
     "current_member",
     "current_values",
@@ -140,6 +147,7 @@ __all__ = [
     "parse_value",
     "replay",
     "required_evidence",
+    "rule_env",
     "start",
     "summary",
 ]

@@ -33,10 +33,12 @@ from checklists.schema import (
     FindingCategory,
     Outcome,
     Repeat,
+    RuleKind,
     Severity,
     Step,
     StepKind,
 )
+from contracts.visits import Conclusion, Decision
 
 
 class Answer(BaseModel):
@@ -78,6 +80,7 @@ class Finding(BaseModel):
     severity: Severity
     step_ids: list[str]
     message: LocalizedText
+    kind: RuleKind = RuleKind.LEAD
 
     def category_label(self, lang: str | None = None) -> str:
         """Return the category's label in `lang`."""
@@ -477,11 +480,30 @@ def replay(checklist: Checklist, answers: Iterable[Answer | Mapping[str, Any]]) 
     return state
 
 
-def findings(checklist: Checklist, state: State) -> list[Finding]:
-    """Recompute the findings from the answers (never from a client's list)."""
+def rule_env(checklist: Checklist, state: State, context: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """What rules see: the answers, the declared context (None where not given) and derived numbers."""
+    rt = _rt(checklist)
+    env = dict(_values(rt, state.answers).env)
+    ctx = context or {}
+    for name in checklist.context:
+        if name not in rt.index:
+            env[name] = ctx.get(name)
+    for d in checklist.derived:
+        raw = compile_expr(d.expr)(env)
+        ok = isinstance(raw, int | float) and not isinstance(raw, bool) and math.isfinite(raw)
+        env[d.id] = round(raw, 2) if ok else None
+    return env
+
+
+def findings(checklist: Checklist, state: State, context: Mapping[str, Any] | None = None) -> list[Finding]:
+    """Recompute leads, findings and visit flags from the answers (never from a client's list).
+
+    `context` holds the register and county values the checklist declares (the store supplies
+    them); a rule that reads a missing one does not fire.
+    """
     _check_pinned(checklist, state)
     rt = _rt(checklist)
-    values = _values(rt, state.answers).env
+    values = rule_env(checklist, state, context)
     out: list[Finding] = []
     for rule, (expr, cited) in zip(checklist.findings, rt.findings, strict=True):
         if expr.test(values):
@@ -491,6 +513,7 @@ def findings(checklist: Checklist, state: State) -> list[Finding]:
                     category=rule.category,
                     severity=rule.severity,
                     step_ids=cited,
+                    kind=rule.kind,
                     message=LocalizedText(
                         zh_CN=_fill(rule.message.zh_CN, checklist, values, "zh-CN"),
                         en=_fill(rule.message.en, checklist, values, "en"),
@@ -500,8 +523,38 @@ def findings(checklist: Checklist, state: State) -> list[Finding]:
     return out
 
 
-def summary(checklist: Checklist, state: State, lang: str | None = None) -> Summary:
-    """Summarize answers, outcome and findings in `lang`."""
+def conclusion(
+    checklist: Checklist, state: State, context: Mapping[str, Any] | None = None
+) -> Conclusion | None:
+    """The visit's structured conclusion: the decision step's answer (or the early ending's) and
+    its typed numbers; None while the checklist is in progress or declares no conclusion."""
+    spec = checklist.conclusion
+    if spec is None or outcome(checklist, state) is None:
+        return None
+    env = rule_env(checklist, state, context)
+    decision: Any = env.get(spec.decision)
+    if decision is None:
+        rt = _rt(checklist)
+        ended = next(
+            (e for e, (x, _o) in zip(checklist.endings, rt.endings, strict=True) if x.test(env)), None
+        )
+        decision = ended.decision if ended is not None else Decision.RECHECK
+    fields: dict[str, Any] = {}
+    for name, ref in spec.fields.items():
+        v = env.get(ref)
+        if v is not None and not isinstance(v, list | dict):
+            fields[name] = v
+    return Conclusion.model_validate({"decision": decision, **fields})
+
+
+def summary(
+    checklist: Checklist,
+    state: State,
+    lang: str | None = None,
+    *,
+    context: Mapping[str, Any] | None = None,
+) -> Summary:
+    """Summarize answers, outcome and findings (with the register `context`, when known) in `lang`."""
     lang = normalize_lang(lang)
     oc = outcome(checklist, state)
     items = []
@@ -517,7 +570,7 @@ def summary(checklist: Checklist, state: State, lang: str | None = None) -> Summ
         if a.item is not None:
             label = _member_label(rt, step, (rt.index[step.id], a.item)).label.get(lang)
         items.append(SummaryItem(step_id=step.id, label=label, value=text))
-    found = [f"[{f.category_label(lang)}] {f.message.get(lang)}" for f in findings(checklist, state)]
+    found = [f"[{f.category_label(lang)}] {f.message.get(lang)}" for f in findings(checklist, state, context)]
     return Summary(
         checklist_id=checklist.id,
         version=checklist.version,
@@ -813,7 +866,10 @@ def _fill(template: str, checklist: Checklist, values: Mapping[str, Any], lang: 
         sid = m.group(1)
         step = checklist.step(sid)
         if step is None:
-            return str(m.group(0))
+            v = values.get(sid)
+            if v is None:
+                return str(m.group(0))
+            return _fmt_num(v) if isinstance(v, float) else str(v)
         return display_value(step, values.get(sid), lang)
 
     return REF_IN_TEMPLATE.sub(sub, template)

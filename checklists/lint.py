@@ -84,6 +84,12 @@ def _domain(step: Step | None, literals: Iterable[Any], reachable: bool) -> list
 
 
 def _ref_domain(checklist: Checklist, ref: str, expr: Expr, reachable: dict[str, bool]) -> list[Any]:
+    if checklist.step(ref) is None and (
+        ref in checklist.context or any(d.id == ref for d in checklist.derived)
+    ):  # a register value or a derived number: any literal the rule compares with, or around it
+        nums = {float(x) + k for x in expr.literals if isinstance(x, int | float) for k in (-1, 0, 1)}
+        strs = [x for x in expr.literals if isinstance(x, str)]
+        return [None, 0.0, 1.0, 1000.0, -1000.0, "yes", "no", *sorted(nums), *strs]
     rep = checklist.repeat(ref)
     if rep is not None:  # a repeat: its members, as count(${members}) sees them
         return [NodeSet(range(1, k + 1)) for k in sorted({0, 1, 2, 3, 5, 10, rep.max})]
@@ -188,10 +194,15 @@ def lint_checklist(checklist: Checklist, file: str | None = None) -> list[Proble
         if v.min is not None and v.max is not None and v.min > v.max:
             add("empty_range", f"steps.{s.id}.validation", f"min {v.min} > max {v.max}")
 
-    # References: every ${id} must name a step; conditions may only look backwards.
+    # References: every ${id} must name a step; conditions may only look backwards. Rules (before is
+    # None) may also read the declared context and derived numbers.
+    known = set(checklist.context) | {d.id for d in checklist.derived}
+
     def check_refs(expr: Expr, where: str, before: int | None) -> None:
         for ref in sorted(expr.refs):
             j = index.get(ref)
+            if j is None and before is None and ref in known:
+                continue
             if j is None:
                 add("unknown_reference", where, f"refers to unknown step ${{{ref}}}")
             elif before is not None and j >= before:
@@ -215,14 +226,16 @@ def lint_checklist(checklist: Checklist, file: str | None = None) -> list[Proble
                 add("unknown_reference", f"findings.{f.id}.steps", f"cites unknown step {ref!r}")
         for lang_text in (f.message.zh_CN, f.message.en):
             for ref in sorted(template_refs(lang_text)):
-                if ref not in index:
+                if ref not in index and ref not in known:
                     add(
                         "unknown_reference",
                         f"findings.{f.id}.message",
                         f"template refers to unknown ${{{ref}}}",
                     )
     for e in checklist.endings:
-        check_refs(compile_expr(e.when), f"endings.{e.id}.when", None)
+        check_refs(compile_expr(e.when), f"endings.{e.id}.when", len(checklist.steps))
+    for d in checklist.derived:
+        check_refs(compile_expr(d.expr), f"derived.{d.id}", None)
     for rep in checklist.repeats:
         for src in (rep.count, rep.when):
             if src is not None:

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, field_validator,
 
 from checklists.expr import NAME_RE, Expr, ExprError, compile_expr
 from checklists.messages import LocalizedText, lt
+from contracts.visits import Decision as Decision
 
 # one enum per meaning: the store's Visit and Finding columns hold these too
 from contracts.vocab import FindingCategory as FindingCategory
@@ -211,11 +212,25 @@ class Step(_Model):
         return self._when
 
 
+class RuleKind(StrEnum):
+    """What a rule's hit is: a lead to verify, a proven finding, or a flag on the visit itself.
+
+    A rule yields a `lead` (疑点待核) unless the answers prove the problem; only a `finding` of a
+    serious severity alerts supervisors. A `flag` is about the visit's own validity (team too small,
+    a cadre present) and never lands on the household or village.
+    """
+
+    LEAD = "lead"
+    FINDING = "finding"
+    FLAG = "flag"
+
+
 class FindingRule(_Model):
-    """A condition on the answers that yields a finding."""
+    """A condition on the answers (and the register context) that yields a lead, finding or flag."""
 
     id: str
     when: str
+    kind: RuleKind = RuleKind.LEAD
     category: FindingCategory
     severity: Severity
     message: LocalizedText  # may contain ${step_id} placeholders, filled with the answers
@@ -232,9 +247,28 @@ class Ending(_Model):
     when: str
     outcome: Outcome
     message: LocalizedText
+    decision: Decision = Decision.RECHECK  # the visit's conclusion when it ends here
 
     _v_id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
     _v_when = field_validator("when")(classmethod(lambda cls, v: _check_expr(v)))
+
+
+class Derived(_Model):
+    """A number computed from answers and context (e.g. money short = amount × months − credited)."""
+
+    id: str
+    expr: str
+    label: LocalizedText | None = None
+
+    _v_id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))
+    _v_expr = field_validator("expr")(classmethod(lambda cls, v: _check_expr(v)))
+
+
+class ConclusionSpec(_Model):
+    """Which steps hold the visit's structured conclusion: the decision and its typed numbers."""
+
+    decision: str  # a choice step whose ids are `Decision` values
+    fields: dict[str, str] = Field(default_factory=dict)  # conclusion field → step or derived id
 
 
 class Section(_Model):
@@ -270,6 +304,11 @@ class Checklist(_Model):
     steps: list[Step] = Field(min_length=1)
     findings: list[FindingRule] = Field(default_factory=list)
     endings: list[Ending] = Field(default_factory=list)
+    # names the store supplies from the register and county settings (reg_amount, money_tolerance, …);
+    # finding rules and derived numbers may read them, step conditions may not (the bot has none)
+    context: list[str] = Field(default_factory=list)
+    derived: list[Derived] = Field(default_factory=list)
+    conclusion: ConclusionSpec | None = None
     source: str | None = None  # where an imported checklist came from
 
     _v_id = field_validator("id")(classmethod(lambda cls, v: _check_id(v)))

@@ -14,6 +14,29 @@ from contracts.vocab import FindingCategory, Outcome, Severity
 MAX_EVENTS = 500
 
 
+class Decision(StrEnum):
+    """The team's conclusion on a visited household (the ledger takes it from here)."""
+
+    ELIGIBLE = "eligible"  # 符合
+    ADJUST_TIER = "adjust_tier"  # 调档
+    REMOVE = "remove"  # 清退
+    BACK_PAY = "back_pay"  # 补发
+    RECHECK = "recheck"  # 再核
+    REFER = "refer"  # 移送纪检
+
+
+class Conclusion(BaseModel):
+    """A visit's structured conclusion with the typed numbers the ledger needs."""
+
+    decision: Decision
+    new_tier: str | None = None
+    overpaid_months: int | None = None
+    overpaid_amount: float | None = None
+    back_pay_amount: float | None = None
+    months_short: int | None = None  # months with no or a short credit, as the record showed
+    amount_short: float | None = None  # register amount × months checked − credited, by the store
+
+
 class VisitStatus(StrEnum):
     in_progress = "in_progress"
     submitted = "submitted"
@@ -90,6 +113,7 @@ class FindingPublic(BaseModel):
     severity: Severity
     step_ids: list[str]
     message: str
+    kind: Literal["lead", "finding"] = "finding"  # a lead (疑点待核) goes to review first
 
 
 class VisitPublic(BaseModel):
@@ -115,3 +139,4 @@ class VisitPublic(BaseModel):
     finished_at: datetime | None
     duration_s: float | None
     findings: list[FindingPublic] = []
+    conclusion: Conclusion | None = None

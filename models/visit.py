@@ -50,6 +50,8 @@ class Visit(SQLModel, table=True):
     core_proof: dict[str, Any] = Field(default_factory=dict, sa_column=json_column())
     notes: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
     client_findings: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
+    # the structured conclusion (contracts.visits.Conclusion) the store derived on finish
+    conclusion: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
     started_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     finished_at: datetime | None = Field(default=None, sa_column=ts_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))

@@ -33,6 +33,18 @@ def _decode_key(value: str, name: str) -> bytes:
     return raw
 
 
+COUNTY_THRESHOLDS: tuple[str, ...] = (
+    "money_tolerance_yuan",
+    "vehicle_value_limit_yuan",
+    "review_cadence_months",
+    "local_standard_yuan",
+    "panel_min_members",
+    "panel_quorum_num",
+    "panel_quorum_den",
+)
+"""The settings a county profile may override."""
+
+
 class Settings(BaseSettings):
     """Every knob of the store; defaults are the embedded demo setup."""
 
@@ -92,6 +104,32 @@ class Settings(BaseSettings):
     ledger_days_low: int = Field(default=30, ge=1, le=250)
     ledger_days_fix_now: int = Field(default=3, ge=1, le=250)  # route 立即整改, whatever the severity
     ledger_remind_days: int = Field(default=3, ge=0, le=30)  # "deadline soon" this many working days ahead
+    # County thresholds the checklists compare with (they differ by county; never in the YAML).
+    # A shortfall per month up to this is taken as a standard change or rounding, not a lead.
+    money_tolerance_yuan: float = Field(default=30.0, ge=0)
+    # vehicles owned by covered members worth more than this are a lead
+    vehicle_value_limit_yuan: float = Field(default=50000.0, ge=0)
+    # a household not re-checked for longer than this is a 动态管理 lead
+    review_cadence_months: int = Field(default=12, ge=1, le=60)
+    # the monthly 低保标准 per person: work income above it × household size is a lead
+    local_standard_yuan: float = Field(default=760.0, ge=0)
+    # 村民代表评议: the least number of members, and the share (numerator / denominator, exact) of
+    # resident representatives among them and of members that must attend
+    panel_min_members: int = Field(default=20, ge=1)
+    panel_quorum_num: int = Field(default=2, ge=1)
+    panel_quorum_den: int = Field(default=3, ge=1)
+    # per county (6-digit code) overrides of the thresholds above, e.g. (JSON in the environment)
+    # FEIJIAN_COUNTY_PROFILES='{"150425": {"money_tolerance_yuan": 50, "panel_min_members": 15}}'
+    county_profiles: dict[str, dict[str, float]] = Field(default_factory=dict)
+
+    def county_thresholds(self, county_code: str | None) -> dict[str, float]:
+        """The county thresholds for one county: the settings, overridden by its profile."""
+        base: dict[str, float] = {name: float(getattr(self, name)) for name in COUNTY_THRESHOLDS}
+        profile = self.county_profiles.get(county_code or "", {})
+        unknown = set(profile) - set(COUNTY_THRESHOLDS)
+        if unknown:
+            raise SettingsError(f"FEIJIAN_COUNTY_PROFILES: unknown threshold {sorted(unknown)[0]!r}")
+        return {**base, **{k: float(v) for k, v in profile.items()}}
 
     @field_validator("database_url")
     @classmethod

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 import checklists
 from contracts.telegram import NoticeKind
 from contracts.visits import (
+    Conclusion,
     EventBatch,
     FindingPublic,
     LocationEvent,
@@ -39,6 +40,7 @@ from services.clock import not_in_future
 from services.config import get_settings
 from services.context import Actor
 from services.errors import Conflict, ValidationFailed
+from services.register_context import register_context
 
 MAX_SPEED_KMH = 150.0  # faster than a car on county roads: a jump between fixes
 FROZEN_MIN_S = 20 * 60  # a live track that never moves over this long is suspicious
@@ -255,8 +257,18 @@ def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: Visi
         visit.flags = [*visit.flags, {"code": "rushed", "seconds": round(duration), "answered": answered}]
     visit.status = VisitStatus.submitted
     visit.updated_at = utcnow()
+    context = _context(session, actor, visit, checklist, state)
+    found = checklists.findings(checklist, state, context)
+    concluded = checklists.conclusion(checklist, state, context)
+    visit.conclusion = concluded.model_dump(mode="json", exclude_none=True) if concluded else None
+    # the visit's own validity problems are flags on the visit, never findings against the household
+    flags = [f for f in found if f.kind is checklists.RuleKind.FLAG]
+    visit.flags = [f for f in visit.flags if f.get("source") != "checklist"] + [
+        {"code": f.rule_id, "source": "checklist", "zh": f.message.get("zh-CN"), "en": f.message.get("en")}
+        for f in flags
+    ]
     session.add(visit)
-    found = checklists.findings(checklist, state)
+    found = [f for f in found if f.kind is not checklists.RuleKind.FLAG]
     for f in found:
         session.add(
             Finding(
@@ -275,7 +287,9 @@ def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: Visi
     if visit.assignment_id:
         status = AssignmentStatus.revisit if outcome is Outcome.REVISIT else AssignmentStatus.done
         round_dispatch.mark_assignment(session, actor, visit.assignment_id, status)
-    _alert_supervisors(session, visit, [f for f in found if f.severity in SERIOUS_SEVERITIES])
+    # leads go to review first: only proven findings of a serious severity alert at once
+    serious = [f for f in found if f.kind is checklists.RuleKind.FINDING and f.severity in SERIOUS_SEVERITIES]
+    _alert_supervisors(session, visit, serious)
     audit.record(
         session,
         actor,
@@ -287,6 +301,25 @@ def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: Visi
         client_findings=len(data.client_findings),
     )
     return visit
+
+
+def _context(
+    session: Session,
+    actor: Actor,
+    visit: Visit,
+    checklist: checklists.Checklist,
+    state: checklists.State,
+) -> dict[str, Any]:
+    """The register and county values the checklist declares, for its rules to compare with."""
+    if not checklist.context:
+        return {}
+    household = session.get(Household, visit.household_id)
+    if household is None:
+        return {}
+    typed_id = any(a.step_id == "id_last4" and a.value for a in state.answers)
+    compare_id = typed_id and "reg_id_last4" in checklist.context
+    today = (visit.finished_at or utcnow()).date()
+    return register_context(session, actor, household, get_settings(), today, compare_id=compare_id)
 
 
 def core_proof(
@@ -301,6 +334,10 @@ def core_proof(
         ans = by_step[step.id]
         if ans.value != "yes":
             out[step.core.value] = {"status": "not_claimed"}
+            continue
+        if not ans.evidence and not step.evidence:
+            # proven by a typed comparison with the register (the ID's last four), not by a photo
+            out[step.core.value] = {"status": "declared", "by": "register_comparison"}
             continue
         if not ans.evidence:
             out[step.core.value] = {"status": "unproven", "reason": "no_photo"}
@@ -387,6 +424,7 @@ def list_visits(
 def to_public(session: Session, visit: Visit, lang: str) -> VisitPublic:
     """The API view of a visit."""
     found = session.exec(select(Finding).where(Finding.visit_id == visit.id)).all()
+    kinds = _rule_kinds(visit)
     # the same duration `rushed` is judged on: message times widened by trusted capture times
     duration = on_site_seconds(session, visit, visit.finished_at) if visit.finished_at else None
     return VisitPublic(
@@ -421,7 +459,18 @@ def to_public(session: Session, visit: Visit, lang: str) -> VisitPublic:
                 severity=f.severity,
                 step_ids=f.step_ids,
                 message=f.message_en if lang == "en" else f.message_zh,
+                kind="lead" if kinds.get(f.rule_id) is checklists.RuleKind.LEAD else "finding",
             )
             for f in found
         ],
+        conclusion=Conclusion.model_validate(visit.conclusion) if visit.conclusion else None,
     )
+
+
+def _rule_kinds(visit: Visit) -> dict[str, checklists.RuleKind]:
+    """Each rule of the visit's pinned checklist: lead, finding or flag."""
+    try:
+        checklist = checklists.load_checklist(visit.checklist_id, visit.checklist_version)
+    except checklists.ChecklistError:
+        return {}
+    return {r.id: r.kind for r in checklist.findings}

@@ -6,12 +6,12 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from api.deps import ActorDep, SessionDep
 from api.idempotency import IdempotencyKey, respond
 from contracts.visits import EventBatch, VisitFinish, VisitPublic, VisitStart
-from services import visits
+from services import visit_form, visits
 
 router = APIRouter(prefix="/visits", tags=["visits"])
 
@@ -95,6 +95,21 @@ def cancel(
 def get(visit_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> VisitPublic:
     """One visit with the store's findings."""
     return visits.get_visit(session, actor, visit_id)
+
+
+@router.get(
+    "/{visit_id}/form.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "The 调查表 to sign"}},
+)
+def form_pdf(visit_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> Response:
+    """The signed paper form (调查表) generated from what the visit recorded."""
+    pdf = visit_form.visit_form_pdf(session, actor, visit_id)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="visit-{visit_id}.pdf"'},
+    )
 
 
 @router.get("", response_model=list[VisitPublic])

@@ -215,7 +215,9 @@ def core_lines(data: VisitData, cl: Checklist, lang: str) -> list[str]:
             continue
         photos = [data.photos[r] for r in a.get("evidence") or [] if r in data.photos]
         label = step.label.get(lang)
-        if any(p.proven for p in photos):
+        if not step.evidence:  # proven by what was typed (the ID's last four), compared by the store
+            out.append(t(lang, "☑️ recorded, the store compares it with the register: {step}", step=label))
+        elif any(p.proven for p in photos):
             out.append(t(lang, "✅ proven: {step}", step=label))
         elif any(p.status == "queued" for p in photos):
             out.append(t(lang, "⏳ photo waiting to sync: {step}", step=label))
@@ -254,15 +256,32 @@ def summary_texts(data: VisitData, lang: str) -> list[str]:
         lines += core
     lines.append("")
     lines.append(t(lang, "Outcome: {outcome}", outcome=summ.outcome_label))
-    found = checklists.findings(cl, state)
-    if found:
-        lines.append(t(lang, "Findings ({count}):", count=len(found)))
-        lines += [f"- [{f.category_label(lang)}] {f.message.get(lang)}" for f in found]
-    else:
-        lines.append(t(lang, "No findings."))
+    lines += findings_lines(checklists.findings(cl, state), lang)
+    if cl.context:
+        lines.append(t(lang, "The store compares the answers with the register once the visit is sent."))
     lines.append("")
     lines.append(t(lang, "Submit this visit, or go back to change the last answer?"))
     return split_text("\n".join(lines))
+
+
+def findings_lines(found: list[checklists.Finding], lang: str) -> list[str]:
+    """Proven findings, leads to verify (疑点待核) and the visit's own flags, each under its heading."""
+    kinds = checklists.RuleKind
+    out: list[str] = []
+    for kind in (kinds.FINDING, kinds.LEAD, kinds.FLAG):
+        these = [f for f in found if f.kind is kind]
+        if not these:
+            continue
+        if kind is kinds.FINDING:
+            out.append(t(lang, "Findings ({count}):", count=len(these)))
+        elif kind is kinds.LEAD:
+            out.append(t(lang, "Leads to verify ({count}):", count=len(these)))
+        else:
+            out.append(t(lang, "About this visit ({count}):", count=len(these)))
+        out += [f"- [{f.category_label(lang)}] {f.message.get(lang)}" for f in these]
+    if not any(f.kind is not kinds.FLAG for f in found):
+        out.append(t(lang, "No findings."))
+    return out
 
 
 def summary_buttons(lang: str) -> Buttons:

@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import io
+import uuid
 from datetime import UTC, datetime, timedelta
 
+from pypdf import PdfReader
 from sqlmodel import Session, func, select
 
 import checklists
@@ -70,6 +73,21 @@ def test_visit_flow_over_http(client, session: Session) -> None:  # type: ignore
     sup = auth_headers(client, "sup")
     seen = client.get(f"/api/v1/visits/{vid}", headers=sup)
     assert seen.status_code == 200 and seen.json()["outcome"] == "completed"
+    # the structured conclusion is stored with the visit; each finding says whether it is a lead
+    assert seen.json()["conclusion"]["decision"] == state.values()["conclusion"]
+    assert {f["kind"] for f in seen.json()["findings"]} <= {"lead", "finding"}
+    assert seen.json()["findings"], "the walk's default answers raise leads"
+    form = client.get(f"/api/v1/visits/{vid}/form.pdf", headers=sup)
+    assert form.status_code == 200 and form.headers["content-type"] == "application/pdf"
+    text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(form.content)).pages)
+    assert "最低生活保障入户调查表" in text and "被调查人（签字或按手印）" in text
+    assert "本次入户检查组共几人？" in text and "结论：符合" in text
+    assert "张*" in text and "张三" not in text  # the head's name masked, no ID number printed
+    en = client.get(f"/api/v1/visits/{vid}/form.pdf", headers=sup | {"Accept-Language": "en"})
+    en_text = "".join(p.extract_text() for p in PdfReader(io.BytesIO(en.content)).pages)
+    assert "Person interviewed (signature or thumbprint)" in en_text
+    missing = client.get(f"/api/v1/visits/{uuid.uuid4()}/form.pdf", headers=sup)
+    assert missing.status_code == 404 and missing.headers["content-type"] == "application/problem+json"
     junk = client.post(
         f"/api/v1/visits/{vid}/events", json={"events": [{"kind": "location", "lat": 999}]}, headers=hdr
     )

@@ -6,6 +6,7 @@ location, photos as photos and as files), then the store is read to check what i
 
 from __future__ import annotations
 
+import random
 import time
 import uuid
 from collections.abc import Callable
@@ -29,6 +30,7 @@ from tests.bot.visit_driver import (
     run_to,
     shared_photo,
 )
+from tests.factories import make_id
 
 FAR = (43.998, 119.38)  # about 2 km north of every test household
 
@@ -91,9 +93,12 @@ def test_all_fine_with_live_track_and_proven_core_steps(world: World) -> None:
         assert "已到现场" in checkin.text and "米" in checkin.text
         world.client.move_live_location(uid, HOME[0] + 0.0002, HOME[1])  # the track moves
         world.client.move_live_location(uid, HOME[0] + 0.0003, HOME[1] + 0.0001)
-        summary = run_to(ins, [*ALL_FINE, ("press", "a:household"), *MONEY_OK, ("press", "pd")])
+        last4 = make_id(random.Random("LB7001"))[-4:]  # the register's head ID, as make_household made it
+        summary = run_to(ins, [*ALL_FINE[:8], ("type", last4), *ALL_FINE[9:], *MONEY_OK])
         assert "走访小结" in summary.text
-        assert summary.text.count("✅ 已证实") == 3 and "未证实" not in summary.text
+        assert summary.text.count("✅ 已证实") == 2 and "未证实" not in summary.text
+        assert "☑️ 已登记，由系统与名册比对" in summary.text  # the documents: the ID's last four
+        assert "提交后，系统会将以上记录与低保名册比对" in summary.text
         assert "未发现问题" in summary.text and "结果：已完成" in summary.text
         assert "以文件方式发送照片" in "\n".join(ins.seen)  # the tip, said once
         assert "\n".join(ins.seen).count("以文件方式发送照片") == 1
@@ -103,7 +108,7 @@ def test_all_fine_with_live_track_and_proven_core_steps(world: World) -> None:
         assert {k: p["status"] for k, p in v.core_proof.items()} == {
             "entered": "proven",
             "seen_person": "proven",
-            "seen_documents": "proven",
+            "seen_documents": "declared",
         }
         assert v.checkin["status"] == "on_site"
         assert _until(lambda: len((_visit(world, aid) or v).track) >= 3)
@@ -112,7 +117,7 @@ def test_all_fine_with_live_track_and_proven_core_steps(world: World) -> None:
         assert _assignment_status(world, aid) == "done"
         with world.session() as s:
             assert (
-                s.exec(select(func.count()).select_from(Evidence).where(Evidence.visit_id == v.id)).one() == 5
+                s.exec(select(func.count()).select_from(Evidence).where(Evidence.visit_id == v.id)).one() == 4
             )
 
 
@@ -128,7 +133,9 @@ def test_not_home_is_a_revisit_and_goes_back_on_the_list(world: World) -> None:
         assert "门口" in ins.last.text if ins.last else False  # the engine's evidence message
         # The door photo from the shared test photos, sent as a file (EXIF kept).
         door = ins.photo(shared_photo("exifsamples_DSCN0010_gps.jpg"), as_file=True, name="door.jpg")
-        assert "走访小结" in door.text and "结果：需再次走访" in door.text
+        assert "向邻居或村民了解" in door.text  # nobody home: the neighbours are asked before leaving
+        summary = ins.press("a:lives_here")
+        assert "走访小结" in summary.text and "结果：需再次走访" in summary.text
         ins.press("sub", pred=lambda m: "已提交" in m.text)
         v = _submitted(world, aid)
         assert v.outcome == "revisit"
@@ -155,7 +162,8 @@ def test_entry_refused_with_a_static_location(world: World) -> None:
         ins.press("sub", pred=lambda m: "已提交" in m.text)
         v = _submitted(world, aid)
         assert v.outcome == "refused" and v.checkin["status"] == "weak"
-        assert _findings(world, v.id) == ["entry_refused", "team_too_small"]
+        assert _findings(world, v.id) == ["entry_refused"]  # a lead against the household
+        assert [f["code"] for f in v.flags if f.get("source") == "checklist"] == ["team_too_small"]
 
 
 def test_extra_member_found(world: World) -> None:
@@ -170,35 +178,28 @@ def test_extra_member_found(world: World) -> None:
             ("press", "a:home"),
             ("press", "a:yes"),
             ("photo", False),
-            ("multi", ["beneficiary", "family"]),
+            ("multi", ["head", "family"]),
             ("press", "a:yes"),
             ("photo", True),
             ("press", "a:yes"),
-            ("photo", True),
-            ("press", "a:yes"),
-            ("type", "2"),
+            ("type", "1234"),
             ("type", "３"),  # full-width digits from a Chinese keyboard
-            ("press", "a:yes"),
-            ("multi", ["extra_person"]),
-            ("type", "女婿李强2023年起同住，在镇上打工"),
+            ("type", "1"),
+            ("press", "a:yes"),  # someone lives here off the register
+            ("press", "a:other"),
+            ("press", "a:extra_unknown"),
+            ("press", "a:no"),  # nobody else
         ]
         m = run_to(ins, script)
         assert "有劳动能力" in m.text
         summary = run_to(
             ins,
-            [
-                ("press", "a:yes"),
-                ("type", "女婿在镇上打工，每月约3000元"),
-                *ALL_FINE[14:],
-                ("press", "a:household"),
-                *MONEY_OK,
-                ("press", "pd"),
-            ],
+            [("type", "1"), ("type", "1"), ("type", "2000"), *ALL_FINE[13:], *MONEY_OK],
         )
-        assert "疑似合户保或分户保" in summary.text and "登记 2 人，实际 3 人" in summary.text
+        assert "疑点待核" in summary.text and "名册外人员同住且关系不明" in summary.text
         ins.press("sub", pred=lambda m: "已提交" in m.text)
         v = _submitted(world, aid)
-        assert "merged_or_split_household" in _findings(world, v.id)
+        assert _findings(world, v.id) == ["id_mismatch", "unexplained_co_resident"]
 
 
 def test_cadre_holds_the_bank_card_with_shared_photos(world: World) -> None:
@@ -216,16 +217,15 @@ def test_cadre_holds_the_bank_card_with_shared_photos(world: World) -> None:
             ("press", "a:home"),
             ("press", "a:yes"),
             ("photo_bytes", (gps, True)),  # entered: a shared photo as a file (EXIF GPS elsewhere, old)
-            ("multi", ["beneficiary"]),
+            ("multi", ["head"]),
             ("press", "a:yes"),
             ("photo_bytes", (other, False)),  # seen: a shared photo as a photo (EXIF stripped)
             ("press", "a:yes"),
-            ("photo", True),
-            *ALL_FINE[9:],
+            *ALL_FINE[8:],
+            *MONEY_OK[:4],
             ("press", "a:cadre"),
             ("type", "村会计张某代管，说是怕丢"),
-            *MONEY_OK,
-            ("press", "pd"),
+            *MONEY_OK[5:],
         ]
         summary = run_to(ins, script)
         assert "由干部代管：村会计张某代管" in summary.text
@@ -235,7 +235,7 @@ def test_cadre_holds_the_bank_card_with_shared_photos(world: World) -> None:
         v = _submitted(world, aid)
         assert "card_held_by_cadre" in _findings(world, v.id)
         assert v.core_proof["entered"]["status"] == "unproven"
-        assert v.core_proof["seen_documents"]["status"] == "proven"
+        assert v.core_proof["seen_documents"]["status"] == "declared"
 
 
 def test_restart_mid_visit_resumes_at_the_same_step(world: World) -> None:
@@ -245,14 +245,14 @@ def test_restart_mid_visit_resumes_at_the_same_step(world: World) -> None:
         ins = Inspector(world, uid)
         ins.start()
         ins.live()
-        run_to(ins, ALL_FINE[:5])  # up to who_present answered; now "seen the beneficiary?"
-        assert "是否见到低保对象本人" in (ins.last.text if ins.last else "")
+        run_to(ins, ALL_FINE[:5])  # up to who_present answered; now "seen the head of household?"
+        assert "是否见到户主（申请人）本人" in (ins.last.text if ins.last else "")
     with world.bot():  # a new process on the same bot database
         resumed = ins.say("/visit")
-        assert "继续" in resumed.text and "是否见到低保对象本人" in resumed.text
-        summary = run_to(ins, [*ALL_FINE[5:], ("press", "a:household"), *MONEY_OK, ("press", "pd")])
-        assert "低保对象本人" in summary.text and "本次入户检查组共几人？: 2" in summary.text
-        assert summary.text.count("✅ 已证实") == 3
+        assert "继续" in resumed.text and "是否见到户主（申请人）本人" in resumed.text
+        summary = run_to(ins, [*ALL_FINE[5:], *MONEY_OK])
+        assert "户主（申请人）本人" in summary.text and "本次入户检查组共几人？: 2" in summary.text
+        assert summary.text.count("✅ 已证实") == 2
         ins.press("sub", pred=lambda m: "已提交" in m.text)
         assert _submitted(world, aid).outcome == "completed"
 
@@ -268,8 +268,10 @@ def test_store_down_photo_and_submit_sync_later_exactly_once(world: World) -> No
         world.store.stop()
         try:
             saved = ins.photo(as_file=True, pred=lambda m: "已保存" in m.text and is_prompt(m))
-            assert "服务器可连接后将进行核验" in saved.text and "走访小结" in saved.text
-            assert "照片等待同步" not in saved.text  # not a core step
+            assert "服务器可连接后将进行核验" in saved.text and "向邻居或村民了解" in saved.text
+            summary = ins.press("a:lives_here")
+            assert "走访小结" in summary.text
+            assert "照片等待同步" not in summary.text  # not a core step
             done = ins.press("sub", pred=lambda m: "已提交" in m.text)
             assert "同步" in done.text
             db = bot.runtime.db

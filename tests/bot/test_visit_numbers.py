@@ -41,13 +41,13 @@ def test_money_step_confirms_a_decimal_comma_and_refuses_exponents_and_separator
         ins = Inspector(world, uid)
         ins.start()
         ins.live()
-        asked = run_to(ins, [*ALL_FINE, ("press", "a:household"), ("press", "a:bank")])
-        assert "名册登记的月保障金额" in asked.text
+        asked = run_to(ins, [*ALL_FINE, *MONEY_OK[:3]])
+        assert "低保金到账合计" in asked.text
         before = _snapshot(bot, uid)
 
         # An exponent and a thousands separator: a clear refusal, and nothing changes.
         refused = ins.say("1e3", lambda m: "⚠️" in m.text)
-        assert "科学计数法" in refused.text and "名册登记的月保障金额" in refused.text
+        assert "科学计数法" in refused.text and "低保金到账合计" in refused.text
         assert _snapshot(bot, uid) == before
         refused = ins.say("1,000", lambda m: "⚠️" in m.text)
         assert "千位分隔符" in refused.text
@@ -61,21 +61,21 @@ def test_money_step_confirms_a_decimal_comma_and_refuses_exponents_and_separator
         acts = {b.callback_data.split("|")[2] for b in question.iter_buttons() if b.callback_data}
         assert acts == {"ny", "nn"}
         again = ins.press("nn")
-        assert "请重新输入数字" in again.text and "名册登记的月保障金额" in again.text
+        assert "请重新输入数字" in again.text and "低保金到账合计" in again.text
         assert _answers(bot, uid) == before[1]["answers"]
 
         # Yes stores 3.5 and moves on.
         ins.say("3,5", lambda m: m.reply_markup is not None and "您是指" in m.text)
         moved = ins.press("ny")
-        assert "实际到账金额" in moved.text
-        assert _answers(bot, uid)[-1] == {"step_id": "amount_registered", "value": 3.5, "evidence": []}
+        assert "银行卡或存折平时在谁手中" in moved.text
+        assert _answers(bot, uid)[-1] == {"step_id": "total_credited", "value": 3.5, "evidence": []}
 
         # The rest of the visit; the store keeps 3.5 (not 35).
-        summary = run_to(ins, [*MONEY_OK[2:], ("press", "pd")])
+        summary = run_to(ins, MONEY_OK[4:])
         assert "走访小结" in summary.text and "3.5" in summary.text
         ins.press("sub", pred=lambda m: "已提交" in m.text)
         v = _submitted(world, aid)
-        assert {a["step_id"]: a["value"] for a in v.answers}["amount_registered"] == 3.5
+        assert {a["step_id"]: a["value"] for a in v.answers}["total_credited"] == 3.5
 
 
 def test_a_decimal_comma_where_the_step_takes_whole_numbers_is_refused(world: World) -> None:

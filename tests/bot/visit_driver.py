@@ -167,46 +167,49 @@ def run_to(ins: Inspector, script: list[tuple[str, Any]]) -> ChatMessage:
     return m
 
 
+# home_visit version 2, a household with nothing wrong: up to the money section ...
 ALL_FINE: list[tuple[str, Any]] = [
     ("type", "2"),
     ("press", "a:home"),
     ("press", "a:yes"),  # entered → photo
     ("photo", True),
-    ("multi", ["beneficiary"]),
-    ("press", "a:yes"),  # seen the beneficiary → photo
+    ("multi", ["head"]),
+    ("press", "a:yes"),  # seen the head of household → photo
     ("photo", False),
-    ("press", "a:yes"),  # documents → photo
-    ("photo", True),
-    ("press", "a:yes"),
-    ("type", "3"),
-    ("type", "3"),
-    ("press", "a:yes"),
-    ("press", "a:no"),
+    ("press", "a:yes"),  # documents checked: no photo, the ID's last four are typed
+    ("type", "1234"),
+    ("type", "3"),  # household size
+    ("type", "1"),  # people covered, as registered (tests.factories.make_household: size 1)
+    ("press", "a:no"),  # nobody away or living here off the register
+    ("type", "0"),  # able to work
     ("multi", ["healthy"]),
     ("multi", ["none"]),
-    ("press", "a:consistent"),
-    ("press", "a:no"),
     ("press", "a:own_ordinary"),  # housing → photo
     ("photo", True),
     ("press", "a:no"),
     ("multi", ["none"]),
-    ("press", "a:no"),
-    ("press", "a:no"),
-    ("press", "a:fits"),
+    ("press", "a:hard"),
 ]
+# ... and from the money section to the summary (photos done on the signed form, the conclusion)
 MONEY_OK: list[tuple[str, Any]] = [
-    ("press", "a:bank"),
-    ("type", "560"),
-    ("type", "560"),
+    ("press", "a:passbook"),
+    ("type", "6"),
+    ("type", "0"),
+    ("type", "3360"),
+    ("press", "a:household"),
     ("press", "a:no"),
     ("press", "a:no"),
     ("press", "a:no"),
     ("press", "a:yes"),
-    ("press", "a:yes"),
+    ("press", "a:within_6m"),
+    ("press", "a:no_change"),
+    ("multi", ["none"]),
+    ("press", "a:no"),
     ("press", "a:satisfied"),
-    ("press", "sk"),
     ("press", "a:yes"),
     ("photo", True),
+    ("press", "pd"),
+    ("press", "a:eligible"),
 ]
 
 

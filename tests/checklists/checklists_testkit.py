@@ -37,6 +37,7 @@ def candidates(step: Step) -> Iterator[Any]:
     elif k is StepKind.TEXT:
         yield "x" * max(v.min_length or 0, 4)
         yield "0123456789"
+        yield from ("1234", "2026-03", "2026-06-30")  # patterned: ID last four, a year-month, a date
     elif k is StepKind.PHOTO:
         yield ["photo-1"]
     elif k is StepKind.LOCATION:

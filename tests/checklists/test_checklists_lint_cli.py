@@ -51,7 +51,13 @@ findings:
 def test_shipped_definitions_are_clean() -> None:
     loaded, problems = lint_paths([DEFINITIONS_DIR])
     assert problems == []
-    assert {c.id for c in loaded} == {"home_visit", "notice_board", "village_panel", "township_files"}
+    assert {c.id for c in loaded} == {
+        "home_visit",
+        "notice_board",
+        "village_panel",
+        "township_files",
+        "township_review",
+    }
 
 
 def test_broken_definition_names_every_problem(tmp_path: Path) -> None:

@@ -13,8 +13,8 @@ from checklists import ChecklistError, Step, answer, load_checklist, parse_value
 from checklists.numbers import MAX_DIGITS, AmbiguousNumber, canonical_number, parse_number
 
 HOME = load_checklist("home_visit")
-MONEY = HOME.step("amount_registered")  # decimal, min 0, unit 元
-PEOPLE = HOME.step("members_living")  # integer, min 0, unit 人
+MONEY = HOME.step("total_credited")  # decimal, min 0, unit 元
+PEOPLE = HOME.step("people_living")  # integer, min 0, unit 人
 assert MONEY is not None and PEOPLE is not None
 
 FULL = str.maketrans("0123456789.,-+ ", "０１２３４５６７８９．，－＋\u3000")

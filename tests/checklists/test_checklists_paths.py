@@ -1,4 +1,5 @@
-"""The paths inspectors really take through the shipped checklists."""
+"""The paths inspectors really take through the shipped checklists (home_visit version 1 here; version 2
+is pinned by the household case table in test_household_cases.py)."""
 
 from __future__ import annotations
 
@@ -65,21 +66,21 @@ FINE = {
 
 
 def home() -> object:
-    return load_checklist("home_visit")
+    return load_checklist("home_visit", 1)
 
 
 def categories(cl: object, state: State) -> set[FindingCategory]:
     return {f.category for f in findings(cl, state)}  # type: ignore[arg-type]
 
 
-def test_catalog_lists_the_four_checklists() -> None:
+def test_catalog_lists_the_five_checklists() -> None:
     ids = {c.id for c in list_checklists()}
-    assert ids == {"home_visit", "notice_board", "village_panel", "township_files"}
+    assert ids == {"home_visit", "notice_board", "village_panel", "township_files", "township_review"}
     assert all(c.title_zh and c.title_en for c in list_checklists())
 
 
 def test_home_visit_all_fine() -> None:
-    cl = load_checklist("home_visit")
+    cl = load_checklist("home_visit", 1)
     state = walk(cl, FINE)
     assert is_complete(cl, state)
     assert outcome(cl, state) is Outcome.COMPLETED
@@ -106,7 +107,7 @@ def test_home_visit_all_fine() -> None:
 
 
 def test_home_visit_not_home_is_a_revisit_not_a_failure() -> None:
-    cl = load_checklist("home_visit")
+    cl = load_checklist("home_visit", 1)
     state = walk(cl, {"household_status": "not_home"})
     assert outcome(cl, state) is Outcome.REVISIT
     assert findings(cl, state) == []
@@ -114,7 +115,7 @@ def test_home_visit_not_home_is_a_revisit_not_a_failure() -> None:
 
 
 def test_not_home_needs_a_photo_of_the_door() -> None:
-    cl = load_checklist("home_visit")
+    cl = load_checklist("home_visit", 1)
     state = start(cl)
     state = answer(cl, state, "arrival_location", "30.1, 110.2")
     state = answer(cl, state, "inspectors_count", "２")  # full-width digit from a Chinese keyboard
@@ -127,7 +128,7 @@ def test_not_home_needs_a_photo_of_the_door() -> None:
 
 
 def test_home_visit_entry_refused_ends_with_outcome_and_finding() -> None:
-    cl = load_checklist("home_visit")
+    cl = load_checklist("home_visit", 1)
     state = walk(cl, {"household_status": "home", "entered": "no", "refusal_reason": "户主不让进门"})
     assert outcome(cl, state) is Outcome.REFUSED
     fs = findings(cl, state)
@@ -139,7 +140,7 @@ def test_home_visit_entry_refused_ends_with_outcome_and_finding() -> None:
 
 
 def test_home_visit_extra_member_points_at_merged_household() -> None:
-    cl = load_checklist("home_visit")
+    cl = load_checklist("home_visit", 1)
     script = dict(
         FINE, members_living=4, member_differences=["extra_person"], member_difference_detail="女婿张三常住"
     )
@@ -152,7 +153,7 @@ def test_home_visit_extra_member_points_at_merged_household() -> None:
 
 
 def test_home_visit_cadre_holds_the_bank_card() -> None:
-    cl = load_checklist("home_visit")
+    cl = load_checklist("home_visit", 1)
     script = dict(FINE, card_holder="cadre", card_holder_detail="村会计李某代管", amount_received=300)
     state = walk(cl, script)
     ids = {f.rule_id for f in findings(cl, state)}
@@ -167,7 +168,7 @@ def test_home_visit_cadre_holds_the_bank_card() -> None:
 
 
 def test_person_not_seen_and_deceased() -> None:
-    cl = load_checklist("home_visit")
+    cl = load_checklist("home_visit", 1)
     state = walk(cl, dict(FINE, seen_beneficiary="no", absence_reason="deceased", death_date="2024年3月"))
     assert {f.rule_id for f in findings(cl, state)} == {"beneficiary_deceased"}
     assert categories(cl, state) == {FindingCategory.PAID_AFTER_DEATH}
@@ -176,14 +177,14 @@ def test_person_not_seen_and_deceased() -> None:
 
 
 def test_household_not_found_is_a_false_claim_finding() -> None:
-    cl = load_checklist("home_visit")
+    cl = load_checklist("home_visit", 1)
     state = walk(cl, {"household_status": "not_found"})
     assert outcome(cl, state) is Outcome.NOT_FOUND
     assert [f.category for f in findings(cl, state)] == [FindingCategory.FUNDS_MISUSE]
 
 
 def test_back_drops_answers_that_no_longer_apply_and_resumes() -> None:
-    cl = load_checklist("home_visit")
+    cl = load_checklist("home_visit", 1)
     state = walk(cl, {"household_status": "home", "entered": "no", "refusal_reason": "不让进"})
     assert next_step(cl, state) is None
     state = back(cl, state)  # undo the refusal reason: the checklist is open again
@@ -198,7 +199,7 @@ def test_back_drops_answers_that_no_longer_apply_and_resumes() -> None:
 
 
 def test_state_is_json_and_pinned() -> None:
-    cl = load_checklist("home_visit")
+    cl = load_checklist("home_visit", 1)
     state = walk(cl, FINE)
     blob = json.dumps(state.model_dump(mode="json"), ensure_ascii=False)
     again = State.model_validate(json.loads(blob))
@@ -212,7 +213,7 @@ def test_state_is_json_and_pinned() -> None:
 
 
 def test_out_of_order_and_finished_answers_are_refused() -> None:
-    cl = load_checklist("home_visit")
+    cl = load_checklist("home_visit", 1)
     state = start(cl)
     with pytest.raises(ChecklistError) as err:
         answer(cl, state, "entered", "yes", "en")
@@ -225,7 +226,7 @@ def test_out_of_order_and_finished_answers_are_refused() -> None:
 
 
 def test_replay_refuses_tampered_answers() -> None:
-    cl = load_checklist("home_visit")
+    cl = load_checklist("home_visit", 1)
     state = walk(cl, dict(FINE, card_holder="cadre", card_holder_detail="村会计代管"))
     rows = [a.model_dump() for a in state.answers]
     # A client that drops the awkward answer: the next one is out of order.
@@ -246,7 +247,7 @@ def test_replay_refuses_tampered_answers() -> None:
 
 
 def test_notice_board_paths() -> None:
-    cl = load_checklist("notice_board")
+    cl = load_checklist("notice_board", 1)
     fine = walk(
         cl,
         {
@@ -266,7 +267,7 @@ def test_notice_board_paths() -> None:
 
 
 def test_village_panel_paths() -> None:
-    cl = load_checklist("village_panel")
+    cl = load_checklist("village_panel", 1)
     fine = walk(
         cl,
         {
@@ -307,7 +308,7 @@ def test_village_panel_paths() -> None:
 
 
 def test_township_files_paths() -> None:
-    cl = load_checklist("township_files")
+    cl = load_checklist("township_files", 1)
     fine = walk(cl, {"file_ref": "A-001", "cadre_relative_case": "no"})
     assert findings(cl, fine) == []
     bad = walk(
