@@ -16,6 +16,7 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 import checklists
+from contracts.ledger import FindingKind
 from contracts.telegram import NoticeKind
 from contracts.visits import (
     Conclusion,
@@ -281,6 +282,7 @@ def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: Visi
                 step_ids=list(f.step_ids),
                 message_zh=f.message.get("zh-CN")[:1000],
                 message_en=f.message.get("en")[:1000],
+                kind=FindingKind.finding if f.kind is checklists.RuleKind.FINDING else FindingKind.lead,
             )
         )
     session.flush()
@@ -459,12 +461,19 @@ def to_public(session: Session, visit: Visit, lang: str) -> VisitPublic:
                 severity=f.severity,
                 step_ids=f.step_ids,
                 message=f.message_en if lang == "en" else f.message_zh,
-                kind="lead" if kinds.get(f.rule_id) is checklists.RuleKind.LEAD else "finding",
+                kind=_kind_of(f, kinds),
             )
             for f in found
         ],
         conclusion=Conclusion.model_validate(visit.conclusion) if visit.conclusion else None,
     )
+
+
+def _kind_of(finding: Finding, kinds: dict[str, checklists.RuleKind]) -> str:
+    """A finding's kind as stored; rows stored before kinds were recorded take their rule's kind."""
+    if finding.kind is FindingKind.lead or kinds.get(finding.rule_id) is checklists.RuleKind.LEAD:
+        return "lead"
+    return "finding"
 
 
 def _rule_kinds(visit: Visit) -> dict[str, checklists.RuleKind]:

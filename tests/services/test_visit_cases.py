@@ -74,6 +74,9 @@ def test_store_replay_yields_the_case(session: Session, settings: Settings, case
     assert public.conclusion.model_dump(mode="json", exclude_none=True) == dict(case.conclusion)
     rows = session.exec(select(Finding).where(Finding.visit_id == v.id)).all()
     assert not {r.rule_id for r in rows} & set(case.flags)  # flags never land on the household
+    # the ledger's review reads the stored kind: leads go to a township officer, findings further
+    assert sorted(r.rule_id for r in rows if r.kind == "lead") == sorted(case.leads)
+    assert sorted(r.rule_id for r in rows if r.kind == "finding") == sorted(case.findings)
     alerts = session.exec(select(Notice).where(Notice.kind == NoticeKind.serious_findings)).all()
     assert bool(alerts) == any(f in {"money_withheld", "paid_after_death"} for f in case.findings)
     compared = session.exec(select(AuditEvent).where(AuditEvent.action == "household.id_compare")).all()
