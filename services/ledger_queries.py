@@ -7,6 +7,7 @@ import binascii
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlmodel import Session, col, or_, select
 
@@ -64,6 +65,28 @@ def list_items(
     actor.require(*ledger.ACTING)
     today = today or local_today()
     limit = max(1, min(limit, MAX_PAGE))
+    q = scoped_query(actor, flt, today)
+    if cursor:
+        q = after(q, *decode_cursor(cursor))
+    rows = session.exec(q.order_by(col(LedgerItem.deadline), col(LedgerItem.id)).limit(limit + 1)).all()
+    next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
+    rows = rows[:limit]
+    audit.record(session, actor, "ledger.list", "ledger_item", None, count=len(rows))
+    return [to_out(session, i, h, today) for i, h in rows], next_cursor
+
+
+def after(q: Any, after_day: date, after_id: uuid.UUID) -> Any:
+    """The query narrowed to the rows after (deadline, id) in list order (keyset pagination)."""
+    return q.where(
+        or_(
+            col(LedgerItem.deadline) > after_day,
+            (col(LedgerItem.deadline) == after_day) & (col(LedgerItem.id) > after_id),
+        )
+    )
+
+
+def scoped_query(actor: Actor, flt: LedgerFilter, today: date) -> Any:
+    """(item, household) rows the actor may see, narrowed by the filter; the caller orders and pages."""
     q = select(LedgerItem, Household).join(Household, col(Household.id) == col(LedgerItem.household_id))
     if actor.role == Role.officer and not actor.scope_code:
         q = q.where(LedgerItem.responsible_user_id == actor.id)
@@ -89,19 +112,7 @@ def list_items(
         q = q.where(LedgerItem.responsible_user_id == flt.responsible_user_id)
     if flt.round_id is not None:
         q = q.where(LedgerItem.round_id == flt.round_id)
-    if cursor:
-        after_day, after_id = decode_cursor(cursor)
-        q = q.where(
-            or_(
-                col(LedgerItem.deadline) > after_day,
-                (col(LedgerItem.deadline) == after_day) & (col(LedgerItem.id) > after_id),
-            )
-        )
-    rows = session.exec(q.order_by(col(LedgerItem.deadline), col(LedgerItem.id)).limit(limit + 1)).all()
-    next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
-    rows = rows[:limit]
-    audit.record(session, actor, "ledger.list", "ledger_item", None, count=len(rows))
-    return [to_out(session, i, h, today) for i, h in rows], next_cursor
+    return q
 
 
 def to_out(
