@@ -37,12 +37,10 @@ def _items(session: Session, c, n: int, prefix: str) -> list[LedgerItem]:  # typ
 def test_export_layout_masked_numbers_and_formula_escape(session: Session) -> None:
     c = cast(session, "LBX1")
     idn = make_id()
-    h = make_household(session, "LBX1a", id_number=idn, head_name="=HYPERLINK(\"http://x\")")
+    h = make_household(session, "LBX1a", id_number=idn, head_name='=HYPERLINK("http://x")')
     f = finding(session, c.sup, h, category=FindingCategory.FUNDS_MISUSE, severity=Severity.high)
     item = findings_review.confirm(session, c.sup, f.id)
-    ledger.update_item(
-        session, c.sup, item.id, ItemUpdateIn(measures="@SUM(A1)\t清退")
-    )
+    ledger.update_item(session, c.sup, item.id, ItemUpdateIn(measures="@SUM(A1)\t清退"))
     item.money_to_recover = Decimal("1234.50")
     session.flush()
     buf = io.BytesIO()
@@ -50,12 +48,14 @@ def test_export_layout_masked_numbers_and_formula_escape(session: Session) -> No
     assert n == 1
     rows = _sheet(buf.getvalue())
     assert rows[0][:4] == ["序号", "问题类别", "问题描述", "所属乡镇/村"]
-    assert "户主" in rows[0] and "整改时限" in rows[0] and "销号日期" in rows[0] and "追回资金（元）" in rows[0]
+    assert (
+        "户主" in rows[0] and "整改时限" in rows[0] and "销号日期" in rows[0] and "追回资金（元）" in rows[0]
+    )
     row = dict(zip(rows[0], rows[1], strict=True))
     assert row["序号"] == item.number
     assert row["问题类别"] == "资金违规"
     assert row["问题描述"] == "收入超标"
-    assert row["户主"] == "'=HYPERLINK(\"http://x\")"
+    assert row["户主"] == '\'=HYPERLINK("http://x")'
     assert row["整改措施"] == "'@SUM(A1)\t清退"
     assert row["身份证号"] == idn[:6] + "********" + idn[-4:]
     assert idn not in [str(v) for r in rows for v in r]
@@ -74,7 +74,9 @@ def test_escape_cell_covers_every_formula_start() -> None:
 def test_export_of_no_rows_is_a_header_only_sheet(session: Session) -> None:
     c = cast(session, "LBX2")
     buf = io.BytesIO()
-    assert ledger_export.export_xlsx(session, c.sup, LedgerFilter(state=LedgerState.closed), buf, lang="en") == 0
+    assert (
+        ledger_export.export_xlsx(session, c.sup, LedgerFilter(state=LedgerState.closed), buf, lang="en") == 0
+    )
     rows = _sheet(buf.getvalue())
     assert len(rows) == 1 and rows[0][0] == "No." and "Deadline" in rows[0]
 
