@@ -124,21 +124,26 @@ class _Names:
         self.regions: dict[str, str] = {}
         self.users: dict[uuid.UUID, str] = {}
 
+    def load(self, regions: set[str], users: set[uuid.UUID]) -> None:
+        """Fetches the names a batch needs and this export has not seen yet (one query each)."""
+        missing = [c for c in regions if c and c not in self.regions]
+        if missing:
+            found = self.session.exec(
+                select(col(Region.code), col(Region.name)).where(col(Region.code).in_(missing))
+            ).all()
+            self.regions.update(dict(found))
+            self.regions.update({c: c for c in missing if c not in self.regions})
+        wanted = [u for u in users if u not in self.users]
+        if wanted:
+            rows = self.session.exec(select(col(User.id), col(User.name)).where(col(User.id).in_(wanted)))
+            self.users.update(dict(rows.all()))
+            self.users.update({u: "" for u in wanted if u not in self.users})
+
     def region(self, code: str | None) -> str:
-        if not code:
-            return ""
-        if code not in self.regions:
-            name = self.session.exec(select(Region.name).where(Region.code == code)).first()
-            self.regions[code] = name or code
-        return self.regions[code]
+        return self.regions.get(code, code) if code else ""
 
     def user(self, user_id: uuid.UUID | None) -> str:
-        if user_id is None:
-            return ""
-        if user_id not in self.users:
-            name = self.session.exec(select(User.name).where(User.id == user_id)).first()
-            self.users[user_id] = name or ""
-        return self.users[user_id]
+        return self.users.get(user_id, "") if user_id is not None else ""
 
 
 def _descriptions(session: Session, ids: Sequence[uuid.UUID], lang: str | None) -> dict[uuid.UUID, str]:
@@ -193,6 +198,7 @@ def iter_items(
         if not rows:
             return
         texts = _descriptions(session, [r[0] for r in rows], lang)
+        names.load({c for r in rows for c in (r[3], r[4], r[16])}, {r[5] for r in rows if r[5] is not None})
         out = []
         for r in rows:
             village, township = names.region(r[3]), names.region(r[16])
