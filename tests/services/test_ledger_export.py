@@ -4,7 +4,9 @@ import io
 from datetime import timedelta
 from decimal import Decimal
 
+import pytest
 from openpyxl import load_workbook
+from sqlalchemy import text
 from sqlmodel import Session, select
 
 from contracts.ledger import ItemUpdateIn, LedgerState
@@ -65,8 +67,8 @@ def test_export_layout_masked_numbers_and_formula_escape(session: Session) -> No
 
 
 def test_escape_cell_covers_every_formula_start() -> None:
-    for text in ("=1+1", "+1", "-1", "@A1", "\tx", "\rx"):
-        assert ledger_export.escape_cell(text) == "'" + text
+    for value in ("=1+1", "+1", "-1", "@A1", "\tx", "\rx"):
+        assert ledger_export.escape_cell(value) == "'" + value
     assert ledger_export.escape_cell("正常文本") == "正常文本"
     assert ledger_export.escape_cell(-5) == -5
 
@@ -110,3 +112,18 @@ def test_export_keeps_to_the_actors_region(session: Session) -> None:
     elsewhere = make_user(session, "sup-far", Role.supervisor, scope_code="110101")
     buf = io.BytesIO()
     assert ledger_export.export_xlsx(session, Actor.of(elsewhere), LedgerFilter(), buf) == 0
+
+
+def test_region_subtree_prefix_is_served_by_the_scope_index_on_postgres(session: Session) -> None:
+    if session.get_bind().dialect.name != "postgresql":
+        pytest.skip("the pattern operator class is PostgreSQL's (SQLite keeps the plain index)")
+    indexdef = session.execute(
+        text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_ledger_item_scope'")
+    ).scalar_one()
+    assert "text_pattern_ops" in indexdef
+    session.execute(text("SET LOCAL enable_seqscan = off"))
+    plan = "\n".join(
+        r[0]
+        for r in session.execute(text("EXPLAIN SELECT id FROM ledger_item WHERE village_code LIKE '150422%'"))
+    )
+    assert "ix_ledger_item_scope" in plan and "~>=~" in plan, plan
