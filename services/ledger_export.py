@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import IO, Any
 
 from openpyxl import Workbook
@@ -111,9 +112,10 @@ def escape_cell(value: Any) -> Any:
     return value
 
 
+@lru_cache(maxsize=256)
 def label(kind: str, value: str, lang: str | None) -> str:
     """The shown name of a state, route or category in the language."""
-    return translate(f"{kind}_{value}", lang)
+    return translate(f"{kind}_{value}" if kind else value, lang)
 
 
 class _Names:
@@ -260,7 +262,7 @@ def sheet_row(row: ItemRow, lang: str | None) -> list[Any]:
         row.measures,
         row.deadline,
         label("ledger_state", row.state.value, lang),
-        translate("yes" if row.overdue else "no", lang),
+        label("", "yes" if row.overdue else "no", lang),
         row.closed_on,
         row.money_to_recover,
         row.money_recovered,
