@@ -25,14 +25,7 @@ class LedgerItem(SQLModel, table=True):
 
     __tablename__ = "ledger_item"
     __table_args__ = (
-        # text_pattern_ops on PostgreSQL: the region subtree is a LIKE prefix (migration 0011)
-        Index(
-            "ix_ledger_item_scope",
-            "village_code",
-            "state",
-            "deadline",
-            postgresql_ops={"village_code": "text_pattern_ops"},
-        ),
+        Index("ix_ledger_item_scope", "village_code", "state", "deadline"),
         Index("ix_ledger_item_state_deadline", "state", "deadline"),
     )
 

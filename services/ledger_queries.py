@@ -85,6 +85,25 @@ def after(q: Any, after_day: date, after_id: uuid.UUID) -> Any:
     )
 
 
+def _next_prefix(code: str) -> str | None:
+    """The smallest digit string after every string that starts with `code` ('1599' → '16')."""
+    stem = code.rstrip("9")
+    return stem[:-1] + str(int(stem[-1]) + 1) if stem else None
+
+
+def subtree(column: Any, code: str) -> Any:
+    """SQL: the region code column lies in the subtree of `code`.
+
+    A digit code becomes a range (code <= column < next prefix) that a plain btree index serves on
+    both databases and in prepared (generic) plans; `LIKE code || '%'` would not, because the
+    planner cannot take index bounds from a concatenation. Digits sort alike in every collation.
+    """
+    if not code.isdigit():
+        return column.startswith(code, autoescape=True)
+    upper = _next_prefix(code)
+    return (column >= code) & (column < upper) if upper is not None else column >= code
+
+
 def scoped_query(actor: Actor, flt: LedgerFilter, today: date) -> Any:
     """(item, household) rows the actor may see, narrowed by the filter; the caller orders and pages."""
     q = select(LedgerItem, Household).join(Household, col(Household.id) == col(LedgerItem.household_id))
@@ -93,12 +112,12 @@ def scoped_query(actor: Actor, flt: LedgerFilter, today: date) -> Any:
     elif actor.role != Role.admin and actor.scope_code:
         q = q.where(
             or_(
-                col(LedgerItem.village_code).startswith(actor.scope_code),
+                subtree(col(LedgerItem.village_code), actor.scope_code),
                 col(LedgerItem.responsible_user_id) == actor.id,
             )
         )
     if flt.region:
-        q = q.where(col(LedgerItem.village_code).startswith(flt.region))
+        q = q.where(subtree(col(LedgerItem.village_code), flt.region))
     if flt.state is not None:
         q = q.where(LedgerItem.state == flt.state)
     if flt.route is not None:

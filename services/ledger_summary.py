@@ -18,7 +18,7 @@ from models.user import Role
 from models.visit import Finding
 from services import audit, ledger
 from services.context import Actor
-from services.ledger_queries import LedgerFilter, scoped_query
+from services.ledger_queries import LedgerFilter, scoped_query, subtree
 from services.rounds import local_today
 
 
@@ -34,9 +34,9 @@ def _findings_by_category(
     if actor.role == Role.officer and not actor.scope_code:
         return {}
     if actor.role != Role.admin and actor.scope_code:
-        q = q.where(col(Household.village_code).startswith(actor.scope_code))
+        q = q.where(subtree(col(Household.village_code), actor.scope_code))
     if region:
-        q = q.where(col(Household.village_code).startswith(region))
+        q = q.where(subtree(col(Household.village_code), region))
     if round_id is not None:
         q = q.where(Finding.round_id == round_id)
     return {c: int(n) for c, n in session.exec(q.group_by(col(Finding.category))).all()}

@@ -4,7 +4,6 @@ import io
 from datetime import timedelta
 from decimal import Decimal
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import text
 from sqlmodel import Session, select
@@ -14,11 +13,11 @@ from contracts.vocab import FindingCategory, Severity
 from models.audit import AuditEvent
 from models.ledger import LedgerItem
 from models.user import Role
-from services import findings_review, ledger, ledger_export
+from services import findings_review, ledger, ledger_export, ledger_queries
 from services.context import Actor
 from services.ledger_queries import LedgerFilter
 from services.rounds import local_today
-from tests.factories import make_household, make_id, make_user
+from tests.factories import VILLAGE, make_household, make_id, make_user
 from tests.ledger_helpers import cast, finding
 
 
@@ -114,16 +113,20 @@ def test_export_keeps_to_the_actors_region(session: Session) -> None:
     assert ledger_export.export_xlsx(session, Actor.of(elsewhere), LedgerFilter(), buf) == 0
 
 
-def test_region_subtree_prefix_is_served_by_the_scope_index_on_postgres(session: Session) -> None:
-    if session.get_bind().dialect.name != "postgresql":
-        pytest.skip("the pattern operator class is PostgreSQL's (SQLite keeps the plain index)")
-    indexdef = session.execute(
-        text("SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_ledger_item_scope'")
-    ).scalar_one()
-    assert "text_pattern_ops" in indexdef
-    session.execute(text("SET LOCAL enable_seqscan = off"))
-    plan = "\n".join(
-        r[0]
-        for r in session.execute(text("EXPLAIN SELECT id FROM ledger_item WHERE village_code LIKE '150422%'"))
-    )
-    assert "ix_ledger_item_scope" in plan and "~>=~" in plan, plan
+def test_region_subtree_is_a_range_the_scope_index_serves(session: Session) -> None:
+    assert ledger_queries._next_prefix("150102") == "150103"
+    assert ledger_queries._next_prefix("1599") == "16"
+    assert ledger_queries._next_prefix("99") is None
+    c = cast(session, "LBX5")
+    _items(session, c, 1, "LBX5")
+    for region, n in (("15", 1), ("150422", 1), (VILLAGE, 1), ("150421", 0), ("150423", 0), ("1504221", 1)):
+        assert ledger_export.count_items(session, c.sup, LedgerFilter(region=region)) == n, region
+    q = ledger_queries.scoped_query(Actor.system("t"), LedgerFilter(region="150422"), local_today())
+    sql = str(q.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+    explain = "EXPLAIN "
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+    else:
+        explain += "QUERY PLAN "
+    plan = "\n".join(str(r[-1]) for r in session.execute(text(explain + sql)))
+    assert "ix_ledger_item_scope" in plan, plan
