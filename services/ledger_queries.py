@@ -9,9 +9,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from sqlalchemy import false, true
 from sqlmodel import Session, col, or_, select
 
-from contracts.ledger import LedgerEventOut, LedgerItemDetail, LedgerItemOut, LedgerRoute, LedgerState
+from contracts.ledger import (
+    OPEN_STATES,
+    LedgerEventOut,
+    LedgerItemDetail,
+    LedgerItemOut,
+    LedgerRoute,
+    LedgerState,
+)
 from contracts.vocab import Severity
 from models.household import Household
 from models.ledger import LedgerEvent, LedgerItem
@@ -104,6 +112,18 @@ def subtree(column: Any, code: str) -> Any:
     return (column >= code) & (column < upper) if upper is not None else column >= code
 
 
+def _overdue(flt: LedgerFilter, today: date) -> Any:
+    """The overdue condition without repeating a state the filter already fixes: the planner would
+    multiply `state = x` and `state IN (...)` as independent and badly underestimate the rows."""
+    if flt.state is None:
+        clause = ledger.overdue_clause(today)
+        return clause if flt.overdue else ~clause
+    if flt.state not in OPEN_STATES:
+        return false() if flt.overdue else true()
+    late = col(LedgerItem.deadline) < today
+    return late if flt.overdue else ~late
+
+
 def scoped_query(actor: Actor, flt: LedgerFilter, today: date) -> Any:
     """(item, household) rows the actor may see, narrowed by the filter; the caller orders and pages."""
     q = select(LedgerItem, Household).join(Household, col(Household.id) == col(LedgerItem.household_id))
@@ -125,8 +145,7 @@ def scoped_query(actor: Actor, flt: LedgerFilter, today: date) -> Any:
     if flt.severity is not None:
         q = q.where(LedgerItem.severity == flt.severity)
     if flt.overdue is not None:
-        clause = ledger.overdue_clause(today)
-        q = q.where(clause if flt.overdue else ~clause)
+        q = q.where(_overdue(flt, today))
     if flt.responsible_user_id is not None:
         q = q.where(LedgerItem.responsible_user_id == flt.responsible_user_id)
     if flt.round_id is not None:

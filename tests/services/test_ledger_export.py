@@ -130,3 +130,23 @@ def test_region_subtree_is_a_range_the_scope_index_serves(session: Session) -> N
         explain += "QUERY PLAN "
     plan = "\n".join(str(r[-1]) for r in session.execute(text(explain + sql)))
     assert "ix_ledger_item_scope" in plan, plan
+
+
+def test_overdue_with_a_state_filter(session: Session) -> None:
+    c = cast(session, "LBX6")
+    late_open, late_closed, on_time = _items(session, c, 3, "LBX6")
+    today = local_today()
+    late_open.deadline = late_closed.deadline = today - timedelta(days=3)
+    late_closed.state = LedgerState.closed
+    on_time.deadline = today + timedelta(days=3)
+    session.flush()
+
+    def numbers(**kw: object) -> set[int]:
+        rows = ledger_export.iter_items(session, c.sup, LedgerFilter(**kw), today=today)  # type: ignore[arg-type]
+        return {r.number for batch in rows for r in batch}
+
+    assert numbers(state=LedgerState.open, overdue=True) == {late_open.number}
+    assert numbers(state=LedgerState.open, overdue=False) == {on_time.number}
+    assert numbers(state=LedgerState.closed, overdue=True) == set()
+    assert numbers(state=LedgerState.closed, overdue=False) == {late_closed.number}
+    assert numbers(overdue=True) == {late_open.number}
