@@ -3,21 +3,25 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import Progress
 from rich.table import Table
 from sqlmodel import Session, select
 
-from cli.common import console, work
+from cli.common import console, err_console, work
 from contracts.ledger import LedgerItemOut, LedgerRoute, LedgerState
 from contracts.vocab import Severity
 from models.ledger import LedgerItem
-from services import ledger_queries
+from services import ledger_export, ledger_notice, ledger_queries, ledger_summary
 from services.context import Actor
 from services.errors import NotFound
 
-app = typer.Typer(help="整改台账 / rectification ledger: list and show items", no_args_is_help=True)
+app = typer.Typer(
+    help="整改台账 / rectification ledger: list, show, export, notices, summary", no_args_is_help=True
+)
 
 CLI = Actor.system("cli")
 
@@ -116,4 +120,82 @@ def show(ref: Annotated[str, typer.Argument(help="item number (序号) or id")])
             h.note or "",
             str(len(h.evidence_ids)),
         )
+    console.print(table)
+
+
+def _filter(
+    region: str | None,
+    state: LedgerState | None,
+    route: LedgerRoute | None,
+    severity: Severity | None,
+    overdue: bool | None,
+    round_id: str | None,
+) -> ledger_queries.LedgerFilter:
+    return ledger_queries.LedgerFilter(
+        region, state, route, severity, overdue, None, uuid.UUID(round_id) if round_id else None
+    )
+
+
+@app.command("export")
+def export(
+    out: Annotated[Path, typer.Option("-o", "--out", help="the .xlsx file to write")],
+    region: Annotated[str | None, typer.Option(help="region code: its whole subtree")] = None,
+    state: Annotated[LedgerState | None, typer.Option(help="item state")] = None,
+    route: Annotated[LedgerRoute | None, typer.Option(help="handling route")] = None,
+    severity: Annotated[Severity | None, typer.Option(help="severity")] = None,
+    overdue: Annotated[
+        bool | None, typer.Option("--overdue/--not-overdue", help="only (not) overdue")
+    ] = None,
+    round_id: Annotated[str | None, typer.Option("--round", help="round id")] = None,
+    lang: Annotated[str | None, typer.Option(help="zh-CN (default) or en")] = None,
+) -> None:
+    """The ledger as XLSX in the county layout (same filters as `list`), with a progress bar."""
+    flt = _filter(region, state, route, severity, overdue, round_id)
+    with work() as session:
+        total = ledger_export.count_items(session, CLI, flt)
+        with Progress(console=console, transient=True) as progress:
+            task = progress.add_task("整改台账 export", total=total)
+            n = ledger_export.export_xlsx(
+                session, CLI, flt, str(out), lang=lang, on_progress=lambda k: progress.advance(task, k)
+            )
+    console.print(f"{n} 条 items → {out}")
+
+
+@app.command("notice")
+def notice(
+    unit: Annotated[str, typer.Option(help="responsible unit: township or village code")],
+    out: Annotated[Path, typer.Option("-o", "--out", help="out.pdf or out.docx")],
+    round_id: Annotated[str | None, typer.Option("--round", help="round id")] = None,
+    lang: Annotated[str | None, typer.Option(help="zh-CN (default) or en")] = None,
+) -> None:
+    """The rectification notice (整改通知书) to one unit: PDF or DOCX by the file's suffix."""
+    suffix = out.suffix.lower()
+    if suffix not in (".pdf", ".docx"):
+        err_console.print("[red]-o 须以 .pdf 或 .docx 结尾 / the file must end in .pdf or .docx[/red]")
+        raise typer.Exit(2)
+    with work() as session:
+        data = ledger_notice.gather(session, CLI, unit, uuid.UUID(round_id) if round_id else None, lang=lang)
+        (ledger_notice.write_pdf if suffix == ".pdf" else ledger_notice.write_docx)(data, str(out))
+    console.print(f"{data.unit_name}: {len(data.items)} 条 items → {out}")
+
+
+@app.command("summary")
+def summary(
+    round_id: Annotated[str | None, typer.Option("--round", help="round id")] = None,
+    region: Annotated[str | None, typer.Option(help="region code: its whole subtree")] = None,
+) -> None:
+    """Findings by category, items by state, overdue, money to recover and recovered."""
+    with work() as session:
+        s = ledger_summary.summary(session, CLI, uuid.UUID(round_id) if round_id else None, region)
+    table = Table(title="整改台账汇总 ledger summary")
+    table.add_column("项目 what")
+    table.add_column("数量 count", justify="right")
+    for cat, n in sorted(s.findings_by_category.items()):
+        table.add_row(f"问题 findings · {cat.value}", str(n))
+    for state, n in sorted(s.items_by_state.items()):
+        table.add_row(f"事项 items · {state.value}", str(n))
+    table.add_row("事项合计 items total", str(s.items_total))
+    table.add_row("[red]逾期 overdue[/red]", str(s.overdue))
+    table.add_row("应追回 money to recover", str(s.money_to_recover))
+    table.add_row("已追回 money recovered", str(s.money_recovered))
     console.print(table)

@@ -235,3 +235,17 @@ class LedgerPage(BaseModel):
 
 class FindingPage(BaseModel):
     items: list[FindingOut]
+
+
+class LedgerSummary(BaseModel):
+    """A round's (or the whole ledger's) state in the caller's region: findings, items, overdue, money."""
+
+    round_id: uuid.UUID | None
+    region: str | None
+    findings_by_category: dict[FindingCategory, int]
+    items_by_category: dict[FindingCategory, int]
+    items_by_state: dict[LedgerState, int]
+    items_total: int
+    overdue: int
+    money_to_recover: Decimal
+    money_recovered: Decimal

@@ -7,10 +7,19 @@ import binascii
 import uuid
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
+from sqlalchemy import false, true
 from sqlmodel import Session, col, or_, select
 
-from contracts.ledger import LedgerEventOut, LedgerItemDetail, LedgerItemOut, LedgerRoute, LedgerState
+from contracts.ledger import (
+    OPEN_STATES,
+    LedgerEventOut,
+    LedgerItemDetail,
+    LedgerItemOut,
+    LedgerRoute,
+    LedgerState,
+)
 from contracts.vocab import Severity
 from models.household import Household
 from models.ledger import LedgerEvent, LedgerItem
@@ -64,18 +73,71 @@ def list_items(
     actor.require(*ledger.ACTING)
     today = today or local_today()
     limit = max(1, min(limit, MAX_PAGE))
+    q = scoped_query(actor, flt, today)
+    if cursor:
+        q = after(q, *decode_cursor(cursor))
+    rows = session.exec(q.order_by(col(LedgerItem.deadline), col(LedgerItem.id)).limit(limit + 1)).all()
+    next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
+    rows = rows[:limit]
+    audit.record(session, actor, "ledger.list", "ledger_item", None, count=len(rows))
+    return [to_out(session, i, h, today) for i, h in rows], next_cursor
+
+
+def after(q: Any, after_day: date, after_id: uuid.UUID) -> Any:
+    """The query narrowed to the rows after (deadline, id) in list order (keyset pagination)."""
+    return q.where(
+        or_(
+            col(LedgerItem.deadline) > after_day,
+            (col(LedgerItem.deadline) == after_day) & (col(LedgerItem.id) > after_id),
+        )
+    )
+
+
+def _next_prefix(code: str) -> str | None:
+    """The smallest digit string after every string that starts with `code` ('1599' → '16')."""
+    stem = code.rstrip("9")
+    return stem[:-1] + str(int(stem[-1]) + 1) if stem else None
+
+
+def subtree(column: Any, code: str) -> Any:
+    """SQL: the region code column lies in the subtree of `code`.
+
+    A digit code becomes a range (code <= column < next prefix) that a plain btree index serves on
+    both databases and in prepared (generic) plans; `LIKE code || '%'` would not, because the
+    planner cannot take index bounds from a concatenation. Digits sort alike in every collation.
+    """
+    if not code.isdigit():
+        return column.startswith(code, autoescape=True)
+    upper = _next_prefix(code)
+    return (column >= code) & (column < upper) if upper is not None else column >= code
+
+
+def _overdue(flt: LedgerFilter, today: date) -> Any:
+    """The overdue condition without repeating a state the filter already fixes: the planner would
+    multiply `state = x` and `state IN (...)` as independent and badly underestimate the rows."""
+    if flt.state is None:
+        clause = ledger.overdue_clause(today)
+        return clause if flt.overdue else ~clause
+    if flt.state not in OPEN_STATES:
+        return false() if flt.overdue else true()
+    late = col(LedgerItem.deadline) < today
+    return late if flt.overdue else ~late
+
+
+def scoped_query(actor: Actor, flt: LedgerFilter, today: date) -> Any:
+    """(item, household) rows the actor may see, narrowed by the filter; the caller orders and pages."""
     q = select(LedgerItem, Household).join(Household, col(Household.id) == col(LedgerItem.household_id))
     if actor.role == Role.officer and not actor.scope_code:
         q = q.where(LedgerItem.responsible_user_id == actor.id)
     elif actor.role != Role.admin and actor.scope_code:
         q = q.where(
             or_(
-                col(LedgerItem.village_code).startswith(actor.scope_code),
+                subtree(col(LedgerItem.village_code), actor.scope_code),
                 col(LedgerItem.responsible_user_id) == actor.id,
             )
         )
     if flt.region:
-        q = q.where(col(LedgerItem.village_code).startswith(flt.region))
+        q = q.where(subtree(col(LedgerItem.village_code), flt.region))
     if flt.state is not None:
         q = q.where(LedgerItem.state == flt.state)
     if flt.route is not None:
@@ -83,25 +145,12 @@ def list_items(
     if flt.severity is not None:
         q = q.where(LedgerItem.severity == flt.severity)
     if flt.overdue is not None:
-        clause = ledger.overdue_clause(today)
-        q = q.where(clause if flt.overdue else ~clause)
+        q = q.where(_overdue(flt, today))
     if flt.responsible_user_id is not None:
         q = q.where(LedgerItem.responsible_user_id == flt.responsible_user_id)
     if flt.round_id is not None:
         q = q.where(LedgerItem.round_id == flt.round_id)
-    if cursor:
-        after_day, after_id = decode_cursor(cursor)
-        q = q.where(
-            or_(
-                col(LedgerItem.deadline) > after_day,
-                (col(LedgerItem.deadline) == after_day) & (col(LedgerItem.id) > after_id),
-            )
-        )
-    rows = session.exec(q.order_by(col(LedgerItem.deadline), col(LedgerItem.id)).limit(limit + 1)).all()
-    next_cursor = encode_cursor(rows[limit - 1][0]) if len(rows) > limit else None
-    rows = rows[:limit]
-    audit.record(session, actor, "ledger.list", "ledger_item", None, count=len(rows))
-    return [to_out(session, i, h, today) for i, h in rows], next_cursor
+    return q
 
 
 def to_out(

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
+import tempfile
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import FileResponse
+from starlette.background import BackgroundTask
 
 from api.deps import ActorDep, SessionDep
 from contracts.ledger import (
@@ -16,6 +20,7 @@ from contracts.ledger import (
     LedgerPage,
     LedgerRoute,
     LedgerState,
+    LedgerSummary,
     OptionalReasonIn,
     RecheckIn,
     ReturnIn,
@@ -23,15 +28,15 @@ from contracts.ledger import (
     VerifyIn,
 )
 from contracts.vocab import Severity
-from services import ledger, ledger_queries
+from services import ledger, ledger_export, ledger_notice, ledger_queries, ledger_summary
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
-@router.get("", response_model=LedgerPage)
-def list_items(
-    session: SessionDep,
-    actor: ActorDep,
+
+def ledger_filter(
     region: Annotated[str | None, Query(pattern=r"^[0-9]{2,12}$")] = None,
     state: LedgerState | None = None,
     route: LedgerRoute | None = None,
@@ -39,13 +44,90 @@ def list_items(
     overdue: bool | None = None,
     responsible_user_id: uuid.UUID | None = None,
     round_id: uuid.UUID | None = None,
+) -> ledger_queries.LedgerFilter:
+    """The list's filters, shared by the list and the export."""
+    return ledger_queries.LedgerFilter(region, state, route, severity, overdue, responsible_user_id, round_id)
+
+
+FilterDep = Annotated[ledger_queries.LedgerFilter, Depends(ledger_filter)]
+
+
+@router.get("", response_model=LedgerPage)
+def list_items(
+    session: SessionDep,
+    actor: ActorDep,
+    flt: FilterDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> LedgerPage:
     """Items in the caller's region, earliest deadline first; `next_cursor` fetches the next page."""
-    flt = ledger_queries.LedgerFilter(region, state, route, severity, overdue, responsible_user_id, round_id)
     items, next_cursor = ledger_queries.list_items(session, actor, flt, limit, cursor)
     return LedgerPage(items=items, next_cursor=next_cursor)
+
+
+def _file_response(path: str, media_type: str, filename: str) -> FileResponse:
+    """Streams a finished temporary file and removes it once sent."""
+    return FileResponse(
+        path,
+        media_type=media_type,
+        filename=filename,
+        background=BackgroundTask(os.unlink, path),
+    )
+
+
+def _temp_path(suffix: str) -> str:
+    fd, path = tempfile.mkstemp(prefix="feijian-ledger-", suffix=suffix)
+    os.close(fd)
+    return path
+
+
+@router.get("/export.xlsx", response_class=FileResponse, responses={200: {"content": {XLSX: {}}}})
+def export_xlsx(session: SessionDep, actor: ActorDep, flt: FilterDep) -> FileResponse:
+    """The filtered ledger as XLSX in the county layout (audited); written in batches, then streamed."""
+    path = _temp_path(".xlsx")
+    try:
+        ledger_export.export_xlsx(session, actor, flt, path, lang=actor.lang)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return _file_response(path, XLSX, "ledger.xlsx")
+
+
+@router.get("/summary", response_model=LedgerSummary)
+def summary(
+    session: SessionDep,
+    actor: ActorDep,
+    round_id: uuid.UUID | None = None,
+    region: Annotated[str | None, Query(pattern=r"^[0-9]{2,12}$")] = None,
+) -> LedgerSummary:
+    """Findings by category, items by state and category, overdue, money to recover and recovered."""
+    return ledger_summary.summary(session, actor, round_id, region)
+
+
+NOTICE_TYPES = {"pdf": "application/pdf", "docx": DOCX}
+
+
+@router.get(
+    "/notice.{fmt}",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/pdf": {}, DOCX: {}}}},
+)
+def notice(
+    fmt: Annotated[str, Path(pattern="^(pdf|docx)$")],
+    session: SessionDep,
+    actor: ActorDep,
+    unit: Annotated[str, Query(pattern=r"^[0-9]{6,12}$")],
+    round_id: uuid.UUID | None = None,
+) -> FileResponse:
+    """The rectification notice (整改通知书) to a responsible unit: its items not yet closed (audited)."""
+    data = ledger_notice.gather(session, actor, unit, round_id, lang=actor.lang)
+    path = _temp_path(f".{fmt}")
+    try:
+        (ledger_notice.write_pdf if fmt == "pdf" else ledger_notice.write_docx)(data, path)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return _file_response(path, NOTICE_TYPES[fmt], f"notice-{unit}.{fmt}")
 
 
 @router.get("/{item_id}", response_model=LedgerItemDetail)
