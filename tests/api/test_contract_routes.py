@@ -16,6 +16,9 @@ EXCEPTIONS = {
     ("GET", "/evidence/{evidence_id}/{kind}"): "a file download (image bytes)",
     ("GET", "/healthz"): "liveness probe outside the API",
     ("GET", "/readyz"): "readiness probe outside the API",
+    ("GET", "/visits/{visit_id}/form.pdf"): "a file download (the 调查表 PDF)",
+    ("GET", "/ledger/export.xlsx"): "a file download (the ledger as XLSX)",
+    ("GET", "/ledger/notice.{fmt}"): "a file download (整改通知书 as PDF or DOCX)",
 }
 
 

@@ -30,6 +30,21 @@ def _constants(tree: ast.Module) -> dict[str, Any]:
     }
 
 
+def _table_texts(tree: ast.Module) -> set[str]:
+    """Texts kept in module-level tables of msgids (`REFUSALS = {code: msgid}`), looked up at run time."""
+    found: set[str] = set()
+    for n in tree.body:
+        targets = (
+            n.targets if isinstance(n, ast.Assign) else [n.target] if isinstance(n, ast.AnnAssign) else []
+        )
+        value = n.value if isinstance(n, ast.Assign | ast.AnnAssign) else None
+        if isinstance(value, ast.Dict) and any(isinstance(x, ast.Name) and x.id.isupper() for x in targets):
+            found |= {
+                v.value for v in value.values if isinstance(v, ast.Constant) and isinstance(v.value, str)
+            }
+    return found
+
+
 def _msgids() -> set[str]:
     found: set[str] = set()
     trees = {path: ast.parse(path.read_text()) for path in SOURCES}
@@ -44,8 +59,10 @@ def _msgids() -> set[str]:
                 arg = node.args[1]
                 if isinstance(arg, ast.Constant):
                     found.add(arg.value)
-                elif isinstance(arg, ast.Name):
+                elif isinstance(arg, ast.Name) and arg.id in consts:
                     found.add(consts[arg.id])
+                elif isinstance(arg, ast.Name):  # a msgid looked up in a table: the table's texts count
+                    found |= _table_texts(tree)
     return found
 
 
