@@ -23,7 +23,7 @@ class Stage(StrEnum):
 STAGES: tuple[Stage, ...] = tuple(Stage)
 
 
-class Outcome(StrEnum):
+class ApplicationOutcome(StrEnum):
     """Where an application ended up (in progress until approved at payment or refused)."""
 
     pending = "pending"
@@ -105,7 +105,7 @@ class ApplicationStaff(BaseModel):
     village_code: str
     household_size: int
     stage: Stage
-    outcome: Outcome
+    outcome: ApplicationOutcome
     dates: list[StageDate]
     deciding_unit: str | None
     refusal_reason: str | None
@@ -129,7 +129,7 @@ class StatusAnswer(BaseModel):
     id_number: str
     stage: Stage
     stage_label: str
-    outcome: Outcome
+    outcome: ApplicationOutcome
     dates: list[StageDate]
     next_step: str
     deciding_unit: str | None

@@ -9,10 +9,10 @@ from decimal import Decimal
 from sqlalchemy import BigInteger, Column, ForeignKey, Numeric, String, Text, Uuid
 from sqlmodel import Field, SQLModel
 
+from contracts.residents import ApplicationOutcome as ApplicationOutcome
 from contracts.residents import CaseCategory as CaseCategory
 from contracts.residents import CaseSource as CaseSource
 from contracts.residents import CaseState as CaseState
-from contracts.residents import Outcome as Outcome
 from contracts.residents import Stage as Stage
 from models.types import enum_column, new_uuid, ts_column, utcnow
 
@@ -35,7 +35,9 @@ class Application(SQLModel, table=True):
     township_code: str = Field(max_length=9, index=True)
     county_code: str = Field(max_length=6, index=True)
     stage: Stage = Field(default=Stage.applied, sa_column=enum_column(Stage, length=20, index=True))
-    outcome: Outcome = Field(default=Outcome.pending, sa_column=enum_column(Outcome, length=20))
+    outcome: ApplicationOutcome = Field(
+        default=ApplicationOutcome.pending, sa_column=enum_column(ApplicationOutcome, length=20)
+    )
     applied_on: date
     township_reviewed_on: date | None = None
     democratic_reviewed_on: date | None = None

@@ -16,8 +16,8 @@ from sqlmodel import Session, col, select
 from contracts.residents import (
     STAGES,
     ApplicationCreate,
+    ApplicationOutcome,
     ApplicationStaff,
-    Outcome,
     Stage,
     StageDate,
     StageMove,
@@ -163,12 +163,12 @@ def list_for(
 def move(session: Session, actor: Actor, app_id: uuid.UUID, step: StageMove) -> Application:
     """Moves an application to its next stage, or refuses it with a reason (audited)."""
     app = get(session, actor, app_id)
-    if app.outcome != Outcome.pending:
+    if app.outcome != ApplicationOutcome.pending:
         raise Conflict("application_closed")
     on = step.on or utcnow().date()
     before = app.stage
     if step.refuse_reason:
-        app.outcome = Outcome.refused
+        app.outcome = ApplicationOutcome.refused
         app.refused_on = on
         app.refusal_reason = step.refuse_reason.strip()
     else:
@@ -209,7 +209,7 @@ def _advance(app: Application, step: StageMove, on: date) -> None:
         if until is not None and on <= until:
             raise ValidationFailed("notice_not_over", until=until.isoformat())
         on = on.replace(day=1) if on.day != 1 else on
-        app.outcome = Outcome.approved
+        app.outcome = ApplicationOutcome.approved
     setattr(app, _DATE_FIELDS[nxt], on)
     app.stage = nxt
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from sqlmodel import Session, col, select
 
-from contracts.residents import CaseCategory, CaseSource, Outcome, Stage
+from contracts.residents import ApplicationOutcome, CaseCategory, CaseSource, Stage
 from models.application import Application
 from models.region import Region
 from models.types import utcnow
@@ -49,7 +49,7 @@ def current(session: Session, today: date | None = None, limit: int = 500) -> li
         .join(Region, col(Region.code) == col(Application.village_code))
         .where(
             Application.stage == Stage.public_notice,
-            Application.outcome == Outcome.pending,
+            Application.outcome == ApplicationOutcome.pending,
             col(Application.notice_from) >= first,
             col(Application.notice_from) <= today,
         )
@@ -84,7 +84,7 @@ def on_notice(session: Session, app_id: uuid.UUID, today: date | None = None) ->
     if (
         app is None
         or app.stage != Stage.public_notice
-        or app.outcome != Outcome.pending
+        or app.outcome != ApplicationOutcome.pending
         or app.notice_from is None
         or until is None
         or not (app.notice_from <= today <= until)

@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from contracts.residents import Outcome, Stage, StatusAnswer, StatusQuery
+from contracts.residents import ApplicationOutcome, Stage, StatusAnswer, StatusQuery
 from models.application import Application, StatusAttempt
 from models.types import utcnow
 from services import applications, audit
@@ -111,9 +111,9 @@ def lookup(session: Session, query: StatusQuery, client: str, lang: str = "zh-CN
 def answer(app: Application, lang: str) -> StatusAnswer:
     """What the resident is shown: masked name and ID number, stage, dates, next step, whom to call."""
     cipher = get_cipher()
-    if app.outcome == Outcome.refused:
+    if app.outcome == ApplicationOutcome.refused:
         nxt = translate("next_refused", lang)
-    elif app.outcome == Outcome.approved:
+    elif app.outcome == ApplicationOutcome.approved:
         nxt = translate("next_paid", lang)
     else:
         nxt = translate(f"next_{app.stage.name}", lang, until=applications.notice_until(app) or "")

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, StreamingResponse
+from pydantic import BeforeValidator
 
 from api.deps import ActorDep, SessionDep, SettingsDep
 from api.idempotency import IdempotencyKey, respond
@@ -19,6 +20,11 @@ from media.checks import MAX_BYTES
 from services import evidence
 
 router = APIRouter(tags=["evidence"])
+
+
+def _form_null(value: object) -> object:
+    """A multipart form cannot carry JSON null: an empty field or the text "null" means not given."""
+    return None if value in ("", "null") else value
 
 
 @router.post("/visits/{visit_id}/evidence", response_model=EvidencePublic, status_code=201)
@@ -34,10 +40,12 @@ async def upload(
     forwarded: Annotated[bool, Form()] = False,
     purpose: Annotated[
         EvidencePurpose | None,
+        BeforeValidator(_form_null),
         Form(description="document: an ID card, 户口簿 or passbook; its copies are redacted before storage"),
     ] = None,
     sent_at: Annotated[
         datetime | None,
+        BeforeValidator(_form_null),
         Form(description="When the photo was sent (the chat message's date); never after its arrival"),
     ] = None,
     key: IdempotencyKey = None,

@@ -138,3 +138,13 @@ def test_a_photos_sent_time_is_taken_bounded_and_refused_in_the_future(client, s
         f"/api/v1/visits/{vid}/evidence", files=files, data={"sent_at": "yesterday"}, headers=hdr
     )
     assert junk.status_code == 422
+    # a multipart form cannot carry JSON null: "null" or an empty field means no sent time
+    for absent in ("null", ""):
+        files = {"file": ("c.jpg", jpeg_with_gps(43.98, 119.38, seed=40 + len(absent)), "image/jpeg")}
+        plain = client.post(
+            f"/api/v1/visits/{vid}/evidence",
+            files=files,
+            data={"sent_at": absent, "purpose": absent},
+            headers=hdr,
+        )
+        assert plain.status_code == 201 and plain.json()["sent_at"] is None, plain.text

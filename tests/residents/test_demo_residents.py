@@ -6,7 +6,7 @@ from datetime import date
 
 from sqlmodel import Session, select
 
-from contracts.residents import Outcome, Stage
+from contracts.residents import ApplicationOutcome, Stage
 from models.application import Application
 from services import demo_residents, public_notice
 from tests.factories import ensure_regions
@@ -21,7 +21,7 @@ def test_demo_applications_and_sample_lookup(client, session: Session) -> None: 
     session.commit()
     apps = session.exec(select(Application)).all()
     assert {a.stage for a in apps} == set(Stage)
-    assert any(a.outcome == Outcome.refused for a in apps)
+    assert any(a.outcome == ApplicationOutcome.refused for a in apps)
     assert len(public_notice.current(session)) == 1
     r = client.post(
         "/api/v1/public/status",

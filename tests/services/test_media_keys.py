@@ -25,7 +25,8 @@ def test_keys_command_prints_a_media_key() -> None:
     assert out.exit_code == 0 and "FEIJIAN_MEDIA_KEY=" in out.output
 
 
-def test_media_key_setting_turns_encryption_on(tmp_path: Path) -> None:
+def test_media_key_setting_turns_encryption_on(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FEIJIAN_MEDIA_KEY", raising=False)  # another test's demo may have set it
     plain = Settings(env="test", media_dir=tmp_path / "m")
     assert plain.media_key_bytes() is None and not isinstance(evidence.blob_store(plain), EncryptedBlobStore)
     old = new_key()
