@@ -313,7 +313,8 @@ def _check(c: Campaign) -> dict[str, Any]:
             lost.append(f"visit {aid} acknowledged as submitted but not in the store")
             continue
         ids = [a["step_id"] for a in v.answers]
-        dups += [f"answer {s} of {aid} stored {n}×" for s, n in Counter(ids).items() if n > 1]
+        keys = [(a["step_id"], a.get("item")) for a in v.answers]  # a repeat's members are distinct
+        dups += [f"answer {s} of {aid} stored {n}×" for (s, _), n in Counter(keys).items() if n > 1]
         for n, label in sorted(led.labels.items()):
             if n > led.acked:
                 continue
@@ -361,6 +362,10 @@ def test_nothing_acknowledged_is_lost_or_answered_twice_under_faults(campaign: C
     print(line)
     REPORT.append(line)
     logs = "\n".join(f"--- {p.name}\n{p.tail(15)}" for p in (c.bot, c.store))
+    for ins in c.inspectors:  # where a stuck inspector was: the bot's last messages in its chat
+        if ins.is_alive():
+            last = [m.text[:160] for _, m in sorted(ins.log.items()) if m.from_bot][-3:]
+            logs += f"\n--- {ins.login} last saw\n" + "\n~~\n".join(last)
     assert not errors and not stuck, f"{errors} stuck={stuck}\n{logs}"
     assert result["lost"] == [], "\n".join([*result["lost"], logs])
     assert result["dups"] == [], result["dups"]
