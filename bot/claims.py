@@ -88,8 +88,16 @@ class InboxClaims(ABC):
         """Stops being an inbox worker: this process's claims go to whoever claims next."""
         if self._alive is not None:
             try:
-                self._alive.close()
+                # Unlock before closing: a closed socket frees the lock only once the server's
+                # backend has noticed, and another worker may claim in between.
+                self._alive.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self.worker})
+                self._alive.commit()
+                self._alive.invalidate()  # never back to the pool, so no session state lingers
             except Exception:  # the connection may be gone already, which releases the lock too
+                log.debug("closing the inbox worker's connection failed", exc_info=True)
+            try:
+                self._alive.close()
+            except Exception:
                 log.debug("closing the inbox worker's connection failed", exc_info=True)
         self._alive = None
         self.worker = None
