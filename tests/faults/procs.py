@@ -22,6 +22,10 @@ BOT_SCRIPT = (
 CLI = "from cli.main import app; app()"
 
 
+# How long a process may take to come up: imports alone take seconds on a loaded two-core machine.
+START_S = float(os.environ.get("FEIJIAN_FAULT_START_S", "120"))
+
+
 def free_port() -> int:
     """A loopback port nobody listens on right now."""
     with socket.socket() as s:
@@ -74,7 +78,7 @@ class Proc:
         """Where every run of this process appends its output."""
         return self.workdir / f"{self.name}.log"
 
-    def start(self, timeout: float = 30.0, wait: bool = True) -> Proc:
+    def start(self, timeout: float = START_S, wait: bool = True) -> Proc:
         """Starts the process and waits until it answers (when it has a readiness URL and `wait`)."""
         self.starts += 1
         log = self.log_path.open("ab")
@@ -88,7 +92,7 @@ class Proc:
             self.ready(timeout)
         return self
 
-    def ready(self, timeout: float = 30.0) -> Proc:
+    def ready(self, timeout: float = START_S) -> Proc:
         """Waits until the process answers on its readiness URL (if it has one)."""
         if self.ready_url is not None:
             url = self.ready_url
