@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from sqlmodel import Session, select
@@ -123,7 +123,7 @@ def test_officers_are_told_once_per_household_and_due_date(session: Session) -> 
     h = _hh(session, "LBR8", date(2025, 6, 20), SubsidyType.regular)  # due 2026-06-20
     _hh(session, "LBR9", date(2026, 1, 1), SubsidyType.regular)  # due 2027: not yet
     officer = make_user(session, "off-r8", Role.officer, scope_code=VILLAGE[:9])
-    now = datetime(2026, 6, 15, 2, tzinfo=timezone.utc)
+    now = datetime(2026, 6, 15, 2, tzinfo=UTC)
     assert reviews.emit_due_notices(session, AS_OF, now=now, lead_days=14) == 1
     reviews.emit_due_notices(session, AS_OF, now=now, lead_days=14)
     sent = session.exec(select(Notice).where(Notice.kind == NoticeKind.review_due)).all()
