@@ -56,7 +56,9 @@ HEAD = frozenset({"户主", "本人"})
 NEAR = frozenset(
     "配偶 妻 妻子 夫 丈夫 子 女 儿子 女儿 长子 次子 三子 长女 次女 三女 养子 养女 继子 继女 "
     "父 母 父亲 母亲 兄 弟 姐 妹 哥哥 弟弟 姐姐 妹妹 兄弟 姐妹 "
-    "孙子 孙女 外孙子 外孙女 外孙 祖父 祖母 外祖父 外祖母".split()
+    "孙子 孙女 外孙子 外孙女 外孙 祖父 祖母 外祖父 外祖母 "
+    # pair spellings of the household check form (父子: father and son, …)
+    "父子 母子 父女 母女 祖孙 兄妹 姐弟 兄弟 姐妹".split()
 )
 IMPORT_ALIASES = {
     "cadre_name": ("干部姓名", "姓名", "cadre_name"),

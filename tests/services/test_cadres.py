@@ -185,3 +185,15 @@ def test_import_groups_rows_by_cadre_and_reports_bad_ones(session: Session) -> N
     assert [e["row"] for e in report.errors] == [4]
     with pytest.raises(ValidationFailed):
         cadres.import_file(session, sup, "姓名,单位\n张,x\n".encode(), "x.csv")
+
+
+def test_demo_declarations_register_and_find(session: Session) -> None:
+    """The demo declares cadres per township, registers relatives' households, finds an undeclared one."""
+    from services import demo_cadres
+    from tests.round_helpers import populate
+
+    populate(session, per_village=3)
+    report = demo_cadres.seed(session)
+    assert report is not None and report.cadres == 12
+    assert report.registered >= 4 and report.undeclared >= 4
+    assert demo_cadres.seed(session) is None
