@@ -15,7 +15,9 @@ from api import console, problems, web
 from api.routes import (
     applications,
     auth,
+    cadres,
     cases,
+    estimates,
     evidence,
     findings,
     health,
@@ -26,6 +28,7 @@ from api.routes import (
     public,
     regions,
     residents_bot,
+    reviews,
     rounds,
     telegram,
     users,
@@ -44,6 +47,7 @@ ROUTERS += [rounds.router]
 ROUTERS += [visits.router, evidence.router]
 ROUTERS += [findings.router, ledger.router]
 ROUTERS += [applications.router, public.router, cases.router, residents_bot.router]
+ROUTERS += [cadres.router, reviews.router, estimates.router]
 
 
 async def _release_loop(app: FastAPI, every_s: float) -> None:

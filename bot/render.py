@@ -80,6 +80,10 @@ NOTICE_TEXTS = {
     ),
     "team_not_started": "Team {team} has not started any of today's {count} visits in round {round}.",
     "user_unreachable": "{name} ({login}) has blocked the bot and no longer receives notices.",
+    "review_due": (
+        "Household {register_no} ({head_name}, village {village_code}, {subsidy_type}) "
+        "is due for review by {due_on}."
+    ),
 }
 
 

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import typer
 
-from cli import applications, checklists, household_import, keys, ledger, media, rounds, sandbox, serve, store
+from cli import (
+    applications,
+    cadres,
+    checklists,
+    household_import,
+    keys,
+    ledger,
+    media,
+    reviews,
+    rounds,
+    sandbox,
+    serve,
+    store,
+)
 from cli import bot as bot_cli
 
 app = typer.Typer(help="飞检 Feijian — unannounced inspections of dibao households", no_args_is_help=True)
@@ -23,6 +36,8 @@ app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(rounds.app, name="round")
 app.add_typer(rounds.draw_app, name="draw")
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(cadres.app, name="cadres")
+app.add_typer(reviews.app, name="reviews")
 app.add_typer(bot_cli.app, name="bot")
 app.command()(bot_cli.invite)
 app.command(name="bot-token")(bot_cli.bot_token)

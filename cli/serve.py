@@ -128,6 +128,16 @@ def demo(
         for login, n in list(demo_round.released_today.items())[:6]:
             tasks.add_row(login, str(n))
         console.print(tasks)
+        # cadre-relatives registry (近亲属备案): a few declarations per township, then the match
+        from services import demo_cadres
+
+        with unit_of_work(engine) as session:
+            declared = demo_cadres.seed(session)
+        if declared is not None:
+            console.print(
+                f"[green]✓[/green] {declared.cadres} cadre declarations: {declared.registered} households "
+                f"registered, {declared.undeclared} undeclared relatives found"
+            )
     with unit_of_work(engine) as session:
         from services import demo_residents
 

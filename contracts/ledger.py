@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from contracts.estimates import RoundEstimates
 from contracts.households import Tier
 from contracts.vocab import FindingCategory, Severity
 
@@ -249,3 +250,5 @@ class LedgerSummary(BaseModel):
     overdue: int
     money_to_recover: Decimal
     money_recovered: Decimal
+    # estimates for the report upward (a closed round, a supervisor): see services/estimates.py
+    estimates: RoundEstimates | None = None

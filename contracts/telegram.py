@@ -28,6 +28,7 @@ class NoticeKind(StrEnum):
     ledger_overdue = "ledger_overdue"
     ledger_returned = "ledger_returned"
     ledger_fix_submitted = "ledger_fix_submitted"
+    review_due = "review_due"
 
 
 class BindIn(BaseModel):

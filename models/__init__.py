@@ -2,6 +2,7 @@
 
 from models.application import Application, Case, CaseAttachment, StatusAttempt
 from models.audit import AuditEvent
+from models.cadre import Cadre, CadreRelative
 from models.evidence import Evidence
 from models.household import Household, HouseholdMember
 from models.invite import BindAttempt, InviteCode, TelegramLink
@@ -9,6 +10,7 @@ from models.job import IdempotencyRecord, Job
 from models.ledger import LedgerEvent, LedgerItem
 from models.notice import Notice
 from models.region import Region
+from models.review import HouseholdReview
 from models.round import (
     Assignment,
     InspectionRound,
@@ -27,12 +29,15 @@ __all__ = [
     "Assignment",
     "AuditEvent",
     "BindAttempt",
+    "Cadre",
+    "CadreRelative",
     "Case",
     "CaseAttachment",
     "Evidence",
     "Finding",
     "Household",
     "HouseholdMember",
+    "HouseholdReview",
     "IdempotencyRecord",
     "InspectionRound",
     "InviteCode",

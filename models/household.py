@@ -65,7 +65,7 @@ class HouseholdMember(SQLModel, table=True):
     name: str = Field(max_length=60)
     relation: str = Field(max_length=20)
     id_enc: str | None = Field(default=None, max_length=200)
-    id_hash: str | None = Field(default=None, max_length=64)  # read with the household, never searched
+    id_hash: str | None = Field(default=None, max_length=64, index=True)  # cadre declarations match by it
     disabled: bool = False
     seriously_ill: bool = False
     position: int = 0

@@ -31,6 +31,7 @@ _ENTITY_NAMES = {
     "ledger_item": "台账事项 ledger item",
     "finding": "问题 finding",
     "team": "小组 team",
+    "cadre": "干部申报 cadre declaration",
 }
 
 

@@ -104,6 +104,8 @@ class Settings(BaseSettings):
     ledger_days_low: int = Field(default=30, ge=1, le=250)
     ledger_days_fix_now: int = Field(default=3, ge=1, le=250)  # route 立即整改, whatever the severity
     ledger_remind_days: int = Field(default=3, ge=0, le=30)  # "deadline soon" this many working days ahead
+    # officers are told of a household review due within this many days (0: no review notices)
+    review_notice_days: int = Field(default=14, ge=0, le=90)
     # County thresholds the checklists compare with (they differ by county; never in the YAML).
     # A shortfall per month up to this is taken as a standard change or rounding, not a lead.
     money_tolerance_yuan: float = Field(default=30.0, ge=0)

@@ -20,13 +20,14 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, update
 from sqlmodel import Session, col, select
 
+from models.cadre import Cadre, CadreRelative
 from models.household import Household, HouseholdMember
 from models.user import User
 from services import audit
 from services.context import Actor
 from services.pii import PiiError, PiiKeyring
 
-Model = type[Household] | type[HouseholdMember]
+Model = type[Household] | type[HouseholdMember] | type[Cadre] | type[CadreRelative]
 SessionFactory = Callable[[], AbstractContextManager[Session]]
 Progress = Callable[[str, int], None]
 
@@ -34,8 +35,15 @@ Progress = Callable[[str, int], None]
 _TABLES: dict[Model, dict[str, str | None]] = {
     Household: {"head_id_enc": "head_id_hash", "phone_enc": "phone_hash", "bank_enc": None},
     HouseholdMember: {"id_enc": "id_hash"},
+    Cadre: {"id_enc": "id_hash"},
+    CadreRelative: {"id_enc": "id_hash"},
 }
-_NAMES = {Household: "household", HouseholdMember: "household_member"}
+_NAMES = {
+    Household: "household",
+    HouseholdMember: "household_member",
+    Cadre: "cadre",
+    CadreRelative: "cadre_relative",
+}
 
 
 class RotationError(RuntimeError):

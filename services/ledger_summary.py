@@ -10,13 +10,16 @@ from typing import Any
 from sqlalchemy import case, func
 from sqlmodel import Session, col, select
 
+from contracts.estimates import RoundEstimates
 from contracts.ledger import FindingReview, LedgerState, LedgerSummary
+from contracts.rounds import RoundStatus
 from contracts.vocab import FindingCategory
 from models.household import Household
 from models.ledger import LedgerItem
+from models.round import InspectionRound
 from models.user import Role
 from models.visit import Finding
-from services import audit, ledger
+from services import audit, estimates, ledger
 from services.context import Actor
 from services.ledger_queries import LedgerFilter, scoped_query, subtree
 from services.rounds import local_today
@@ -84,4 +87,18 @@ def summary(
         overdue=late,
         money_to_recover=ledger.fen(to_recover),
         money_recovered=ledger.fen(recovered),
+        estimates=_estimates(session, actor, round_id),
     )
+
+
+# ---- estimates for the report upward (cadres branch) ------------------------------------------------
+
+
+def _estimates(session: Session, actor: Actor, round_id: uuid.UUID | None) -> RoundEstimates | None:
+    """The round's share estimates when it is closed and the actor is one of its supervisors."""
+    if round_id is None or actor.role not in (Role.admin, Role.supervisor):
+        return None
+    r = session.get(InspectionRound, round_id)
+    if r is None or r.status != RoundStatus.closed or not actor.sees(r.scope_code):
+        return None
+    return estimates.round_estimates(session, actor, round_id)

@@ -115,6 +115,7 @@ def produce(session: Session, now: datetime | None = None) -> None:
     _produce_releases(session, now)
     _produce_not_started(session, now)
     _produce_ledger(session, now)
+    _produce_reviews(session, now)
 
 
 _LEDGER_EVERY = timedelta(minutes=10)
@@ -129,6 +130,20 @@ def _produce_ledger(session: Session, now: datetime) -> None:
 
     ledger.emit_due_notices(session, now=now)
     _ledger_last[:] = [now]
+
+
+_REVIEWS_EVERY = timedelta(hours=1)
+_reviews_last: list[datetime] = []
+
+
+def _produce_reviews(session: Session, now: datetime) -> None:
+    """Reviews falling due, at most hourly; keys make each household's notice once per due date."""
+    if get_settings().review_notice_days <= 0 or (_reviews_last and now - _reviews_last[0] < _REVIEWS_EVERY):
+        return
+    from services import reviews  # reviews emits through this module
+
+    reviews.emit_due_notices(session, now.astimezone(ZoneInfo(get_settings().timezone)).date(), now=now)
+    _reviews_last[:] = [now]
 
 
 def _produce_releases(session: Session, now: datetime) -> None:

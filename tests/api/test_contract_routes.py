@@ -19,6 +19,7 @@ EXCEPTIONS = {
     ("GET", "/visits/{visit_id}/form.pdf"): "a file download (the 调查表 PDF)",
     ("GET", "/ledger/export.xlsx"): "a file download (the ledger as XLSX)",
     ("GET", "/ledger/notice.{fmt}"): "a file download (整改通知书 as PDF or DOCX)",
+    ("GET", "/cadres/table.xlsx"): "a file download (the cadre-relatives 统计表 as XLSX)",
 }
 
 

@@ -10,16 +10,17 @@ from contextlib import AbstractContextManager, contextmanager
 import pytest
 from sqlmodel import Session, col, select
 
+from contracts.cadres import CadreIn
 from models.audit import AuditEvent
 from models.household import Household, HouseholdMember
 from models.round import RoundSample
-from services import key_rotation, round_teams
+from services import cadres, key_rotation, round_teams
 from services.cipher import get_cipher
 from services.config import get_settings
 from services.context import Actor
 from services.households import HouseholdFilter, list_households, to_public
 from services.pii import PiiCipher, PiiError, PiiKeyring
-from tests.factories import make_household, make_id, make_user
+from tests.factories import VILLAGE, ensure_regions, make_household, make_id, make_user
 from tests.round_helpers import actor_of, drawn_round, inspectors, populate, supervisor
 
 KEY_A = b"A" * 32
@@ -112,6 +113,13 @@ def test_rotation_interrupted_and_resumed(session: Session, use_keys: Callable[.
     nobody = ring_a.lookup_hash(make_id(random.Random(7)))
     stray = make_user(session, "rel-stray", relative_id_hashes=[nobody])
     session.flush()
+    cadre_id = make_id(random.Random(101))
+    ensure_regions(session)
+    cadre = cadres.declare(
+        session,
+        ADMIN,
+        CadreIn(name="干部", id_number=cadre_id, unit="镇政府", post="民政助理", township_code=VILLAGE[:9]),
+    )
 
     ring = use_keys(KEY_B, KEY_A)  # the operator sets the new key and keeps the old one for reading
     make_household(session, "KR100", id_number=(new_id := make_id(random.Random(100))))
@@ -140,7 +148,15 @@ def test_rotation_interrupted_and_resumed(session: Session, use_keys: Callable[.
     assert report.rotated["household"] == 3 and report.rotated["household_member"] == 6
     assert report.unmatched_relatives == {"rel-stray": 1}
     final = key_rotation.status(session, ring)
-    assert final.remaining == {"household": 0, "household_member": 0, "app_user": 1}
+    assert final.remaining == {
+        "household": 0,
+        "household_member": 0,
+        "cadre": 0,
+        "cadre_relative": 0,
+        "app_user": 1,
+    }
+    session.refresh(cadre)
+    assert cadre.id_hash == ring.lookup_hash(cadre_id) and cadre.id_enc.startswith(ring.prefix)
     assert final.unmatched_relatives == {"rel-stray": 1}
     session.refresh(matched)
     assert matched.relative_id_hashes == [ring.lookup_hash(member_id)]
