@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from contracts.evidence import EvidencePublic
 from contracts.households import Tier
 from contracts.vocab import FindingCategory, Severity
 
@@ -85,6 +86,7 @@ class FixOutcome(BaseModel):
     months: int | None = Field(default=None, ge=0, le=600)
     amount_to_recover: Decimal | None = Field(default=None, ge=0, le=10_000_000)
     recovered: Decimal | None = Field(default=None, ge=0, le=10_000_000)
+    back_pay_amount: Decimal | None = Field(default=None, ge=0, le=10_000_000)  # 补发: owed to the household
 
 
 class Milestone(BaseModel):
@@ -166,7 +168,10 @@ class TransitionIn(BaseModel):
 
 
 class FixIn(TransitionIn):
-    outcome: FixOutcome = Field(default_factory=FixOutcome)
+    """What was done; ``outcome`` omitted keeps the item's outcome (the one pre-filled from the
+    visit's conclusion, or none)."""
+
+    outcome: FixOutcome | None = None
 
 
 class VerifyIn(TransitionIn):
@@ -226,6 +231,8 @@ class LedgerItemOut(BaseModel):
 
 class LedgerItemDetail(LedgerItemOut):
     history: list[LedgerEventOut] = []
+    # the photos and documents sent for the item itself (a fix's evidence without a visit)
+    evidence: list[EvidencePublic] = []
 
 
 class LedgerPage(BaseModel):
