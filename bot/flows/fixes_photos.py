@@ -35,7 +35,7 @@ GOT = "Photo {count} received. Send more, or tap Done."
 
 def done_prompt(lang: str, text: str) -> Prompt:
     """A text with the Done button of the photo step."""
-    return Prompt(text, [[(t(lang, "Done"), Action(Act.PHOTOS_DONE))]])
+    return Prompt(text, [[(t(lang, "Done ✔"), Action(Act.PHOTOS_DONE))]])
 
 
 async def ask(turn: Turn, data: dict[str, Any]) -> None:
