@@ -94,7 +94,7 @@ async def photo(turn: Turn) -> None:
 
 def is_done(turn: Turn) -> bool:
     """Whether a message ends the photo step: "done", 完成 or /done."""
-    return turn.text.strip().lower() in DONE_WORDS
+    return turn.command == "done" or turn.text.strip().lower() in DONE_WORDS
 
 
 async def hint(turn: Turn) -> None:
