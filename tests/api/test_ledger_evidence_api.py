@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
+import pytest
 from sqlmodel import Session, select
 
 from contracts.ledger import ItemUpdateIn
+from media.envelope import MAGIC
+from media.storage import LocalBlobStore
 from models.audit import AuditEvent
 from models.evidence import Evidence
 from models.household import Household, HouseholdStatus
 from models.user import Role
-from services import findings_review, ledger
+from services import evidence, findings_review, ledger, ledger_evidence
+from services.config import Settings, new_key
 from tests.conftest import auth_headers
 from tests.factories import make_household, make_user
 from tests.ledger_helpers import Cast, cast, evidence_of, finding
@@ -138,3 +143,22 @@ def test_another_households_evidence_and_bad_files_are_refused(client, session: 
     _problem(
         _upload(client, iid, jpeg_with_gps(*ON_SITE, seed=45), auth_headers(client, "offLBE3Y"), "s1"), 404
     )
+
+
+@pytest.fixture
+def keyed_settings(tmp_path: Path) -> Settings:
+    return Settings(env="test", media_dir=tmp_path / "media", media_key=new_key(), release_every_s=0)
+
+
+def test_a_fix_photo_is_encrypted_at_rest_when_a_media_key_is_set(
+    session: Session, keyed_settings: Settings
+) -> None:
+    c = cast(session, "LBE4")
+    iid = uuid.UUID(_item(session, c))
+    photo = jpeg_with_gps(*ON_SITE, seed=46)
+    ev = ledger_evidence.add_item_evidence(
+        session, c.officer, keyed_settings, iid, photo, "telegram_document"
+    )
+    on_disk = LocalBlobStore(keyed_settings.media_dir).path_of(ev.sha256).read_bytes()
+    assert on_disk.startswith(MAGIC) and b"Exif" not in on_disk
+    assert evidence.blob_store(keyed_settings).open(ev.sha256, "original").read() == photo
