@@ -6,9 +6,9 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from contracts.evidence import EvidencePublic
 from contracts.households import Tier
@@ -77,16 +77,31 @@ class OutcomeChange(StrEnum):
     restore = "restore"  # 补发 / benefit restored
 
 
+def _yuan(digits: int) -> WithJsonSchema:
+    """The published schema of an optional amount in yuan: a number, or a decimal string whose
+    pattern says which strings are amounts (so a client can tell which strings are accepted)."""
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 10**digits - 1},
+                {"type": "string", "pattern": rf"^[0-9]{{1,{digits}}}(\.[0-9]{{1,2}})?$"},
+                {"type": "null"},
+            ]
+        }
+    )
+
+
 class FixOutcome(BaseModel):
     """The change a fix records; applied to the register only by a verified close (yuan, kept to the fen)."""
 
     change: OutcomeChange = OutcomeChange.none
     tier: Tier | None = None
-    monthly_amount: Decimal | None = Field(default=None, ge=0, le=100_000)
+    monthly_amount: Annotated[Decimal | None, _yuan(5)] = Field(default=None, ge=0, le=100_000)
     months: int | None = Field(default=None, ge=0, le=600)
-    amount_to_recover: Decimal | None = Field(default=None, ge=0, le=10_000_000)
-    recovered: Decimal | None = Field(default=None, ge=0, le=10_000_000)
-    back_pay_amount: Decimal | None = Field(default=None, ge=0, le=10_000_000)  # 补发: owed to the household
+    amount_to_recover: Annotated[Decimal | None, _yuan(7)] = Field(default=None, ge=0, le=10_000_000)
+    recovered: Annotated[Decimal | None, _yuan(7)] = Field(default=None, ge=0, le=10_000_000)
+    # 补发: what is owed to the household
+    back_pay_amount: Annotated[Decimal | None, _yuan(7)] = Field(default=None, ge=0, le=10_000_000)
 
 
 class Milestone(BaseModel):

@@ -730,6 +730,7 @@ def apply_outcome(session: Session, actor: Actor, item: LedgerItem) -> dict[str,
         after=after,
         to_recover=str(item.money_to_recover),
         recovered=str(item.money_recovered),
+        back_pay=str(out.back_pay_amount) if out.back_pay_amount is not None else None,
     )
     return after
 
