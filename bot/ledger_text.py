@@ -57,6 +57,7 @@ SUBMITTED = (
     "A fix was submitted for item No. {number}: {head_name} ({register_no}) · {village}, {category}.\n"
     "What was done: {note}\nVerify it, or return it with a reason."
 )
+PHOTOS = "Photos with the fix: {count}"
 TEXTS = {
     "ledger_new_item": NEW_ITEM,
     "ledger_deadline_soon": DUE_SOON,
@@ -91,6 +92,8 @@ def notice(lang: str, kind: str, params: Mapping[str, Any]) -> str | None:
         return None
     if kind == "ledger_new_item" and params.get("reopened"):
         text = t(lang, REOPENED, **values) + "\n" + text
+    if kind == "ledger_fix_submitted" and "photos" in params:
+        text += "\n" + t(lang, PHOTOS, count=params["photos"])
     return text
 
 

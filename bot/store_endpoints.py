@@ -56,6 +56,7 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "ledger_submit_fix": ("POST", "/ledger/{item_id}/submit-fix"),
     "ledger_verify": ("POST", "/ledger/{item_id}/verify"),
     "ledger_return": ("POST", "/ledger/{item_id}/return"),
+    "ledger_upload_evidence": ("POST", "/ledger/{item_id}/evidence"),
 }
 
 # Codes with which the store says this Telegram account is not (or no longer) bound to a user.

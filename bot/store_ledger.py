@@ -10,7 +10,8 @@ import uuid
 from collections.abc import Sequence
 
 from bot.store_client import StoreClient
-from bot.store_endpoints import parse, request_body
+from bot.store_endpoints import parse, path_of, request_body
+from contracts.evidence import EvidencePublic, EvidenceSource
 from contracts.ledger import (
     OPEN_STATES,
     FixIn,
@@ -22,7 +23,7 @@ from contracts.ledger import (
     VerifyIn,
 )
 
-__all__ = ["fix_evidence", "item", "my_open_items", "return_fix", "submit_fix", "verify"]
+__all__ = ["fix_evidence", "item", "my_open_items", "return_fix", "submit_fix", "upload_evidence", "verify"]
 
 # The states an officer still has work in, and the one waiting for the supervisor.
 SHOWN = OPEN_STATES | {LedgerState.fix_submitted}
@@ -64,6 +65,34 @@ async def submit_fix(
         idempotency_key=idempotency_key,
         item_id=item_id,
     )
+
+
+async def upload_evidence(
+    store: StoreClient,
+    telegram_user_id: int,
+    item_id: str,
+    content: bytes,
+    *,
+    idempotency_key: str,
+    file_name: str = "photo.jpg",
+    mime: str = "image/jpeg",
+    source: EvidenceSource = EvidenceSource.TELEGRAM_PHOTO,
+    sent_at: str | None = None,
+    timeout: float | None = None,
+) -> EvidencePublic:
+    """Uploads one photo of a fix to the item (the store runs the evidence pipeline on it)."""
+    form = {"source": source.value, "forwarded": "false"}
+    if sent_at:
+        form["sent_at"] = sent_at
+    data = await store._upload(
+        path_of("ledger_upload_evidence", item_id=item_id),
+        files={"file": (file_name, content, mime)},
+        data=form,
+        telegram_user_id=telegram_user_id,
+        idempotency_key=idempotency_key,
+        timeout=timeout,
+    )
+    return parse(EvidencePublic, data)
 
 
 def fix_evidence(detail: LedgerItemDetail) -> list[str]:

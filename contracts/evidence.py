@@ -46,7 +46,9 @@ class EvidencePublic(BaseModel):
     """Evidence as the API shows it: the verdict with reasons, never the GPS of the photo itself."""
 
     id: uuid.UUID
-    visit_id: uuid.UUID
+    visit_id: uuid.UUID | None
+    # set instead of visit_id for a fix's photo sent for a ledger item
+    ledger_item_id: uuid.UUID | None = None
     step_id: str | None
     source: EvidenceSource
     mime: str

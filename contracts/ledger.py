@@ -6,11 +6,12 @@ import uuid
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 
 from contracts.estimates import RoundEstimates
+from contracts.evidence import EvidencePublic
 from contracts.households import Tier
 from contracts.vocab import FindingCategory, Severity
 
@@ -77,15 +78,31 @@ class OutcomeChange(StrEnum):
     restore = "restore"  # 补发 / benefit restored
 
 
+def _yuan(digits: int) -> WithJsonSchema:
+    """The published schema of an optional amount in yuan: a number, or a decimal string whose
+    pattern says which strings are amounts (so a client can tell which strings are accepted)."""
+    return WithJsonSchema(
+        {
+            "anyOf": [
+                {"type": "number", "minimum": 0, "maximum": 10**digits - 1},
+                {"type": "string", "pattern": rf"^[0-9]{{1,{digits}}}(\.[0-9]{{1,2}})?$"},
+                {"type": "null"},
+            ]
+        }
+    )
+
+
 class FixOutcome(BaseModel):
     """The change a fix records; applied to the register only by a verified close (yuan, kept to the fen)."""
 
     change: OutcomeChange = OutcomeChange.none
     tier: Tier | None = None
-    monthly_amount: Decimal | None = Field(default=None, ge=0, le=100_000)
+    monthly_amount: Annotated[Decimal | None, _yuan(5)] = Field(default=None, ge=0, le=100_000)
     months: int | None = Field(default=None, ge=0, le=600)
-    amount_to_recover: Decimal | None = Field(default=None, ge=0, le=10_000_000)
-    recovered: Decimal | None = Field(default=None, ge=0, le=10_000_000)
+    amount_to_recover: Annotated[Decimal | None, _yuan(7)] = Field(default=None, ge=0, le=10_000_000)
+    recovered: Annotated[Decimal | None, _yuan(7)] = Field(default=None, ge=0, le=10_000_000)
+    # 补发: what is owed to the household
+    back_pay_amount: Annotated[Decimal | None, _yuan(7)] = Field(default=None, ge=0, le=10_000_000)
 
 
 class Milestone(BaseModel):
@@ -167,7 +184,10 @@ class TransitionIn(BaseModel):
 
 
 class FixIn(TransitionIn):
-    outcome: FixOutcome = Field(default_factory=FixOutcome)
+    """What was done; ``outcome`` omitted keeps the item's outcome (the one pre-filled from the
+    visit's conclusion, or none)."""
+
+    outcome: FixOutcome | None = None
 
 
 class VerifyIn(TransitionIn):
@@ -227,6 +247,8 @@ class LedgerItemOut(BaseModel):
 
 class LedgerItemDetail(LedgerItemOut):
     history: list[LedgerEventOut] = []
+    # the photos and documents sent for the item itself (a fix's evidence without a visit)
+    evidence: list[EvidencePublic] = []
 
 
 class LedgerPage(BaseModel):

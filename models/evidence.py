@@ -17,13 +17,30 @@ from models.types import enum_column, json_column, new_uuid, ts_column, utcnow
 
 
 class Evidence(SQLModel, table=True):
-    """A stored photo: original kept by SHA-256, display copy and thumbnail EXIF-free."""
+    """A stored photo: original kept by SHA-256, display copy and thumbnail EXIF-free.
 
-    __table_args__ = (UniqueConstraint("visit_id", "sha256"),)
+    It belongs to a visit, or (a fix's photo sent without a visit) to a ledger item: one of
+    ``visit_id`` and ``ledger_item_id`` is set.
+    """
+
+    __table_args__ = (
+        UniqueConstraint("visit_id", "sha256"),
+        UniqueConstraint("ledger_item_id", "sha256", name="uq_evidence_ledger_item_sha256"),
+    )
 
     id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
-    visit_id: uuid.UUID = Field(
-        sa_column=Column(Uuid(), ForeignKey("visit.id", ondelete="CASCADE"), nullable=False, index=True)
+    visit_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(Uuid(), ForeignKey("visit.id", ondelete="CASCADE"), nullable=True, index=True),
+    )
+    ledger_item_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=Column(
+            Uuid(),
+            ForeignKey("ledger_item.id", ondelete="CASCADE", name="fk_evidence_ledger_item"),
+            nullable=True,
+            index=True,
+        ),
     )
     household_id: uuid.UUID = Field(
         sa_column=Column(Uuid(), ForeignKey("household.id"), nullable=False, index=True)

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from models.evidence import Evidence
 from models.household import Household
+from models.ledger import LedgerItem
 from models.round import Assignment, InspectionRound, TeamMember
 from models.user import Role
 from models.visit import Visit, VisitStatus
@@ -104,10 +105,18 @@ def visit_for_actor(session: Session, actor: Actor, visit_id: uuid.UUID, write: 
 
 
 def evidence_for_actor(session: Session, actor: Actor, evidence_id: uuid.UUID) -> Evidence:
-    """Evidence the actor may see: whoever may see its visit (else the evidence's own 404, audited)."""
+    """Evidence the actor may see: whoever may see its visit, or for a fix's photo its ledger item
+    (else the evidence's own 404, audited)."""
     ev = session.get(Evidence, evidence_id)
     if ev is None:
         raise missing("evidence")
+    if ev.visit_id is None:
+        from services import ledger  # the ledger's access rules build on this module
+
+        item = session.get(LedgerItem, ev.ledger_item_id) if ev.ledger_item_id is not None else None
+        if item is None or not ledger.may_see(actor, item):
+            raise audit.refuse(missing("evidence"), actor, "evidence.denied", "evidence", evidence_id)
+        return ev
     visit = session.get(Visit, ev.visit_id)
     if visit is None or not _may_see_visit(session, actor, visit, write=False):
         raise audit.refuse(missing("evidence"), actor, "evidence.denied", "evidence", evidence_id)

@@ -298,6 +298,8 @@ def _photo_counts(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, tup
             )
         ).all()
         for vid, accepted, reused in rows:
+            if vid is None:  # the IN above never matches a fix's photo; for the type checker
+                continue
             n, bad = out.get(vid, (0, 0))
             out[vid] = (n + 1, bad + int((not accepted) or bool(reused)))
     return out

@@ -21,7 +21,7 @@ from media.exif import resolve_tz
 from media.geo import Fix
 from media.hashing import Candidate
 from media.messages import MediaError
-from media.pipeline import process_full
+from media.pipeline import ProcessedEvidence, process_full
 from media.storage import NAMESPACES, BlobStore, Namespace, S3Options, open_blob_store
 from models.evidence import Evidence
 from models.household import Household
@@ -85,48 +85,28 @@ def _live_fixes(visit: Visit) -> tuple[list[Fix], Fix | None]:
     return live, static
 
 
-def _candidates(session: Session, visit: Visit) -> list[Candidate]:
-    rows = session.execute(
-        sa_select(
-            col(Evidence.id),
-            col(Evidence.perceptual_hash),
-            col(Evidence.visit_id),
-            col(Evidence.household_id),
-            col(Evidence.received_at),
-        )
-        .where(col(Evidence.visit_id) != visit.id)
-        .order_by(col(Evidence.received_at).desc())
-        .limit(MAX_CANDIDATES)
-    ).all()
-    return [Candidate(ph, str(eid), str(vid), str(hid), at) for eid, ph, vid, hid, at in rows]
+def reuse_candidates(session: Session, visit_id: uuid.UUID | None = None) -> list[Candidate]:
+    """Earlier evidence to look for reuse in: every row but those of this visit (item photos too)."""
+    query = sa_select(
+        col(Evidence.id),
+        col(Evidence.perceptual_hash),
+        col(Evidence.visit_id),
+        col(Evidence.household_id),
+        col(Evidence.received_at),
+    )
+    if visit_id is not None:
+        query = query.where((col(Evidence.visit_id) != visit_id) | col(Evidence.visit_id).is_(None))
+    rows = session.execute(query.order_by(col(Evidence.received_at).desc()).limit(MAX_CANDIDATES)).all()
+    return [
+        Candidate(ph, str(eid), str(vid) if vid is not None else None, str(hid), at)
+        for eid, ph, vid, hid, at in rows
+    ]
 
 
-def add_evidence(
-    session: Session,
-    actor: Actor,
-    settings: Settings,
-    visit_id: uuid.UUID,
-    data: bytes,
-    source: str,
-    step_id: str | None = None,
-    forwarded: bool = False,
-    sent_at: datetime | None = None,
-    purpose: EvidencePurpose | str | None = None,
-) -> Evidence:
-    """Runs the pipeline on one photo of a visit in progress and stores it (the same bytes once per visit).
-
-    ``sent_at`` is when the inspector sent it (the chat message's date): refused beyond the clock
-    skew in the future, never later than its arrival, and its event time (a photo sent offline
-    arrives later than it was sent).
-
-    A document photo (``purpose=document``, or a photo for a step about documents, see
-    ``is_document_photo``) has the text-like regions of its display copy and thumbnail pixelated
-    before they are stored.
-    """
-    visit = access.visit_for_actor(session, actor, visit_id, write=True)
-    if visit.status != VisitStatus.in_progress:
-        raise ValidationFailed("visit_not_in_progress")
-    sent = clock.bounded(sent_at, "sent_at") if sent_at is not None else None
+def parse_kind(
+    source: str, purpose: EvidencePurpose | str | None
+) -> tuple[EvidenceSource, EvidencePurpose | None]:
+    """The upload's source and declared purpose, refused (422) when not one of theirs."""
     try:
         src = EvidenceSource(source)
     except ValueError as exc:
@@ -139,52 +119,47 @@ def add_evidence(
         raise ValidationFailed(
             detail=f"purpose must be one of {', '.join(p.value for p in EvidencePurpose)}"
         ) from exc
-    document = is_document_photo(kind, step_id)
-    household = session.get(Household, visit.household_id)
-    point = None
-    if household is not None and household.lat is not None and household.lon is not None:
-        point = (household.lat, household.lon, (household.datum or Datum.wgs84))
-    live, static = _live_fixes(visit)
-    store = blob_store(settings)
-    now = utcnow()
-    zone = resolve_tz(settings.timezone)
+    return src, kind
+
+
+def household_point(household: Household | None) -> tuple[float, float, str] | None:
+    """The household's recorded position (lat, lon, datum), None when it has none."""
+    if household is None or household.lat is None or household.lon is None:
+        return None
+    return (household.lat, household.lon, (household.datum or Datum.wgs84))
+
+
+def run_pipeline(
+    actor: Actor, settings: Settings, data: bytes, what: str, **kwargs: Any
+) -> ProcessedEvidence:
+    """The media pipeline on one photo; a refused photo is a 422 with its reason, a store down a 503."""
     try:
-        processed = process_full(
-            data,
-            src,
-            household=point,
-            window=(visit.started_at - WINDOW_SLACK, now + timedelta(minutes=5)),
-            live_fixes=live,
-            static_fix=static,
-            tz=settings.timezone,
-            earlier=_candidates(session, visit),
-            visit_id=str(visit.id),
-            household_id=str(visit.household_id),
-            forwarded=forwarded,
-            received_at=sent or now,
-            visit_day=visit.started_at.astimezone(zone).date(),
-            radius_m=settings.onsite_radius_m,
-            store=store,
-            document=document,
-        )
+        return process_full(data, store=blob_store(settings), tz=settings.timezone, **kwargs)
     except MediaError as exc:
         if exc.code == "store_unavailable":
-            log.error("evidence upload for visit %s: %s", visit.id, exc)
+            log.error("evidence upload for %s: %s", what, exc)
             raise Unavailable("media_store_unavailable") from exc
         raise ValidationFailed(
             "media_rejected", detail=exc.message("en" if actor.lang == "en" else "zh-CN"), reason=exc.code
         ) from exc
+
+
+def evidence_row(
+    processed: ProcessedEvidence,
+    actor: Actor,
+    household_id: uuid.UUID,
+    src: EvidenceSource,
+    document: bool,
+    now: datetime,
+    sent: datetime | None = None,
+    **where: Any,
+) -> Evidence:
+    """The evidence row of a processed photo (``where``: its visit_id and step_id, or ledger_item_id)."""
     rep = processed.report
-    existing = session.exec(
-        select(Evidence).where(Evidence.visit_id == visit.id, Evidence.sha256 == rep.sha256)
-    ).first()
-    if existing is not None:
-        return existing
     v = rep.verdict
-    ev = Evidence(
-        visit_id=visit.id,
-        household_id=visit.household_id,
-        step_id=step_id,
+    return Evidence(
+        **where,
+        household_id=household_id,
         uploaded_by=actor.label,
         source=src,
         sha256=rep.sha256,
@@ -215,8 +190,70 @@ def add_evidence(
         verdict=v.model_dump(mode="json"),
         purpose=EvidencePurpose.DOCUMENT if document else EvidencePurpose.GENERAL,
     )
+
+
+def add_evidence(
+    session: Session,
+    actor: Actor,
+    settings: Settings,
+    visit_id: uuid.UUID,
+    data: bytes,
+    source: str,
+    step_id: str | None = None,
+    forwarded: bool = False,
+    sent_at: datetime | None = None,
+    purpose: EvidencePurpose | str | None = None,
+) -> Evidence:
+    """Runs the pipeline on one photo of a visit in progress and stores it (the same bytes once per visit).
+
+    ``sent_at`` is when the inspector sent it (the chat message's date): refused beyond the clock
+    skew in the future, never later than its arrival, and its event time (a photo sent offline
+    arrives later than it was sent).
+
+    A document photo (``purpose=document``, or a photo for a step about documents, see
+    ``is_document_photo``) has the text-like regions of its display copy and thumbnail pixelated
+    before they are stored.
+    """
+    visit = access.visit_for_actor(session, actor, visit_id, write=True)
+    if visit.status != VisitStatus.in_progress:
+        raise ValidationFailed("visit_not_in_progress")
+    sent = clock.bounded(sent_at, "sent_at") if sent_at is not None else None
+    src, kind = parse_kind(source, purpose)
+    document = is_document_photo(kind, step_id)
+    live, static = _live_fixes(visit)
+    now = utcnow()
+    zone = resolve_tz(settings.timezone)
+    processed = run_pipeline(
+        actor,
+        settings,
+        data,
+        f"visit {visit.id}",
+        source=src,
+        household=household_point(session.get(Household, visit.household_id)),
+        window=(visit.started_at - WINDOW_SLACK, now + timedelta(minutes=5)),
+        live_fixes=live,
+        static_fix=static,
+        earlier=reuse_candidates(session, visit.id),
+        visit_id=str(visit.id),
+        household_id=str(visit.household_id),
+        forwarded=forwarded,
+        received_at=sent or now,
+        visit_day=visit.started_at.astimezone(zone).date(),
+        radius_m=settings.onsite_radius_m,
+        document=document,
+    )
+    rep = processed.report
+    existing = session.exec(
+        select(Evidence).where(Evidence.visit_id == visit.id, Evidence.sha256 == rep.sha256)
+    ).first()
+    if existing is not None:
+        return existing
+    ev = evidence_row(
+        processed, actor, visit.household_id, src, document, now, sent, visit_id=visit.id, step_id=step_id
+    )
     session.add(ev)
     session.flush()
+    v = rep.verdict
     audit.record(
         session,
         actor,
@@ -268,6 +305,7 @@ def to_public(ev: Evidence, lang: str = "zh-CN") -> EvidencePublic:
             include={
                 "id",
                 "visit_id",
+                "ledger_item_id",
                 "step_id",
                 "source",
                 "mime",

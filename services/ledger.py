@@ -8,9 +8,12 @@ closed item is reopened when a recheck finds the problem again. Every move is a 
 an illegal one with a 409 (`ledger_bad_transition`). Moves are guarded by the item's version, so of two
 concurrent moves on one item (verify and return) exactly one wins; the other gets 409 `ledger_changed`.
 
-Four eyes: whoever submitted the fix never verifies it; verifying needs evidence of this household or
-the recheck visit ordered from the item. A verified close applies the fix's outcome to the household
-register (audited), so the next draw sees it.
+Four eyes: whoever submitted the fix never verifies it; verifying needs evidence: a photo or document
+sent for the item (`services/ledger_evidence.py`) or named from this household's visits, that is not
+reused nor off site (`counts_as_proof`), or the finished recheck visit ordered from the item. A
+verified close applies the fix's outcome to the household register (audited), so the next draw
+sees it. A new item from a visit with a structured conclusion (清退 / 调档 / 补发 / 移送纪检) gets its
+route, outcome, months and money pre-filled from it (`prefill`).
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from typing import Any
 from sqlalchemy import text, update
 from sqlmodel import Session, col, func, select
 
+from contracts.evidence import EvidencePurpose, SiteStatus
+from contracts.households import Tier
 from contracts.ledger import (
     OPEN_STATES,
     FixIn,
@@ -36,6 +41,7 @@ from contracts.ledger import (
     VerifyIn,
 )
 from contracts.telegram import NoticeKind
+from contracts.visits import Conclusion, Decision
 from contracts.vocab import FindingCategory, Severity
 from models.db import is_postgres
 from models.evidence import Evidence
@@ -247,8 +253,87 @@ def _open_item(
     session.flush()
     event(session, actor, item, "open", None)
     audit.record(session, actor, "ledger.open", "ledger_item", item.id, number=item.number)
+    prefill(session, actor, item, first, today)
     _notify_new(session, item)
     return item
+
+
+# ---- pre-fill from the visit's conclusion ---------------------------------------------------------
+
+# the team's decision → the route it leads to (清退/调档 are fixed by a deadline, 移送纪检 is referred)
+DECISION_ROUTES = {
+    Decision.REMOVE: LedgerRoute.fix_by_deadline,
+    Decision.ADJUST_TIER: LedgerRoute.fix_by_deadline,
+    Decision.BACK_PAY: LedgerRoute.fix_by_deadline,
+    Decision.REFER: LedgerRoute.discipline,
+}
+DECISION_CHANGES = {
+    Decision.REMOVE: OutcomeChange.exit,
+    Decision.ADJUST_TIER: OutcomeChange.adjust,
+    Decision.BACK_PAY: OutcomeChange.restore,
+}
+
+
+def _yuan(value: float | None) -> Decimal | None:
+    return fen(Decimal(str(value))) if value is not None and value > 0 else None
+
+
+def outcome_of(conclusion: Conclusion) -> FixOutcome | None:
+    """The outcome a visit's conclusion proposes (None for 符合 / 再核: nothing to pre-fill)."""
+    decision = conclusion.decision
+    if decision not in DECISION_ROUTES:
+        return None
+    change = DECISION_CHANGES.get(decision, OutcomeChange.none)
+    tier = next((t for t in Tier if t.value == conclusion.new_tier), None)
+    overpaid = _yuan(conclusion.overpaid_amount)
+    if change is OutcomeChange.none and overpaid is not None:
+        change = OutcomeChange.recover  # a referred case still has its overpaid money to recover
+    months = conclusion.overpaid_months or conclusion.months_short
+    return FixOutcome(
+        change=change,
+        tier=tier if decision is Decision.ADJUST_TIER else None,
+        months=months if months else None,
+        amount_to_recover=overpaid,
+        back_pay_amount=_yuan(conclusion.back_pay_amount) or _yuan(conclusion.amount_short)
+        if decision in (Decision.BACK_PAY, Decision.REFER)
+        else None,
+    )
+
+
+def prefill(
+    session: Session, actor: Actor, item: LedgerItem, finding: Finding, today: date | None = None
+) -> bool:
+    """Pre-fills a new item's route, outcome, months and money from the structured conclusion of the
+    finding's visit (audited); False when the visit has none that proposes a change."""
+    visit = session.get(Visit, finding.visit_id) if finding.visit_id is not None else None
+    if visit is None or not visit.conclusion:
+        return False
+    conclusion = Conclusion.model_validate(visit.conclusion)
+    out = outcome_of(conclusion)
+    if out is None:
+        return False
+    route = DECISION_ROUTES[conclusion.decision]
+    item.route = route
+    item.deadline = default_deadline(item.severity, route, today)
+    item.outcome = out.model_dump(mode="json", exclude_none=True)
+    item.money_to_recover = out.amount_to_recover or Decimal("0")
+    item.months = out.months
+    item.updated_at = utcnow()
+    session.add(item)
+    session.flush()
+    event(session, actor, item, "prefill", item.state, note=conclusion.decision.value)
+    audit.record(
+        session,
+        actor,
+        "ledger.prefill",
+        "ledger_item",
+        item.id,
+        visit=str(visit.id),
+        decision=conclusion.decision.value,
+        route=route.value,
+        outcome=item.outcome,
+    )
+    return True
 
 
 # ---- notices --------------------------------------------------------------------------------------
@@ -406,6 +491,25 @@ def _evidence_of_household(session: Session, item: LedgerItem, ids: Sequence[uui
     return list(rows)
 
 
+def item_evidence(session: Session, item_id: uuid.UUID) -> list[Evidence]:
+    """The photos and documents sent for the item itself (without a visit), oldest first."""
+    return list(
+        session.exec(
+            select(Evidence)
+            .where(Evidence.ledger_item_id == item_id)
+            .order_by(col(Evidence.received_at), col(Evidence.id))
+        ).all()
+    )
+
+
+def counts_as_proof(ev: Evidence) -> bool:
+    """Evidence a verified close may rest on: not found in another household's or visit's evidence
+    (reused), and taken at the household unless it shows a document (a receipt, a decision)."""
+    if ev.reused:
+        return False
+    return ev.purpose is EvidencePurpose.DOCUMENT or ev.site is not SiteStatus.OFF_SITE
+
+
 def start(session: Session, actor: Actor, item_id: uuid.UUID, note: str | None = None) -> LedgerItem:
     """The responsible side starts fixing (also after a return or a reopen)."""
     actor.require(*ACTING)
@@ -422,11 +526,14 @@ def submit_fix(session: Session, actor: Actor, item_id: uuid.UUID, data: FixIn) 
     item = item_for_actor(session, actor, item_id, "submit_fix")
     require_state(item, "submit_fix")
     _evidence_of_household(session, item, data.evidence_ids)
-    out = data.outcome.model_copy(
+    # the fix rests on the evidence named and on every photo sent for the item so far
+    evidence_ids = list(dict.fromkeys([*data.evidence_ids, *(e.id for e in item_evidence(session, item.id))]))
+    given = data.outcome if data.outcome is not None else FixOutcome.model_validate(item.outcome or {})
+    out = given.model_copy(
         update={
             k: fen(v)
-            for k in ("monthly_amount", "amount_to_recover", "recovered")
-            if (v := getattr(data.outcome, k)) is not None
+            for k in ("monthly_amount", "amount_to_recover", "recovered", "back_pay_amount")
+            if (v := getattr(given, k)) is not None
         }
     )
     values: dict[str, Any] = {"fix_submitted_by": actor.id, "outcome": out.model_dump(mode="json")}
@@ -437,14 +544,14 @@ def submit_fix(session: Session, actor: Actor, item_id: uuid.UUID, data: FixIn) 
     if out.months is not None:
         values["months"] = out.months
     old = _move(session, actor, item, "submit_fix", **values)
-    event(session, actor, item, "submit_fix", old, data.note, data.evidence_ids)
-    audit.record(session, actor, "ledger.submit_fix", "ledger_item", item.id, evidence=len(data.evidence_ids))
+    event(session, actor, item, "submit_fix", old, data.note, evidence_ids)
+    audit.record(session, actor, "ledger.submit_fix", "ledger_item", item.id, evidence=len(evidence_ids))
     for sup in _supervisors_of(session, item.village_code):
         notices.emit(
             session,
             sup.id,
             NoticeKind.ledger_fix_submitted,
-            _params(session, item, note=data.note or ""),
+            _params(session, item, note=data.note or "", photos=len(evidence_ids)),
             key=f"ledger:fix_submitted:{item.id}:{item.version}:{sup.id}",
         )
     return item
@@ -477,7 +584,9 @@ def verify(
     require_state(item, "verify")
     if item.state is LedgerState.fix_submitted and actor.id is not None and actor.id == item.fix_submitted_by:
         raise audit.refuse(Conflict("ledger_own_fix"), actor, "ledger.own_fix", "ledger_item", item.id)
-    proof: list[str] = [str(e.id) for e in _evidence_of_household(session, item, data.evidence_ids)]
+    named = _evidence_of_household(session, item, data.evidence_ids)
+    own = [e for e in item_evidence(session, item.id) if e.id not in set(data.evidence_ids)]
+    proof: list[str] = [str(e.id) for e in [*named, *own] if counts_as_proof(e)]
     if data.recheck_visit_id is not None:
         proof.append(f"visit:{_recheck_proof(session, item, data.recheck_visit_id).id}")
     if not proof:
@@ -621,6 +730,7 @@ def apply_outcome(session: Session, actor: Actor, item: LedgerItem) -> dict[str,
         after=after,
         to_recover=str(item.money_to_recover),
         recovered=str(item.money_recovered),
+        back_pay=str(out.back_pay_amount) if out.back_pay_amount is not None else None,
     )
     return after
 

@@ -25,7 +25,7 @@ from models.household import Household
 from models.ledger import LedgerEvent, LedgerItem
 from models.user import Role
 from models.visit import Finding
-from services import audit, ledger
+from services import audit, evidence, ledger
 from services.context import Actor
 from services.errors import ValidationFailed
 from services.rounds import local_today
@@ -219,7 +219,8 @@ def detail(session: Session, actor: Actor, item_id: uuid.UUID, today: date | Non
     assert h is not None
     audit.record(session, actor, "ledger.read", "ledger_item", item.id)
     base = to_out(session, item, h, today or local_today(), findings=True)
-    return LedgerItemDetail(**base.model_dump(), history=history(session, item.id))
+    shown = [evidence.to_public(e, actor.lang) for e in ledger.item_evidence(session, item.id)]
+    return LedgerItemDetail(**base.model_dump(), history=history(session, item.id), evidence=shown)
 
 
 def view(session: Session, actor: Actor, item: LedgerItem, today: date | None = None) -> LedgerItemOut:

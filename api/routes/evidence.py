@@ -22,7 +22,7 @@ from services import evidence
 router = APIRouter(tags=["evidence"])
 
 
-def _form_null(value: object) -> object:
+def form_null(value: object) -> object:
     """A multipart form cannot carry JSON null: an empty field or the text "null" means not given."""
     return None if value in ("", "null") else value
 
@@ -40,12 +40,12 @@ async def upload(
     forwarded: Annotated[bool, Form()] = False,
     purpose: Annotated[
         EvidencePurpose | None,
-        BeforeValidator(_form_null),
+        BeforeValidator(form_null),
         Form(description="document: an ID card, 户口簿 or passbook; its copies are redacted before storage"),
     ] = None,
     sent_at: Annotated[
         datetime | None,
-        BeforeValidator(_form_null),
+        BeforeValidator(form_null),
         Form(description="When the photo was sent (the chat message's date); never after its arrival"),
     ] = None,
     key: IdempotencyKey = None,

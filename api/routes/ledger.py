@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 import uuid
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query
-from fastapi.responses import FileResponse
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, JSONResponse
+from pydantic import BeforeValidator
 from starlette.background import BackgroundTask
 
-from api.deps import ActorDep, SessionDep
+from api.deps import ActorDep, SessionDep, SettingsDep
+from api.idempotency import IdempotencyKey, respond
+from api.routes.evidence import form_null
+from api.uploads import read_capped
+from contracts.evidence import EvidencePublic, EvidencePurpose, EvidenceSource
 from contracts.ledger import (
     FixIn,
     ItemUpdateIn,
@@ -28,7 +36,16 @@ from contracts.ledger import (
     VerifyIn,
 )
 from contracts.vocab import Severity
-from services import ledger, ledger_export, ledger_notice, ledger_queries, ledger_summary
+from media.checks import MAX_BYTES
+from services import (
+    evidence,
+    ledger,
+    ledger_evidence,
+    ledger_export,
+    ledger_notice,
+    ledger_queries,
+    ledger_summary,
+)
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
 
@@ -180,3 +197,52 @@ def recheck(item_id: uuid.UUID, data: RecheckIn, session: SessionDep, actor: Act
     """Orders a recheck visit: a sealed assignment of the household to a team, released on its day."""
     ledger.order_recheck(session, actor, item_id, data)
     return ledger_queries.view(session, actor, ledger.item_for_actor(session, actor, item_id))
+
+
+@router.post("/{item_id}/evidence", response_model=EvidencePublic, status_code=201)
+async def upload_evidence(
+    item_id: uuid.UUID,
+    request: Request,
+    session: SessionDep,
+    actor: ActorDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="JPEG, PNG, WebP or HEIC, at most 20 MB")],
+    source: Annotated[EvidenceSource, Form()] = EvidenceSource.UPLOAD,
+    forwarded: Annotated[bool, Form()] = False,
+    purpose: Annotated[
+        EvidencePurpose | None,
+        BeforeValidator(form_null),
+        Form(description="document: a receipt, a decision, a passbook; its copies are redacted"),
+    ] = None,
+    sent_at: Annotated[
+        datetime | None,
+        BeforeValidator(form_null),
+        Form(description="When the photo was sent (the chat message's date); never after its arrival"),
+    ] = None,
+    key: IdempotencyKey = None,
+) -> JSONResponse:
+    """A photo or document of the fix, through the evidence pipeline; the same bytes once per item."""
+    data = await read_capped(file, MAX_BYTES)
+    body = {
+        "item": str(item_id),
+        "source": source,
+        "forwarded": forwarded,
+        "purpose": purpose,
+        "sent_at": sent_at.isoformat() if sent_at is not None else None,
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
+    return await run_in_threadpool(
+        respond,
+        request,
+        session,
+        actor,
+        key,
+        body,
+        lambda: evidence.to_public(
+            ledger_evidence.add_item_evidence(
+                session, actor, settings, item_id, data, source, forwarded, sent_at, purpose
+            ),
+            actor.lang,
+        ),
+        201,
+    )

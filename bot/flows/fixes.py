@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 
 from bot import ledger_text, store_ledger
-from bot.flows import fixes_review, fixes_submit
+from bot.flows import fixes_photos, fixes_review, fixes_submit
 from bot.flows.callbacks import Act, Action
 from bot.flows.core import Flow, Kind, Turn
 from bot.flows.fixes_common import (
@@ -18,6 +18,7 @@ from bot.flows.fixes_common import (
     NAME,
     NOTE,
     OUTCOME,
+    PHOTOS,
     REASON,
     mask,
     refusal,
@@ -152,10 +153,19 @@ FLOW = Flow(
     },
     states={
         NOTE: {Kind.TEXT: fixes_submit.note},
+        PHOTOS: {
+            Kind.PHOTO: fixes_photos.photo,
+            Kind.DOCUMENT: fixes_photos.photo,
+            Kind.TEXT: fixes_submit.photos_text,
+            Kind.COMMAND: fixes_submit.photos_text,
+            Kind.CALLBACK: fixes_submit.photos_done,
+        },
         OUTCOME: {Kind.CALLBACK: fixes_submit.outcome},
         AMOUNT: {Kind.TEXT: fixes_submit.amount},
         CONFIRM: {Kind.CALLBACK: fixes_submit.confirm},
         REASON: {Kind.TEXT: fixes_review.reason},
     },
     hint=_hint,
+    # commands that keep their meaning at the photo step (whose /done is its own)
+    passes=frozenset({"start", "help", "cancel", "lang", "fixes", "tasks", "visit", "status"}),
 )

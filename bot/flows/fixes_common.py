@@ -11,6 +11,7 @@ from bot.store_endpoints import NOT_BOUND_CODES
 NAME = "fixes"
 CODE = "fx"  # bot/notices.py spells it too, for the buttons of a "fix submitted" notice
 NOTE, OUTCOME, AMOUNT, CONFIRM, REASON = "fix_note", "fix_outcome", "fix_amount", "fix_confirm", "reason"
+PHOTOS = "fix_photos"
 
 REFUSALS: dict[str, str] = {
     "ledger_own_fix": "You submitted this fix yourself; another supervisor has to verify it (four eyes).",

@@ -1,5 +1,6 @@
-"""Submitting a fix in conversation: what was done (text), its outcome (exited, tier/amount adjusted,
-money recovered, or none), a summary to confirm, then the store's submit-fix transition.
+"""Submitting a fix in conversation: what was done (text), its photos (bot/flows/fixes_photos.py), its
+outcome (as the visit concluded, exited, tier/amount adjusted, money recovered, or none), a summary
+to confirm, then the store's submit-fix transition.
 
 The store decides: an illegal move or anything else it refuses comes back as a friendly reply.
 """
@@ -10,15 +11,25 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from bot import store_ledger
+from bot.flows import fixes_photos
 from bot.flows.callbacks import Act, Action
 from bot.flows.core import Turn
-from bot.flows.fixes_common import AMOUNT, CONFIRM, NOTE, OUTCOME, refusal
+from bot.flows.fixes_common import AMOUNT, CONFIRM, NOTE, OUTCOME, PHOTOS, refusal
 from bot.flows.gate import refuse
 from bot.flows.view import Prompt
 from bot.i18n import t
 from bot.store_client import StoreError, StoreUnavailable
 
 MAX_NOTE = 2000
+PROPOSED = "proposed"  # the outcome the store pre-filled from the visit's conclusion
+CHANGES: dict[str, str] = {
+    "none": "no change to the register",
+    "exit": "exit (清退)",
+    "adjust": "tier or amount adjusted (调档)",
+    "recover": "money to recover",
+    "add_missed": "missed household added",
+    "restore": "benefit restored, back pay (补发)",
+}
 OUTCOMES: dict[str, str] = {
     "none": "No change to the register",
     "exit": "Household exited (清退)",
@@ -31,6 +42,7 @@ ASK_AMOUNT = {
 }
 HINTS = {
     NOTE: "Describe in one message what was done to fix the problem, or send /cancel.",
+    PHOTOS: "Send photos of the fix, or tap Done (or send /done).",
     OUTCOME: "Choose the outcome with the buttons above, or send /cancel.",
     AMOUNT: "Send an amount in yuan, e.g. 450.50, or send /cancel.",
     CONFIRM: "Tap Submit or Cancel above.",
@@ -45,24 +57,67 @@ async def begin(turn: Turn) -> None:
     except (StoreError, StoreUnavailable) as exc:
         await turn.reply(refusal(turn.lang, exc))
         return
-    turn.save(NOTE, {"item_id": str(item.id), "number": item.number})
+    data: dict[str, Any] = {"item_id": str(item.id), "number": item.number}
+    if item.outcome and item.outcome.get("change", "none") != "none":
+        data["proposed"] = item.outcome
+    turn.save(NOTE, data)
     await turn.reply(
         t(turn.lang, "Item No. {number}: describe in one message the measures taken.", number=item.number)
     )
 
 
 async def note(turn: Turn) -> None:
-    """The measures taken; then the outcome."""
+    """The measures taken; then the photos."""
     assert turn.conv is not None
     text = turn.text.strip()
     if not text or len(text) > MAX_NOTE:
         await turn.reply(t(turn.lang, "Please describe the measures in 1 to {max} characters.", max=MAX_NOTE))
         return
-    data = {**turn.conv.data, "note": text}
-    prompt = Prompt(
-        t(turn.lang, "What does the fix change on the household register?"),
-        [[(t(turn.lang, label), Action(Act.ANSWER, key))] for key, label in OUTCOMES.items()],
-    )
+    await fixes_photos.ask(turn, {**turn.conv.data, "note": text})
+
+
+async def photos_text(turn: Turn) -> None:
+    """Text or a command at the photo step: "done" goes on to the outcome, anything else the hint."""
+    if fixes_photos.is_done(turn):
+        assert turn.conv is not None
+        await ask_outcome(turn, dict(turn.conv.data))
+        return
+    await fixes_photos.hint(turn)
+
+
+async def photos_done(turn: Turn) -> None:
+    """The photo step's Done button."""
+    assert turn.conv is not None
+    if turn.action.act is not Act.PHOTOS_DONE:
+        await refuse(turn)
+        return
+    await turn.answer(record=False)  # recorded with the next step
+    await ask_outcome(turn, dict(turn.conv.data))
+
+
+def proposed_text(lang: str, out: dict[str, Any]) -> str:
+    """A pre-filled outcome in words: the change, months and amounts."""
+    parts = [t(lang, CHANGES.get(str(out.get("change")), "no change to the register"))]
+    if out.get("tier"):
+        parts.append(str(out["tier"]))
+    if out.get("months"):
+        parts.append(t(lang, "{months} months", months=out["months"]))
+    if out.get("amount_to_recover"):
+        parts.append(t(lang, "{amount} yuan to recover", amount=out["amount_to_recover"]))
+    if out.get("back_pay_amount"):
+        parts.append(t(lang, "{amount} yuan to pay back", amount=out["back_pay_amount"]))
+    return ", ".join(parts)
+
+
+async def ask_outcome(turn: Turn, data: dict[str, Any]) -> None:
+    """What the fix changes on the register; the visit's conclusion first when it proposed one."""
+    rows = [[(t(turn.lang, label), Action(Act.ANSWER, key))] for key, label in OUTCOMES.items()]
+    if data.get("proposed"):
+        label = t(
+            turn.lang, "As the visit concluded: {outcome}", outcome=proposed_text(turn.lang, data["proposed"])
+        )
+        rows.insert(0, [(label[:60], Action(Act.ANSWER, PROPOSED))])
+    prompt = Prompt(t(turn.lang, "What does the fix change on the household register?"), rows)
     nonce = turn.save(OUTCOME, data)
     await turn.reply(prompt, nonce=nonce)
 
@@ -71,7 +126,8 @@ async def outcome(turn: Turn) -> None:
     """The outcome chosen; an amount asked for where it needs one."""
     assert turn.conv is not None
     choice = turn.action.arg
-    if turn.action.act is not Act.ANSWER or choice not in OUTCOMES:
+    known = choice in OUTCOMES or (choice == PROPOSED and turn.conv.data.get("proposed"))
+    if turn.action.act is not Act.ANSWER or not known:
         await refuse(turn)
         return
     data = {**turn.conv.data, "outcome": choice}
@@ -101,7 +157,8 @@ async def _confirm(turn: Turn, data: dict[str, Any]) -> None:
     lines = [
         t(turn.lang, "Submit this fix for item No. {number}?", number=data["number"]),
         t(turn.lang, "What was done: {note}", note=data["note"]),
-        t(turn.lang, "Outcome: {outcome}", outcome=t(turn.lang, OUTCOMES[data["outcome"]])),
+        t(turn.lang, "Photos: {count}", count=len(data.get("photos", []))),
+        t(turn.lang, "Outcome: {outcome}", outcome=_outcome_text(turn.lang, data)),
     ]
     if data.get("amount"):
         lines.append(t(turn.lang, "Amount: {amount} yuan", amount=data["amount"]))
@@ -113,14 +170,23 @@ async def _confirm(turn: Turn, data: dict[str, Any]) -> None:
     await turn.reply(prompt, nonce=nonce)
 
 
+def _outcome_text(lang: str, data: dict[str, Any]) -> str:
+    if data["outcome"] == PROPOSED:
+        return t(lang, "As the visit concluded: {outcome}", outcome=proposed_text(lang, data["proposed"]))
+    return t(lang, OUTCOMES[data["outcome"]])
+
+
 def fix_body(data: dict[str, Any]) -> dict[str, Any]:
-    """The store's FixIn of the conversation's answers."""
+    """The store's FixIn of the conversation's answers (no outcome: the one pre-filled stays)."""
+    photos = [p["id"] for p in data.get("photos", [])]
+    if data["outcome"] == PROPOSED:
+        return {"note": data["note"], "evidence_ids": photos}
     out: dict[str, Any] = {"change": data["outcome"]}
     if data["outcome"] == "adjust":
         out["monthly_amount"] = data["amount"]
     elif data["outcome"] == "recover":
         out["recovered"] = data["amount"]
-    return {"note": data["note"], "outcome": out, "evidence_ids": []}
+    return {"note": data["note"], "outcome": out, "evidence_ids": photos}
 
 
 async def confirm(turn: Turn) -> None:
