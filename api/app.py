@@ -15,6 +15,7 @@ from api import console, problems, web
 from api.routes import (
     applications,
     auth,
+    case_links,
     cases,
     evidence,
     findings,
@@ -44,6 +45,7 @@ ROUTERS += [rounds.router]
 ROUTERS += [visits.router, evidence.router]
 ROUTERS += [findings.router, ledger.router]
 ROUTERS += [applications.router, public.router, cases.router, residents_bot.router]
+ROUTERS += [case_links.router]
 
 
 async def _release_loop(app: FastAPI, every_s: float) -> None:

@@ -2,6 +2,7 @@
 
 from models.application import Application, Case, CaseAttachment, StatusAttempt
 from models.audit import AuditEvent
+from models.case_link import CaseCheck, CaseLink
 from models.evidence import Evidence
 from models.household import Household, HouseholdMember
 from models.invite import BindAttempt, InviteCode, TelegramLink
@@ -29,6 +30,8 @@ __all__ = [
     "BindAttempt",
     "Case",
     "CaseAttachment",
+    "CaseCheck",
+    "CaseLink",
     "Evidence",
     "Finding",
     "Household",
