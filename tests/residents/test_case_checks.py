@@ -18,6 +18,7 @@ from models.audit import AuditEvent
 from models.case_link import CaseCheck
 from models.household import Household
 from models.round import Assignment, AssignmentStatus, InspectionRound, RoundType
+from models.types import utcnow
 from models.user import Role, User
 from services import case_checks, evidence, round_dispatch, visits
 from services.config import Settings
@@ -108,6 +109,9 @@ def test_a_case_orders_a_sealed_visit_and_gets_its_findings(session: Session, se
     assert any(f.category == "funds_misuse" for f in done.findings)
     assert shown[later.id].visit_id is None and shown[later.id].findings == []
     assert session.exec(select(AuditEvent).where(AuditEvent.action == "case.check_result")).one()
+    # the daily release pass opens the later one when its day comes
+    round_dispatch.release_due(session, now=utcnow() + timedelta(days=2), settings=settings)
+    assert session.get(Assignment, later.assignment_id).released_at is not None  # type: ignore[union-attr]
 
 
 def test_a_check_needs_a_household_a_team_of_two_and_no_conflict(
