@@ -16,6 +16,7 @@ from api.routes import (
     applications,
     auth,
     cadres,
+    case_links,
     cases,
     estimates,
     evidence,
@@ -48,6 +49,7 @@ ROUTERS += [visits.router, evidence.router]
 ROUTERS += [findings.router, ledger.router]
 ROUTERS += [applications.router, public.router, cases.router, residents_bot.router]
 ROUTERS += [cadres.router, reviews.router, estimates.router]
+ROUTERS += [case_links.router]
 
 
 async def _release_loop(app: FastAPI, every_s: float) -> None:

@@ -18,12 +18,14 @@ class RoundType(StrEnum):
     flying = "flying"  # 飞行式抽查: random households, unannounced
     slice = "slice"  # 切片式督查: typical areas in depth
     cross = "cross"  # 交叉式普查: townships inspect each other
+    targeted = "targeted"  # 定向核查: one household a case sends a team to (services/case_checks.py)
 
 
 ROUND_TYPE_LABELS: dict[RoundType, str] = {
     RoundType.flying: "飞行式抽查",
     RoundType.slice: "切片式督查",
     RoundType.cross: "交叉式普查",
+    RoundType.targeted: "定向核查",
 }
 
 
@@ -67,7 +69,9 @@ class SamplingParams(BaseModel):
 
     sample_ratio: float = Field(default=0.1, gt=0, le=1)
     min_per_stratum: int = Field(default=2, ge=0, le=10_000)
-    take_all: list[TakeAllGroup] = Field(default_factory=lambda: [TakeAllGroup.cadre_relative])
+    take_all: list[TakeAllGroup] = Field(
+        default_factory=lambda: [TakeAllGroup.cadre_relative, TakeAllGroup.repeat_complaints]
+    )
     risk: RiskWeights = Field(default_factory=RiskWeights)
     high_amount_factor: float = Field(default=1.5, gt=0, le=100)
     exclude_visited_within_days: int = Field(default=0, ge=0, le=3650)
@@ -87,6 +91,8 @@ class RoundCreate(BaseModel):
 
     @model_validator(mode="after")
     def _window(self) -> RoundCreate:
+        if self.type == RoundType.targeted:
+            raise ValueError("targeted checks are ordered from a case, not created as rounds")
         if self.window_end < self.window_start:
             raise ValueError("window_end is before window_start")
         return self

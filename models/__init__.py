@@ -3,6 +3,7 @@
 from models.application import Application, Case, CaseAttachment, StatusAttempt
 from models.audit import AuditEvent
 from models.cadre import Cadre, CadreRelative
+from models.case_link import CaseCheck, CaseLink
 from models.evidence import Evidence
 from models.household import Household, HouseholdMember
 from models.invite import BindAttempt, InviteCode, TelegramLink
@@ -33,6 +34,8 @@ __all__ = [
     "CadreRelative",
     "Case",
     "CaseAttachment",
+    "CaseCheck",
+    "CaseLink",
     "Evidence",
     "Finding",
     "Household",

@@ -22,7 +22,8 @@ class InspectionRound(SQLModel, table=True):
 
     id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
     name: str = Field(max_length=100)
-    type: RoundType = Field(sa_column=enum_column(RoundType))
+    # VARCHAR(14) as before: 'targeted' fits, and the DDL stays the same
+    type: RoundType = Field(sa_column=enum_column(RoundType, length=14))
     scope_code: str = Field(max_length=12, index=True)
     window_start: date
     window_end: date

@@ -23,7 +23,7 @@ from media.messages import MediaError
 from models.application import Application, Case, CaseAttachment, StatusAttempt
 from models.types import utcnow
 from models.user import Role
-from services import audit
+from services import audit, case_duplicates
 from services.cipher import get_cipher
 from services.config import Settings
 from services.context import Actor
@@ -197,6 +197,7 @@ def submit(
         row.case_id, row.sha256, row.display_sha256 = case.id, digest, digest
         session.add(row)
     session.flush()
+    case_duplicates.link_new(session, settings, case)  # a repeat of an open case is linked to it
     audit.record(
         session,
         ACTOR if source != CaseSource.bot else "bot",

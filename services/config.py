@@ -123,6 +123,14 @@ class Settings(BaseSettings):
     # per county (6-digit code) overrides of the thresholds above, e.g. (JSON in the environment)
     # FEIJIAN_COUNTY_PROFILES='{"150425": {"money_tolerance_yuan": 50, "panel_min_members": 15}}'
     county_profiles: dict[str, dict[str, float]] = Field(default_factory=dict)
+    # Repeat complaints (一事一案): a new complaint about the same household (or, without one, the same
+    # village and category) within this many days, whose text is at least this similar (0–100,
+    # rapidfuzz), is linked to the open case; a household with 3 or more complaints (003) within
+    # `case_repeat_window_days` before a round's as-of date enters the draw's take-all group.
+    case_duplicate_days: int = Field(default=30, ge=1, le=3650)
+    case_duplicate_score: int = Field(default=70, ge=1, le=100)
+    case_duplicate_household_score: int = Field(default=50, ge=0, le=100)
+    case_repeat_window_days: int = Field(default=365, ge=1, le=3650)
 
     def county_thresholds(self, county_code: str | None) -> dict[str, float]:
         """The county thresholds for one county: the settings, overridden by its profile."""

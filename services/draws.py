@@ -39,6 +39,8 @@ import numpy.typing as npt
 
 ALGORITHM_VERSION = "feijian-draw/1"
 OVERDUE_MONTHS = {"常补": 12, "非常补": 6}
+# the same household complained about this many times or more is flagged for attention (003)
+REPEAT_COMPLAINTS = 3
 SNAPSHOT_FIELDS = (
     "id",
     "register_no",
@@ -292,7 +294,7 @@ def build_frame(doc: Mapping[str, Any], params: Mapping[str, Any], as_of: date) 
     take_all = np.zeros(n, dtype=np.bool_)
     reasons: list[str | None] = [None] * n
     if "repeat_complaints" in groups:
-        rc = complaints >= 3
+        rc = complaints >= REPEAT_COMPLAINTS
         take_all |= rc
         for i in np.flatnonzero(rc):
             reasons[i] = "repeat_complaints"

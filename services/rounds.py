@@ -25,7 +25,7 @@ from models.round import InspectionRound, RoundExclusion, RoundSample, RoundSnap
 from models.types import utcnow
 from models.user import Role
 from models.visit import Visit
-from services import access, audit, draws
+from services import access, audit, case_duplicates, draws
 from services.config import Settings, get_settings
 from services.context import Actor
 from services.errors import Conflict, NotFound, ValidationFailed
@@ -226,8 +226,15 @@ def _frame_query(r: InspectionRound, params: Mapping[str, Any]) -> Any:
 
 
 def register_rows(session: Session, r: InspectionRound, params: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The in-scope active households as the draw reads them, complaint counts included."""
+    """The in-scope active households as the draw reads them, complaint counts included.
+
+    The counts go into the snapshot, so `verify` recomputes the repeat-complaint take-all group from
+    what the draw saw, never from complaints received since.
+    """
     raw = list(session.exec(_frame_query(r, params)).all())
+    complaints = case_duplicates.complaint_counts(
+        session, date.fromisoformat(params["as_of"]), get_settings().case_repeat_window_days
+    )
     return [
         draws.snapshot_row(
             str(row[0]),
@@ -240,7 +247,7 @@ def register_rows(session: Session, r: InspectionRound, params: Mapping[str, Any
             row[7],
             row[8],
             row[9],
-            0,  # earlier complaints: none recorded until the complaints capability exists
+            complaints.get(str(row[0]), 0),
         )
         for row in raw
     ]

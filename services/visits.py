@@ -36,7 +36,7 @@ from models.round import AssignmentStatus, InspectionRound
 from models.types import utcnow
 from models.user import Role, User
 from models.visit import Finding, Visit, VisitStatus
-from services import access, audit, evidence, notices, round_dispatch
+from services import access, audit, case_checks, evidence, notices, round_dispatch
 from services.clock import not_in_future
 from services.config import get_settings
 from services.context import Actor
@@ -289,6 +289,7 @@ def finish_visit(session: Session, actor: Actor, visit_id: uuid.UUID, data: Visi
     if visit.assignment_id:
         status = AssignmentStatus.revisit if outcome is Outcome.REVISIT else AssignmentStatus.done
         round_dispatch.mark_assignment(session, actor, visit.assignment_id, status)
+        case_checks.visit_finished(session, visit)  # a case that ordered this visit gets its result
     # leads go to review first: only proven findings of a serious severity alert at once
     serious = [f for f in found if f.kind is checklists.RuleKind.FINDING and f.severity in SERIOUS_SEVERITIES]
     _alert_supervisors(session, visit, serious)

@@ -51,7 +51,12 @@ def list_page(request: Request, session: SessionDep, con: ConsoleDep) -> Respons
     """Rounds in scope, and the form for a new one."""
     items = rounds.list_rounds(session, con.actor)
     return render(
-        request, "rounds.html", con, rounds=items, types=[t.value for t in RoundType], form_key=form_key()
+        request,
+        "rounds.html",
+        con,
+        rounds=items,
+        types=[t.value for t in RoundType if t != RoundType.targeted],
+        form_key=form_key(),
     )
 
 
