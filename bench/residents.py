@@ -49,6 +49,7 @@ SECONDS = float(os.environ.get("BENCH_S", "10"))
 APPS = int(os.environ.get("BENCH_APPS", "300"))
 FAILS = int(os.environ.get("BENCH_FAILS", "600"))
 PORT = int(os.environ.get("BENCH_PORT", "8765"))
+WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
 URL = f"http://127.0.0.1:{PORT}/api/v1/public/status"
 
 
@@ -87,7 +88,18 @@ def _seed() -> list[dict[str, str]]:
 def _serve() -> subprocess.Popen[bytes]:
     env = dict(os.environ, FEIJIAN_DATABASE_URL=PG_URL, FEIJIAN_ENV="test", FEIJIAN_RELEASE_EVERY_S="0")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "api.asgi:app", "--port", str(PORT), "--log-level", "warning"],
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "api.asgi:app",
+            "--port",
+            str(PORT),
+            "--workers",
+            str(WORKERS),
+            "--log-level",
+            "warning",
+        ],
         cwd=ROOT,
         env=env,
     )
@@ -189,7 +201,14 @@ def main() -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
         _drop_db()
-    result = {"bench": "residents", "database": "postgresql", "rate": RATE, "seconds": SECONDS, "apps": APPS}
+    result = {
+        "bench": "residents",
+        "database": "postgresql",
+        "workers": WORKERS,
+        "rate": RATE,
+        "seconds": SECONDS,
+        "apps": APPS,
+    }
     result |= load | failures
     result["ok"] = load["p95_ms"] < 50 and failures["median_diff_ms"] < 2 and load["errors"] == 0
     print(json.dumps(result))

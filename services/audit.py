@@ -15,9 +15,11 @@ from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, event, text
+from sqlalchemy.orm import Session as OrmSession
+from sqlalchemy.orm import SessionTransaction
 from sqlmodel import Session, col, select
 
 from models.audit import AuditEvent
@@ -90,6 +92,97 @@ def record(
     session.add(ev)
     session.flush()
     return ev
+
+
+_PENDING = "feijian.audit.pending"
+
+
+def record_on_commit(
+    session: Session,
+    actor: Actor | str,
+    action: str,
+    entity: str,
+    entity_id: object | None = None,
+    **details: Any,
+) -> None:
+    """Appends one event to the chain as the caller's transaction commits (dropped if it rolls back).
+
+    `record` takes the chain lock at once and keeps it until the commit, so everything the request
+    does after it (building the answer, handing back to the event loop) serialises every writer.
+    Here the lock is taken in the commit itself: lock, read the last hash, insert, commit — the
+    shortest hold the chain allows, with the event still in the same transaction as the rest. For a
+    request whose last act is the audit (a read), and whose caller does not need the event back.
+    """
+    clean = json.loads(json.dumps(details, ensure_ascii=False, default=str))
+    label = _label(actor)
+    eid = None if entity_id is None else str(entity_id)
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before any statement still drops the event
+    session.info.setdefault(_PENDING, []).append((label, action, entity, eid, clean))
+
+
+def pending_count(session: Session) -> int:
+    """How many events `record_on_commit` has queued in the session's open transaction."""
+    return len(session.info.get(_PENDING, ()))
+
+
+_TABLE: Any = AuditEvent.__table__
+# The whole append in one statement once the lock is held: the predecessor's hash is read and the new
+# hash computed in the database. The canonical body ends with `"prev":"<hash>"}` (keys sorted, "prev"
+# last), so it is the prefix computed here, the predecessor's hash, and `"}`.
+_APPEND = text(
+    "INSERT INTO audit_event (at, actor, action, entity, entity_id, details, prev_hash, hash) "
+    "SELECT :at, :actor, :action, :entity, :entity_id, :details, p.h, "
+    "encode(sha256(convert_to(:prefix || p.h || '\"}', 'UTF8')), 'hex') "
+    "FROM (SELECT coalesce((SELECT hash FROM audit_event ORDER BY seq DESC LIMIT 1), :genesis) AS h) AS p"
+).bindparams(
+    bindparam("at", type_=_TABLE.c.at.type),
+    bindparam("details", type_=_TABLE.c.details.type),
+)
+
+
+def _append_pg(
+    session: Session, label: str, action: str, entity: str, eid: str | None, clean: dict[str, Any]
+) -> None:
+    at = utcnow()
+    body = _canonical(at, label, action, entity, eid, clean, "").decode()
+    if not body.endswith('"prev":""}'):  # cannot happen while "prev" sorts last; keep the slow path honest
+        record(session, label, action, entity, eid, **clean)
+        return
+    session.execute(
+        _APPEND,
+        {
+            "at": at,
+            "actor": label,
+            "action": action,
+            "entity": entity,
+            "entity_id": eid,
+            "details": clean,
+            "prefix": body[:-2],
+            "genesis": GENESIS,
+        },
+    )
+
+
+@event.listens_for(OrmSession, "before_commit")
+def _append_pending(session: OrmSession) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    s = cast(Session, session)
+    if not is_postgres(s):  # SQLite: one writer at a time anyway
+        for label, action, entity, eid, clean in pending:
+            record(s, label, action, entity, eid, **clean)
+        return
+    s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
+    for label, action, entity, eid, clean in pending:
+        _append_pg(s, label, action, entity, eid, clean)
+
+
+@event.listens_for(OrmSession, "after_transaction_end")
+def _drop_pending(session: OrmSession, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # the outermost transaction ended without a commit: nothing to keep
+        session.info.pop(_PENDING, None)
 
 
 def _label(actor: Actor | str) -> str:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import hmac
 import math
 from datetime import datetime, timedelta
-from typing import Any
 
+from sqlalchemy import literal, union_all
 from sqlmodel import Session, col, select
 
 from contracts.residents import ApplicationOutcome, Stage, StatusAnswer, StatusQuery
@@ -45,24 +45,34 @@ class StatusThrottled(DomainError):
     code = "status_throttled"
 
 
-def _failures(session: Session, since: datetime, where: Any) -> list[datetime]:
-    rows = session.exec(
-        select(StatusAttempt.at)
+def _failures(
+    session: Session, since: datetime, client_hash: str, number_hash: str
+) -> list[tuple[str, datetime]]:
+    """The latest failures (at most MAX_FAILURES per key) for the client and for the number, one query."""
+    per_key = [
+        select(literal(key).label("key"), col(StatusAttempt.at).label("at"))
         .where(where, col(StatusAttempt.at) >= since, col(StatusAttempt.ok).is_(False))
         .order_by(col(StatusAttempt.at).desc())
         .limit(MAX_FAILURES)
-    ).all()
-    return list(rows)
+        .subquery()
+        for key, where in (
+            ("client", StatusAttempt.client_hash == client_hash),
+            ("number", StatusAttempt.number_hash == number_hash),
+        )
+    ]
+    both = union_all(*(select(q.c.key, q.c.at) for q in per_key))
+    return [(key, at) for key, at in session.execute(both).all()]
 
 
 def retry_after(session: Session, client_hash: str, number_hash: str) -> int | None:
     """Seconds until a lookup from this client for this number is allowed again (None: allowed now)."""
     now = utcnow()
+    failures = _failures(session, now - WINDOW, client_hash, number_hash)
     waits = []
-    for where in (StatusAttempt.client_hash == client_hash, StatusAttempt.number_hash == number_hash):
-        recent = _failures(session, now - WINDOW, where)
+    for key in ("client", "number"):
+        recent = sorted((at for k, at in failures if k == key), reverse=True)
         if len(recent) >= MAX_FAILURES:
-            waits.append((recent[-1] + WINDOW - now).total_seconds())
+            waits.append((recent[MAX_FAILURES - 1] + WINDOW - now).total_seconds())
     return max(1, math.ceil(max(waits))) if waits else None
 
 
@@ -104,7 +114,10 @@ def lookup(session: Session, query: StatusQuery, client: str, lang: str = "zh-CN
             number_hash=number_hash[:16],
         )
     # only failures count towards the throttle: an answered lookup leaves its audit event alone
-    audit.record(session, ACTOR, "application.status_read", "application", app.id, client=client_hash[:16])
+    # chained at the commit, so the chain lock is held only for the append and the commit
+    audit.record_on_commit(
+        session, ACTOR, "application.status_read", "application", app.id, client=client_hash[:16]
+    )
     return answer(app, lang)
 
 
