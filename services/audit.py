@@ -126,7 +126,7 @@ def pending_count(session: Session) -> int:
     return len(session.info.get(_PENDING, ()))
 
 
-_TABLE: Any = AuditEvent.__table__
+_TABLE = AuditEvent.metadata.tables["audit_event"]
 # The whole append in one statement once the lock is held: the predecessor's hash is read and the new
 # hash computed in the database. The canonical body ends with `"prev":"<hash>"}` (keys sorted, "prev"
 # last), so it is the prefix computed here, the predecessor's hash, and `"}`.
