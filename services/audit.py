@@ -11,15 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, TypeVar
 
-from sqlalchemy import bindparam, event, text
-from sqlalchemy.orm import Session as OrmSession
-from sqlalchemy.orm import SessionTransaction
+from sqlalchemy import bindparam, text
 from sqlmodel import Session, col, select
 
 from models.audit import AuditEvent
@@ -94,38 +94,6 @@ def record(
     return ev
 
 
-_PENDING = "feijian.audit.pending"
-
-
-def record_on_commit(
-    session: Session,
-    actor: Actor | str,
-    action: str,
-    entity: str,
-    entity_id: object | None = None,
-    **details: Any,
-) -> None:
-    """Appends one event to the chain as the caller's transaction commits (dropped if it rolls back).
-
-    `record` takes the chain lock at once and keeps it until the commit, so everything the request
-    does after it (building the answer, handing back to the event loop) serialises every writer.
-    Here the lock is taken in the commit itself: lock, read the last hash, insert, commit — the
-    shortest hold the chain allows, with the event still in the same transaction as the rest. For a
-    request whose last act is the audit (a read), and whose caller does not need the event back.
-    """
-    clean = json.loads(json.dumps(details, ensure_ascii=False, default=str))
-    label = _label(actor)
-    eid = None if entity_id is None else str(entity_id)
-    if not session.in_transaction():
-        session.begin()  # so that a rollback before any statement still drops the event
-    session.info.setdefault(_PENDING, []).append((label, action, entity, eid, clean))
-
-
-def pending_count(session: Session) -> int:
-    """How many events `record_on_commit` has queued in the session's open transaction."""
-    return len(session.info.get(_PENDING, ()))
-
-
 _TABLE = AuditEvent.metadata.tables["audit_event"]
 # The whole append in one statement once the lock is held: the predecessor's hash is read and the new
 # hash computed in the database. The canonical body ends with `"prev":"<hash>"}` (keys sorted, "prev"
@@ -141,9 +109,110 @@ _APPEND = text(
 )
 
 
+@dataclass
+class _Waiting:
+    """One event handed to a GroupAppender, and what became of it."""
+
+    label: str
+    action: str
+    entity: str
+    entity_id: str | None
+    details: dict[str, Any]
+    done: bool = False
+    error: BaseException | None = None
+
+
+class GroupAppender:
+    """Appends events from many threads with one transaction, one chain lock and one commit per batch.
+
+    Every append to the chain is serialised (the chain lock is held until the commit), so one event
+    per transaction allows at most one commit — one WAL flush — per event across all API workers. A
+    caller here waits until its event is committed (nothing is acknowledged before its audit event
+    is durable), and callers that arrive while a batch is being written are written together in the
+    next one: the first of them leads, writes the batch in a unit of work of its own, and wakes the
+    others (group commit, no background thread). A failed batch raises in every caller it held.
+    """
+
+    def __init__(self, open_unit: UnitOpener, max_batch: int = 500) -> None:
+        self._open_unit = open_unit
+        self._max_batch = max_batch
+        self._cond = threading.Condition()
+        self._queue: list[_Waiting] = []
+        self._busy = False
+
+    def append(
+        self, actor: Actor | str, action: str, entity: str, entity_id: object | None = None, **details: Any
+    ) -> None:
+        """Appends one event and returns once it is committed."""
+        mine = _Waiting(
+            _label(actor),
+            action,
+            entity,
+            None if entity_id is None else str(entity_id),
+            json.loads(json.dumps(details, ensure_ascii=False, default=str)),
+        )
+        with self._cond:
+            self._queue.append(mine)
+        while True:
+            with self._cond:
+                while not mine.done and self._busy:
+                    self._cond.wait()
+                if mine.done:
+                    break
+                self._busy = True  # this caller leads: it writes what has queued up (oldest first)
+                batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
+            error: BaseException | None = None
+            try:
+                self._write(batch)
+            except BaseException as exc:  # every caller of the batch gets it
+                error = exc
+            with self._cond:
+                for w in batch:
+                    w.done, w.error = True, error
+                self._busy = False
+                self._cond.notify_all()
+        if mine.error is not None:
+            raise mine.error
+
+    def _write(self, batch: list[_Waiting]) -> None:
+        with self._open_unit() as session:
+            if not is_postgres(session):  # SQLite: one writer at a time anyway
+                for w in batch:
+                    record(session, w.label, w.action, w.entity, w.entity_id, **w.details)
+                return
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
+            for w in batch:
+                _append_pg(session, w.label, w.action, w.entity, w.entity_id, w.details)
+
+
+_appenders: weakref.WeakKeyDictionary[UnitOpener, GroupAppender] = weakref.WeakKeyDictionary()
+_appenders_lock = threading.Lock()
+
+
+def append_committed(
+    open_unit: UnitOpener,
+    actor: Actor | str,
+    action: str,
+    entity: str,
+    entity_id: object | None = None,
+    **details: Any,
+) -> None:
+    """Appends one event in a transaction of its own, batched with concurrent ones; returns once committed.
+
+    For reads: the caller has nothing else to write, and answers only after this returns. One
+    GroupAppender per unit opener (an API process has one: `app.state.session_factory`).
+    """
+    with _appenders_lock:
+        appender = _appenders.get(open_unit)
+        if appender is None:
+            appender = _appenders[open_unit] = GroupAppender(open_unit)
+    appender.append(actor, action, entity, entity_id, **details)
+
+
 def _append_pg(
     session: Session, label: str, action: str, entity: str, eid: str | None, clean: dict[str, Any]
 ) -> None:
+    """Appends one event under the chain lock the caller holds, in one statement."""
     at = utcnow()
     body = _canonical(at, label, action, entity, eid, clean, "").decode()
     if not body.endswith('"prev":""}'):  # cannot happen while "prev" sorts last; keep the slow path honest
@@ -162,27 +231,6 @@ def _append_pg(
             "genesis": GENESIS,
         },
     )
-
-
-@event.listens_for(OrmSession, "before_commit")
-def _append_pending(session: OrmSession) -> None:
-    pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    s = cast(Session, session)
-    if not is_postgres(s):  # SQLite: one writer at a time anyway
-        for label, action, entity, eid, clean in pending:
-            record(s, label, action, entity, eid, **clean)
-        return
-    s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
-    for label, action, entity, eid, clean in pending:
-        _append_pg(s, label, action, entity, eid, clean)
-
-
-@event.listens_for(OrmSession, "after_transaction_end")
-def _drop_pending(session: OrmSession, transaction: SessionTransaction) -> None:
-    if transaction.parent is None:  # the outermost transaction ended without a commit: nothing to keep
-        session.info.pop(_PENDING, None)
 
 
 def _label(actor: Actor | str) -> str:

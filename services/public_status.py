@@ -6,7 +6,7 @@ and both comparisons are constant-time, against a dummy when there is no applica
 counted per client address and per application number (keyed hashes, in the database, so several API
 workers share them); five in 15 minutes on either key refuse further lookups with 429 until the
 window has passed, also when the guesses come in parallel. Every lookup, answered or refused, is
-audited in the lookup's own transaction, committed before the answer.
+audited, and its event is committed before the answer.
 """
 
 from __future__ import annotations
@@ -105,10 +105,11 @@ def _hold_keys(session: Session, client_hash: str, number_hash: str) -> None:
 def lookup(open_unit: audit.UnitOpener, query: StatusQuery, client: str, lang: str = "zh-CN") -> StatusAnswer:
     """The status of the application the three values identify, or StatusNotFound / StatusThrottled.
 
-    The lookup is one unit of work of its own (`open_unit`), committed before the answer: the count,
-    the check, the failure it adds and the audit event of every outcome are written together, under
-    the per-key locks, so a refusal needs no second transaction and parallel guesses are counted
-    exactly. The keyed hashes are computed before the unit opens, so no lock waits for them.
+    The check is a unit of work of its own (`open_unit`), under the per-key locks: the count, the
+    comparison and the failure it adds commit together, so parallel guesses are counted exactly. The
+    outcome's audit event is then appended in a batch with other lookups' events and committed
+    before the answer (or the refusal) is given. The keyed hashes are computed before the unit
+    opens, so no lock waits for them.
     """
     number = canonical(applications.PREFIX, query.number)
     client_hash = keyed("status-client", client)
@@ -117,41 +118,38 @@ def lookup(open_unit: audit.UnitOpener, query: StatusQuery, client: str, lang: s
     id_hash = cipher.lookup_hash(normalize_id(query.id_number)) or _DUMMY
     name_hash = cipher.lookup_hash(applications.normalize_name(query.name)) or _DUMMY
     with open_unit() as session:
-        outcome = _decide(session, number, client_hash, number_hash, id_hash, name_hash, lang)
+        outcome, event = _decide(session, number, client_hash, number_hash, id_hash, name_hash, lang)
+    # committed before the answer, batched with the other lookups' events (see audit.GroupAppender)
+    action, entity, entity_id, details = event
+    audit.append_committed(open_unit, ACTOR, action, entity, entity_id, **details)
     if isinstance(outcome, DomainError):
         raise outcome
     return outcome
 
 
+# what to audit: action, entity, entity id, details
+_Event = tuple[str, str, str, dict[str, str]]
+
+
 def _decide(
     session: Session, number: str, client_hash: str, number_hash: str, id_hash: str, name_hash: str, lang: str
-) -> StatusAnswer | DomainError:
+) -> tuple[StatusAnswer | DomainError, _Event]:
     _hold_keys(session, client_hash, number_hash)
+    client = client_hash[:16]
     wait = retry_after(session, client_hash, number_hash)
     if wait is not None:
-        audit.record_on_commit(session, ACTOR, "application.status_throttled", "client", client_hash[:16])
-        return StatusThrottled(retry_after=wait)
+        return StatusThrottled(retry_after=wait), ("application.status_throttled", "client", client, {})
     app = session.exec(select(Application).where(Application.number == number)).first()
     # both comparisons always run, both constant-time; `&` (not `and`) so neither short-circuits
     id_ok = hmac.compare_digest(id_hash, app.id_hash if app else _DUMMY)
     name_ok = hmac.compare_digest(name_hash, app.name_hash if app else _DUMMY)
     if app is None or not (id_ok & name_ok):
+        # counted in this unit, under the keys' locks: the next lookup on either key sees it
         record_attempt(session, client_hash, number_hash, ok=False)
-        audit.record_on_commit(
-            session,
-            ACTOR,
-            "application.status_failed",
-            "client",
-            client_hash[:16],
-            number_hash=number_hash[:16],
-        )
-        return StatusNotFound()
-    # only failures count towards the throttle; every event is chained at the commit, so the chain
-    # lock is held only for the append and the commit
-    audit.record_on_commit(
-        session, ACTOR, "application.status_read", "application", app.id, client=client_hash[:16]
-    )
-    return answer(app, lang)
+        failed = ("application.status_failed", "client", client, {"number_hash": number_hash[:16]})
+        return StatusNotFound(), failed
+    # only failures count towards the throttle
+    return answer(app, lang), ("application.status_read", "application", str(app.id), {"client": client})
 
 
 def answer(app: Application, lang: str) -> StatusAnswer:

@@ -22,13 +22,17 @@ from tests.services.test_refusals import own_engine  # noqa: F401  (the fixture)
 N = 24
 
 
-def _lookup(engine: Engine, query: StatusQuery, client: str) -> str:
-    """One lookup on a real unit of work of its own, as the API runs it."""
+def _lookup(opener: audit.UnitOpener, query: StatusQuery, client: str) -> str:
+    """One lookup on real units of work, as the API runs it (one opener per process, as there)."""
     try:
-        public_status.lookup(lambda: unit_of_work(engine), query, client)
+        public_status.lookup(opener, query, client)
         return "ok"
     except DomainError as exc:
         return exc.code
+
+
+def _opener(engine: Engine) -> audit.UnitOpener:
+    return lambda: unit_of_work(engine)
 
 
 def _count(s: Session, action: str) -> int:
@@ -38,6 +42,7 @@ def _count(s: Session, action: str) -> int:
 def test_parallel_lookups_leave_one_event_each_and_a_verifying_chain(own_engine: Engine) -> None:  # noqa: F811
     with Session(own_engine) as s:
         people: list[Applicant] = [make_application(s, name=f"测试{i}", seed=i) for i in range(6)]
+    opener = _opener(own_engine)
     queries = [
         StatusQuery(number=p.number, id_number=p.id_number, name=p.name)
         for p in people
@@ -52,7 +57,7 @@ def test_parallel_lookups_leave_one_event_each_and_a_verifying_chain(own_engine:
         return "other"
 
     with ThreadPoolExecutor(8) as pool:
-        results = list(pool.map(lambda q: _lookup(own_engine, q[1], f"10.1.0.{q[0]}"), enumerate(queries)))
+        results = list(pool.map(lambda q: _lookup(opener, q[1], f"10.1.0.{q[0]}"), enumerate(queries)))
         others = list(pool.map(other, range(6)))
     assert results == ["ok"] * N and len(others) == 6
     with Session(own_engine) as s:
@@ -67,13 +72,14 @@ def test_a_parallel_flood_from_one_address_is_audited_and_then_refused(own_engin
     with Session(own_engine) as s:
         a = make_application(s)
     rng = random.Random(5)
+    opener = _opener(own_engine)
     guesses = [StatusQuery(number=a.number, id_number=make_id(rng), name=a.name) for _ in range(20)]
     with ThreadPoolExecutor(8) as pool:
-        codes = list(pool.map(lambda q: _lookup(own_engine, q, "203.0.113.9"), guesses))
+        codes = list(pool.map(lambda q: _lookup(opener, q, "203.0.113.9"), guesses))
     assert set(codes) <= {"status_not_found", "status_throttled"}
     assert codes.count("status_not_found") == 5  # exactly five guesses answered, however many at once
     right = StatusQuery(number=a.number, id_number=a.id_number, name=a.name)
-    assert _lookup(own_engine, right, "203.0.113.9") == "status_throttled"
+    assert _lookup(opener, right, "203.0.113.9") == "status_throttled"
     with Session(own_engine) as s:
         failed = _count(s, "application.status_failed")
         throttled = _count(s, "application.status_throttled")
