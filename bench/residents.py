@@ -24,11 +24,13 @@ import asyncio
 import json
 import os
 import random
+import signal
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -105,16 +107,29 @@ def _serve() -> subprocess.Popen[bytes]:
         ],
         cwd=ROOT,
         env=env,
+        start_new_session=True,  # its own process group: the workers are stopped with it
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 180  # a loaded host takes a while to import the app in every worker
     while time.monotonic() < deadline:
         try:
             if httpx.get(f"http://127.0.0.1:{PORT}/healthz", timeout=1).status_code == 200:
                 return proc
         except httpx.HTTPError:
             time.sleep(0.2)
-    proc.kill()
+    _stop(proc)
     raise RuntimeError("the API did not start")
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    """Stops uvicorn and its worker processes (the whole process group)."""
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(15)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -122,9 +137,10 @@ def _pct(values: list[float], q: float) -> float:
     return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2) if ordered else 0.0
 
 
-async def _open_loop(people: list[dict[str, str]]) -> dict[str, float]:
+async def _open_loop(people: list[dict[str, str]]) -> dict[str, Any]:
     latencies: list[float] = []
     errors = 0
+    kinds: dict[str, int] = {}
     total = int(RATE * SECONDS)
     limits = httpx.Limits(max_connections=400, max_keepalive_connections=400)
     async with httpx.AsyncClient(timeout=10, limits=limits) as client:
@@ -139,8 +155,10 @@ async def _open_loop(people: list[dict[str, str]]) -> dict[str, float]:
                 r = await client.post(URL, json=people[i % len(people)], headers=headers)
                 if r.status_code != 200:
                     errors += 1
-            except httpx.HTTPError:
+                    kinds[str(r.status_code)] = kinds.get(str(r.status_code), 0) + 1
+            except httpx.HTTPError as exc:
                 errors += 1
+                kinds[type(exc).__name__] = kinds.get(type(exc).__name__, 0) + 1
             latencies.append((time.perf_counter() - due) * 1000)
 
         await asyncio.gather(*(one(i) for i in range(total)))
@@ -152,6 +170,7 @@ async def _open_loop(people: list[dict[str, str]]) -> dict[str, float]:
         "p95_ms": _pct(latencies, 0.95),
         "p99_ms": _pct(latencies, 0.99),
         "errors": errors,
+        "error_kinds": kinds,
     }
 
 
@@ -233,11 +252,7 @@ def main() -> None:
         )
         chain = _chain()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        _stop(proc)
         _drop_db()
     result = {
         "bench": "residents",
