@@ -67,6 +67,14 @@ def render(request: Request, template: str, status: int = 200, **context: Any) -
     return HTMLResponse(html, status_code=status, headers=headers)
 
 
+def refused_as_page(call: Callable[[], T]) -> tuple[T | None, DomainError | None]:
+    """Runs a service call that keeps its own unit of work (and audits its own refusals)."""
+    try:
+        return call(), None
+    except DomainError as exc:
+        return None, exc
+
+
 def attempt(request: Request, session: Session, call: Callable[[], T]) -> tuple[T | None, DomainError | None]:
     """Runs a service call; a refusal rolls the unit of work back and is audited on its own, as in the API."""
     try:
@@ -86,7 +94,6 @@ def status_form(request: Request) -> HTMLResponse:
 @router.post("/status", response_class=HTMLResponse)
 async def status_lookup(
     request: Request,
-    session: SessionDep,
     number: Annotated[str, Form(max_length=40)] = "",
     id_number: Annotated[str, Form(max_length=40)] = "",
     name: Annotated[str, Form(max_length=60)] = "",
@@ -94,8 +101,9 @@ async def status_lookup(
     """The answer, or the one refusal shown for every failure (the typed ID number is not echoed)."""
     lang = page_lang(request)
     query = StatusQuery.model_construct(number=number or "-", id_number=id_number or "-", name=name or "-")
+    opener = request.app.state.session_factory
     answer, error = await run_in_threadpool(
-        attempt, request, session, lambda: public_status.lookup(session, query, client_of(request), lang)
+        refused_as_page, lambda: public_status.lookup(opener, query, client_of(request), lang)
     )
     return render(
         request,

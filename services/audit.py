@@ -11,13 +11,15 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import threading
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 from sqlmodel import Session, col, select
 
 from models.audit import AuditEvent
@@ -90,6 +92,145 @@ def record(
     session.add(ev)
     session.flush()
     return ev
+
+
+_TABLE = AuditEvent.metadata.tables["audit_event"]
+# The whole append in one statement once the lock is held: the predecessor's hash is read and the new
+# hash computed in the database. The canonical body ends with `"prev":"<hash>"}` (keys sorted, "prev"
+# last), so it is the prefix computed here, the predecessor's hash, and `"}`.
+_APPEND = text(
+    "INSERT INTO audit_event (at, actor, action, entity, entity_id, details, prev_hash, hash) "
+    "SELECT :at, :actor, :action, :entity, :entity_id, :details, p.h, "
+    "encode(sha256(convert_to(:prefix || p.h || '\"}', 'UTF8')), 'hex') "
+    "FROM (SELECT coalesce((SELECT hash FROM audit_event ORDER BY seq DESC LIMIT 1), :genesis) AS h) AS p"
+).bindparams(
+    bindparam("at", type_=_TABLE.c.at.type),
+    bindparam("details", type_=_TABLE.c.details.type),
+)
+
+
+@dataclass
+class _Waiting:
+    """One event handed to a GroupAppender, and what became of it."""
+
+    label: str
+    action: str
+    entity: str
+    entity_id: str | None
+    details: dict[str, Any]
+    done: bool = False
+    error: BaseException | None = None
+
+
+class GroupAppender:
+    """Appends events from many threads with one transaction, one chain lock and one commit per batch.
+
+    Every append to the chain is serialised (the chain lock is held until the commit), so one event
+    per transaction allows at most one commit — one WAL flush — per event across all API workers. A
+    caller here waits until its event is committed (nothing is acknowledged before its audit event
+    is durable), and callers that arrive while a batch is being written are written together in the
+    next one: the first of them leads, writes the batch in a unit of work of its own, and wakes the
+    others (group commit, no background thread). A failed batch raises in every caller it held.
+    """
+
+    def __init__(self, open_unit: UnitOpener, max_batch: int = 500) -> None:
+        self._open_unit = open_unit
+        self._max_batch = max_batch
+        self._cond = threading.Condition()
+        self._queue: list[_Waiting] = []
+        self._busy = False
+
+    def append(
+        self, actor: Actor | str, action: str, entity: str, entity_id: object | None = None, **details: Any
+    ) -> None:
+        """Appends one event and returns once it is committed."""
+        mine = _Waiting(
+            _label(actor),
+            action,
+            entity,
+            None if entity_id is None else str(entity_id),
+            json.loads(json.dumps(details, ensure_ascii=False, default=str)),
+        )
+        with self._cond:
+            self._queue.append(mine)
+        while True:
+            with self._cond:
+                while not mine.done and self._busy:
+                    self._cond.wait()
+                if mine.done:
+                    break
+                self._busy = True  # this caller leads: it writes what has queued up (oldest first)
+                batch, self._queue = self._queue[: self._max_batch], self._queue[self._max_batch :]
+            error: BaseException | None = None
+            try:
+                self._write(batch)
+            except BaseException as exc:  # every caller of the batch gets it
+                error = exc
+            with self._cond:
+                for w in batch:
+                    w.done, w.error = True, error
+                self._busy = False
+                self._cond.notify_all()
+        if mine.error is not None:
+            raise mine.error
+
+    def _write(self, batch: list[_Waiting]) -> None:
+        with self._open_unit() as session:
+            if not is_postgres(session):  # SQLite: one writer at a time anyway
+                for w in batch:
+                    record(session, w.label, w.action, w.entity, w.entity_id, **w.details)
+                return
+            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
+            for w in batch:
+                _append_pg(session, w.label, w.action, w.entity, w.entity_id, w.details)
+
+
+_appenders: weakref.WeakKeyDictionary[UnitOpener, GroupAppender] = weakref.WeakKeyDictionary()
+_appenders_lock = threading.Lock()
+
+
+def append_committed(
+    open_unit: UnitOpener,
+    actor: Actor | str,
+    action: str,
+    entity: str,
+    entity_id: object | None = None,
+    **details: Any,
+) -> None:
+    """Appends one event in a transaction of its own, batched with concurrent ones; returns once committed.
+
+    For reads: the caller has nothing else to write, and answers only after this returns. One
+    GroupAppender per unit opener (an API process has one: `app.state.session_factory`).
+    """
+    with _appenders_lock:
+        appender = _appenders.get(open_unit)
+        if appender is None:
+            appender = _appenders[open_unit] = GroupAppender(open_unit)
+    appender.append(actor, action, entity, entity_id, **details)
+
+
+def _append_pg(
+    session: Session, label: str, action: str, entity: str, eid: str | None, clean: dict[str, Any]
+) -> None:
+    """Appends one event under the chain lock the caller holds, in one statement."""
+    at = utcnow()
+    body = _canonical(at, label, action, entity, eid, clean, "").decode()
+    if not body.endswith('"prev":""}'):  # cannot happen while "prev" sorts last; keep the slow path honest
+        record(session, label, action, entity, eid, **clean)
+        return
+    session.execute(
+        _APPEND,
+        {
+            "at": at,
+            "actor": label,
+            "action": action,
+            "entity": entity,
+            "entity_id": eid,
+            "details": clean,
+            "prefix": body[:-2],
+            "genesis": GENESIS,
+        },
+    )
 
 
 def _label(actor: Actor | str) -> str:

@@ -5,7 +5,8 @@ error, after the same work: both keyed hashes are always computed, one query by 
 and both comparisons are constant-time, against a dummy when there is no application. Failures are
 counted per client address and per application number (keyed hashes, in the database, so several API
 workers share them); five in 15 minutes on either key refuse further lookups with 429 until the
-window has passed. Every lookup, answered or refused, is audited.
+window has passed, also when the guesses come in parallel. Every lookup, answered or refused, is
+audited, and its event is committed before the answer.
 """
 
 from __future__ import annotations
@@ -13,12 +14,13 @@ from __future__ import annotations
 import hmac
 import math
 from datetime import datetime, timedelta
-from typing import Any
 
+from sqlalchemy import literal, text, union_all
 from sqlmodel import Session, col, select
 
 from contracts.residents import ApplicationOutcome, Stage, StatusAnswer, StatusQuery
 from models.application import Application, StatusAttempt
+from models.db import is_postgres
 from models.types import utcnow
 from services import applications, audit
 from services.cipher import get_cipher
@@ -31,6 +33,7 @@ WINDOW = timedelta(minutes=15)
 MAX_FAILURES = 5
 ACTOR = "public"
 _DUMMY = "0" * 64
+_LOCK_NS = 0x53544154  # "STAT": the key space of the per-client and per-number lookup locks
 
 
 class StatusNotFound(DomainError):
@@ -45,67 +48,108 @@ class StatusThrottled(DomainError):
     code = "status_throttled"
 
 
-def _failures(session: Session, since: datetime, where: Any) -> list[datetime]:
-    rows = session.exec(
-        select(StatusAttempt.at)
+def _failures(
+    session: Session, since: datetime, client_hash: str, number_hash: str
+) -> list[tuple[str, datetime]]:
+    """The latest failures (at most MAX_FAILURES per key) for the client and for the number, one query."""
+    per_key = [
+        select(literal(key).label("key"), col(StatusAttempt.at).label("at"))
         .where(where, col(StatusAttempt.at) >= since, col(StatusAttempt.ok).is_(False))
         .order_by(col(StatusAttempt.at).desc())
         .limit(MAX_FAILURES)
-    ).all()
-    return list(rows)
+        .subquery()
+        for key, where in (
+            ("client", StatusAttempt.client_hash == client_hash),
+            ("number", StatusAttempt.number_hash == number_hash),
+        )
+    ]
+    both = union_all(*(select(q.c.key, q.c.at) for q in per_key))
+    return [(key, at) for key, at in session.execute(both).all()]
 
 
 def retry_after(session: Session, client_hash: str, number_hash: str) -> int | None:
     """Seconds until a lookup from this client for this number is allowed again (None: allowed now)."""
     now = utcnow()
+    failures = _failures(session, now - WINDOW, client_hash, number_hash)
     waits = []
-    for where in (StatusAttempt.client_hash == client_hash, StatusAttempt.number_hash == number_hash):
-        recent = _failures(session, now - WINDOW, where)
+    for key in ("client", "number"):
+        recent = sorted((at for k, at in failures if k == key), reverse=True)
         if len(recent) >= MAX_FAILURES:
-            waits.append((recent[-1] + WINDOW - now).total_seconds())
+            waits.append((recent[MAX_FAILURES - 1] + WINDOW - now).total_seconds())
     return max(1, math.ceil(max(waits))) if waits else None
 
 
 def record_attempt(session: Session, client_hash: str, number_hash: str, ok: bool) -> None:
-    """Counts one lookup (a failure is counted in the refusal's own transaction)."""
+    """Counts one lookup (only failures are counted)."""
     session.add(StatusAttempt(client_hash=client_hash, number_hash=number_hash, ok=ok))
     session.flush()
 
 
-def lookup(session: Session, query: StatusQuery, client: str, lang: str = "zh-CN") -> StatusAnswer:
-    """The status of the application the three values identify, or StatusNotFound / StatusThrottled."""
+def _hold_keys(session: Session, client_hash: str, number_hash: str) -> None:
+    """PostgreSQL: serialises lookups per client address and per number until the unit commits.
+
+    Without it, parallel guesses would all read the count before any of them had added its failure,
+    and a flood would get many more than five answers. Two-key advisory locks (their own key space),
+    always taken in ascending order so that two lookups never wait for each other crosswise. SQLite
+    needs nothing: its units of work begin IMMEDIATE, one writer at a time.
+    """
+    if not is_postgres(session):
+        return
+    a, b = sorted(int(h[:8], 16) - 2**31 for h in (client_hash, number_hash))
+    session.execute(
+        text("SELECT pg_advisory_xact_lock(:ns, :a), pg_advisory_xact_lock(:ns, :b)"),
+        {"ns": _LOCK_NS, "a": a, "b": b},
+    )
+
+
+def lookup(open_unit: audit.UnitOpener, query: StatusQuery, client: str, lang: str = "zh-CN") -> StatusAnswer:
+    """The status of the application the three values identify, or StatusNotFound / StatusThrottled.
+
+    The check is a unit of work of its own (`open_unit`), under the per-key locks: the count, the
+    comparison and the failure it adds commit together, so parallel guesses are counted exactly. The
+    outcome's audit event is then appended in a batch with other lookups' events and committed
+    before the answer (or the refusal) is given. The keyed hashes are computed before the unit
+    opens, so no lock waits for them.
+    """
     number = canonical(applications.PREFIX, query.number)
     client_hash = keyed("status-client", client)
     number_hash = keyed("status-number", number)
-    wait = retry_after(session, client_hash, number_hash)
-    if wait is not None:
-        raise audit.refuse(
-            StatusThrottled(retry_after=wait),
-            ACTOR,
-            "application.status_throttled",
-            "client",
-            client_hash[:16],
-        )
     cipher = get_cipher()
     id_hash = cipher.lookup_hash(normalize_id(query.id_number)) or _DUMMY
     name_hash = cipher.lookup_hash(applications.normalize_name(query.name)) or _DUMMY
+    with open_unit() as session:
+        outcome, event = _decide(session, number, client_hash, number_hash, id_hash, name_hash, lang)
+    # committed before the answer, batched with the other lookups' events (see audit.GroupAppender)
+    action, entity, entity_id, details = event
+    audit.append_committed(open_unit, ACTOR, action, entity, entity_id, **details)
+    if isinstance(outcome, DomainError):
+        raise outcome
+    return outcome
+
+
+# what to audit: action, entity, entity id, details
+_Event = tuple[str, str, str, dict[str, str]]
+
+
+def _decide(
+    session: Session, number: str, client_hash: str, number_hash: str, id_hash: str, name_hash: str, lang: str
+) -> tuple[StatusAnswer | DomainError, _Event]:
+    _hold_keys(session, client_hash, number_hash)
+    client = client_hash[:16]
+    wait = retry_after(session, client_hash, number_hash)
+    if wait is not None:
+        return StatusThrottled(retry_after=wait), ("application.status_throttled", "client", client, {})
     app = session.exec(select(Application).where(Application.number == number)).first()
     # both comparisons always run, both constant-time; `&` (not `and`) so neither short-circuits
     id_ok = hmac.compare_digest(id_hash, app.id_hash if app else _DUMMY)
     name_ok = hmac.compare_digest(name_hash, app.name_hash if app else _DUMMY)
     if app is None or not (id_ok & name_ok):
-        raise audit.refuse(
-            StatusNotFound(),
-            ACTOR,
-            "application.status_failed",
-            "client",
-            client_hash[:16],
-            also=lambda s: record_attempt(s, client_hash, number_hash, ok=False),
-            number_hash=number_hash[:16],
-        )
-    # only failures count towards the throttle: an answered lookup leaves its audit event alone
-    audit.record(session, ACTOR, "application.status_read", "application", app.id, client=client_hash[:16])
-    return answer(app, lang)
+        # counted in this unit, under the keys' locks: the next lookup on either key sees it
+        record_attempt(session, client_hash, number_hash, ok=False)
+        failed = ("application.status_failed", "client", client, {"number_hash": number_hash[:16]})
+        return StatusNotFound(), failed
+    # only failures count towards the throttle
+    return answer(app, lang), ("application.status_read", "application", str(app.id), {"client": client})
 
 
 def answer(app: Application, lang: str) -> StatusAnswer:

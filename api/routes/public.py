@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from api.deps import SessionDep
 from api.problems import lang_of
 from contracts.residents import StatusAnswer, StatusQuery
 from services import public_status
@@ -18,6 +17,6 @@ def client_of(request: Request) -> str:
 
 
 @router.post("/status", response_model=StatusAnswer)
-def status(body: StatusQuery, request: Request, session: SessionDep) -> StatusAnswer:
+def status(body: StatusQuery, request: Request) -> StatusAnswer:
     """Number + ID number + name → the stage; every failure gets one answer (404), throttled (429)."""
-    return public_status.lookup(session, body, client_of(request), lang_of(request))
+    return public_status.lookup(request.app.state.session_factory, body, client_of(request), lang_of(request))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import secrets
+from contextlib import nullcontext
 from datetime import timedelta
 
 import pytest
@@ -19,6 +20,11 @@ from tests.factories import make_id
 from tests.residents.helpers import make_application
 
 URL = "/api/v1/public/status"
+
+
+def _unit(session: Session):  # type: ignore[no-untyped-def]
+    """The test's session as the lookup's unit of work (the test's rollback undoes it)."""
+    return lambda: nullcontext(session)
 
 
 def _events(session: Session, action: str) -> list[AuditEvent]:
@@ -57,22 +63,58 @@ def test_every_failure_kind_gets_the_same_status_and_body(client, session: Sessi
 def test_many_id_numbers_for_one_application_are_throttled(session: Session) -> None:
     """Five wrong ID numbers for one number (from five addresses) lock that number for everyone."""
     a = make_application(session)
+    unit = _unit(session)
     for i in range(5):
         q = StatusQuery(number=a.number, id_number=make_id(random.Random(1000 + i)), name=a.name)
-        with pytest.raises(public_status.StatusNotFound) as err:
-            public_status.lookup(session, q, f"10.0.0.{i}")
-        assert err.value.refusal is not None and err.value.refusal.also is not None
-        err.value.refusal.also(session)  # what the edge writes after the rollback
+        with pytest.raises(public_status.StatusNotFound):
+            public_status.lookup(unit, q, f"10.0.0.{i}")
     right = StatusQuery(number=a.number, id_number=a.id_number, name=a.name)
     with pytest.raises(public_status.StatusThrottled) as thr:
-        public_status.lookup(session, right, "10.9.9.9")
+        public_status.lookup(unit, right, "10.9.9.9")
     assert 1 <= thr.value.params["retry_after"] <= 15 * 60
     # another application from the same fresh address still answers
     b = make_application(session, name="周八", seed=2)
     ok = public_status.lookup(
-        session, StatusQuery(number=b.number, id_number=b.id_number, name=b.name), "10.9.9.9"
+        unit, StatusQuery(number=b.number, id_number=b.id_number, name=b.name), "10.9.9.9"
     )
     assert ok.number == b.number
+    session.commit()
+    assert len(_events(session, "application.status_failed")) == 5
+    assert len(_events(session, "application.status_throttled")) == 1
+    assert len(_events(session, "application.status_read")) == 1
+
+
+def test_another_residents_number_with_my_values_gets_the_one_failure(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    """A real number of someone else, typed with my own ID number and name: the same 404 as a made-up one."""
+    mine = make_application(session)
+    theirs = make_application(session, name="周八", seed=2)
+    other = client.post(URL, json={"number": theirs.number, "id_number": mine.id_number, "name": mine.name})
+    made_up = client.post(
+        URL, json={"number": new_number("SQ"), "id_number": mine.id_number, "name": mine.name}
+    )
+    assert other.status_code == made_up.status_code == 404
+    assert other.content == made_up.content
+    assert "周" not in other.text and theirs.id_number[-4:] not in other.text
+    # and my own number with their values
+    swapped = client.post(
+        URL, json={"number": mine.number, "id_number": theirs.id_number, "name": theirs.name}
+    )
+    assert swapped.status_code == 404 and swapped.content == made_up.content
+
+
+def test_a_flood_from_one_address_is_refused_after_five(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    """Fifty lookups from one address with changing numbers and ID numbers: five answers, then 429."""
+    a = make_application(session)
+    rng = random.Random(11)
+    codes = [
+        client.post(
+            URL, json={"number": new_number("SQ"), "id_number": make_id(rng), "name": a.name}
+        ).status_code
+        for _ in range(50)
+    ]
+    assert codes[:5] == [404] * 5 and set(codes[5:]) == {429}
+    assert len(_events(session, "application.status_failed")) == 5
+    assert len(_events(session, "application.status_throttled")) == 45
 
 
 @pytest.mark.parametrize("numbers", ["sequential", "random"])
