@@ -16,6 +16,7 @@ from api.routes import (
     applications,
     auth,
     cases,
+    crosschecks,
     evidence,
     findings,
     health,
@@ -42,7 +43,7 @@ ROUTERS = [auth.router, regions.router, household_import.router, households.rout
 ROUTERS += [invites.router, telegram.router]
 ROUTERS += [rounds.router]
 ROUTERS += [visits.router, evidence.router]
-ROUTERS += [findings.router, ledger.router]
+ROUTERS += [findings.router, ledger.router, crosschecks.router]
 ROUTERS += [applications.router, public.router, cases.router, residents_bot.router]
 
 

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from cli import applications, checklists, household_import, keys, ledger, media, rounds, sandbox, serve, store
+from cli import (
+    applications,
+    checklists,
+    crosschecks,
+    household_import,
+    keys,
+    ledger,
+    media,
+    rounds,
+    sandbox,
+    serve,
+    store,
+)
 from cli import bot as bot_cli
 
 app = typer.Typer(help="飞检 Feijian — unannounced inspections of dibao households", no_args_is_help=True)
@@ -23,6 +35,7 @@ app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(rounds.app, name="round")
 app.add_typer(rounds.draw_app, name="draw")
 app.add_typer(ledger.app, name="ledger")
+app.add_typer(crosschecks.app, name="crosscheck")
 app.add_typer(bot_cli.app, name="bot")
 app.command()(bot_cli.invite)
 app.command(name="bot-token")(bot_cli.bot_token)

@@ -2,6 +2,7 @@
 
 from models.application import Application, Case, CaseAttachment, StatusAttempt
 from models.audit import AuditEvent
+from models.crosscheck import CrosscheckMatch, CrosscheckRun
 from models.evidence import Evidence
 from models.household import Household, HouseholdMember
 from models.invite import BindAttempt, InviteCode, TelegramLink
@@ -29,6 +30,8 @@ __all__ = [
     "BindAttempt",
     "Case",
     "CaseAttachment",
+    "CrosscheckMatch",
+    "CrosscheckRun",
     "Evidence",
     "Finding",
     "Household",
