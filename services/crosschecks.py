@@ -327,14 +327,18 @@ def read_records(
 # ---- matching in bulk ---------------------------------------------------------------------------
 
 
-def hash_records(records: Sequence[Record]) -> dict[str, int]:
-    """Keyed hash → index of the record, under every configured key (a rotation may be half done)."""
-    ids = [r.id_number for r in records]
-    out: dict[str, int] = {}
+def hash_records(records: Sequence[Record]) -> dict[str, list[int]]:
+    """Keyed hash → indexes of the records with that ID number, under every configured key (a
+    rotation may be half done). Each distinct ID number is hashed once."""
+    rows_of: dict[str, list[int]] = {}
+    for i, r in enumerate(records):
+        rows_of.setdefault(r.id_number, []).append(i)
+    ids = list(rows_of)
+    out: dict[str, list[int]] = {}
     for cipher in get_cipher().ciphers:
-        for i, h in enumerate(cipher.lookup_hash_many(list(ids))):
+        for idn, h in zip(ids, cipher.lookup_hash_many(list(ids)), strict=True):
             if h is not None:
-                out.setdefault(h, i)
+                out.setdefault(h, rows_of[idn])
     return out
 
 
@@ -386,7 +390,9 @@ def find_members_one_by_one(session: Session, hashes: Sequence[str]) -> int:
 def match(session: Session, records: Sequence[Record], scope: str | None = None) -> list[tuple[Record, Hit]]:
     """Each record paired with every member it matches (hash once, join in bulk)."""
     by_hash = hash_records(records)
-    return [(records[by_hash[hit.id_hash]], hit) for hit in find_members(session, list(by_hash), scope)]
+    return [
+        (records[i], hit) for hit in find_members(session, list(by_hash), scope) for i in by_hash[hit.id_hash]
+    ]
 
 
 # ---- deaths -------------------------------------------------------------------------------------
