@@ -346,8 +346,22 @@ def _scope_of(actor: Actor) -> str | None:
     return None if actor.role == Role.admin else actor.scope_code
 
 
+_SQLITE_FIND = (
+    "SELECT m.id, m.id_hash, m.relation, h.id, h.village_code, h.status, h.size, h.monthly_amount,"
+    " h.start_date, h.head_id_hash FROM household_member m JOIN household h ON h.id = m.household_id"
+    " WHERE m.id_hash IN ({marks})"
+)
+
+
 def find_members(session: Session, hashes: Sequence[str], scope: str | None = None) -> list[Hit]:
-    """Members whose keyed hash is among `hashes` (with their household), in batches of thousands."""
+    """Members whose keyed hash is among `hashes` (with their household), in batches of thousands.
+
+    PostgreSQL: one array parameter per batch of 20,000 (`= ANY`), the same statement every time.
+    SQLite: `IN (?, ...)` batches of 5,000 sent straight to the driver, as building an expanding IN
+    of thousands of values costs more than running it; the few hits are converted by hand.
+    """
+    if not is_postgres(session):
+        return _find_sqlite(session, hashes, scope)
     m, h = HouseholdMember, Household
     base = sa_select(
         col(m.id),
@@ -363,17 +377,42 @@ def find_members(session: Session, hashes: Sequence[str], scope: str | None = No
     ).join(h, col(h.id) == col(m.household_id))
     if scope:
         base = base.where(col(h.village_code).startswith(scope))
-    pg = is_postgres(session)
-    batch = 20_000 if pg else 5000
     hits: list[Hit] = []
-    for start in range(0, len(hashes), batch):
-        part = list(hashes[start : start + batch])
-        if pg:  # one array parameter: the statement is the same for every batch
-            cond = col(m.id_hash) == any_(bindparam("hs", part, type_=ARRAY(String(64))))
-        else:
-            cond = col(m.id_hash).in_(part)
+    for start in range(0, len(hashes), 20_000):
+        part = list(hashes[start : start + 20_000])
+        cond = col(m.id_hash) == any_(bindparam("hs", part, type_=ARRAY(String(64))))
         for row in session.execute(base.where(cond)):
             hits.append(Hit(*row))
+    return hits
+
+
+def _find_sqlite(session: Session, hashes: Sequence[str], scope: str | None) -> list[Hit]:
+    conn = session.connection()
+    hits: list[Hit] = []
+    for start in range(0, len(hashes), 5000):
+        part: list[str] = list(hashes[start : start + 5000])
+        sql = _SQLITE_FIND.format(marks=", ".join("?" * len(part)))
+        params: tuple[str, ...] = tuple(part)
+        if scope:
+            sql += " AND h.village_code LIKE ?"
+            params += (scope + "%",)
+        for mid, digest, rel, hid, village, status, size, amount, start_day, head in conn.exec_driver_sql(
+            sql, params
+        ):
+            hits.append(
+                Hit(
+                    uuid.UUID(mid),
+                    digest,
+                    rel,
+                    uuid.UUID(hid),
+                    village,
+                    HouseholdStatus(status),
+                    int(size),
+                    Decimal(str(amount)),
+                    date.fromisoformat(start_day) if start_day else None,
+                    head,
+                )
+            )
     return hits
 
 
