@@ -164,10 +164,10 @@ def _seed(url: str) -> None:
                 role = "户主" if pos == 0 else "子女"
                 members.append((new_id(), hid, "王五", role, "v1:placeholder", digest, False, False, pos))
             if pg:
-                with cur.copy(f"COPY household ({H_COLS}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                with cur.copy(f"COPY household ({H_COLS}) FROM STDIN") as copy:
                     for row in households:
                         copy.write_row(row)
-                with cur.copy(f"COPY household_member ({M_COLS}) FROM STDIN") as copy:  # type: ignore[attr-defined]
+                with cur.copy(f"COPY household_member ({M_COLS}) FROM STDIN") as copy:
                     for row in members:
                         copy.write_row(row)
             else:

@@ -29,9 +29,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import String, any_, bindparam
+from sqlalchemy import bindparam
 from sqlalchemy import select as sa_select
-from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import Session, col, select
 
 from contracts.crosschecks import (
@@ -353,36 +352,37 @@ _SQLITE_FIND = (
 )
 
 
+PG_BATCH = 2000
+_PG_FIND = (
+    "SELECT m.id, m.id_hash, m.relation, h.id, h.village_code, h.status, h.size, h.monthly_amount,"
+    " h.start_date, h.head_id_hash FROM unnest(%(hs)s::varchar[]) AS u(digest)"
+    " JOIN household_member m ON m.id_hash = u.digest JOIN household h ON h.id = m.household_id"
+)
+
+
 def find_members(session: Session, hashes: Sequence[str], scope: str | None = None) -> list[Hit]:
     """Members whose keyed hash is among `hashes` (with their household), in batches of thousands.
 
-    PostgreSQL: one array parameter per batch of 20,000 (`= ANY`), the same statement every time.
-    SQLite: `IN (?, ...)` batches of 5,000 sent straight to the driver, as building an expanding IN
+    PostgreSQL: one array parameter per batch of 20,000, joined as `unnest(...)` so the planner
+    probes the member index for each (`= ANY(array)` of that size made it scan the whole table).
+    SQLite: `IN (?, ...)` batches of 5,000. Both go straight to the driver, as building a statement
     of thousands of values costs more than running it; the few hits are converted by hand.
     """
+    # in index order: consecutive probes touch neighbouring index pages
+    hashes = sorted(hashes)
     if not is_postgres(session):
         return _find_sqlite(session, hashes, scope)
-    m, h = HouseholdMember, Household
-    base = sa_select(
-        col(m.id),
-        col(m.id_hash),
-        col(m.relation),
-        col(h.id),
-        col(h.village_code),
-        col(h.status),
-        col(h.size),
-        col(h.monthly_amount),
-        col(h.start_date),
-        col(h.head_id_hash),
-    ).join(h, col(h.id) == col(m.household_id))
-    if scope:
-        base = base.where(col(h.village_code).startswith(scope))
+    conn = session.connection()
+    sql = _PG_FIND + (" WHERE h.village_code LIKE %(scope)s" if scope else "")
     hits: list[Hit] = []
-    for start in range(0, len(hashes), 20_000):
-        part = list(hashes[start : start + 20_000])
-        cond = col(m.id_hash) == any_(bindparam("hs", part, type_=ARRAY(String(64))))
-        for row in session.execute(base.where(cond)):
-            hits.append(Hit(*row))
+    for start in range(0, len(hashes), PG_BATCH):
+        params = {"hs": list(hashes[start : start + PG_BATCH]), "scope": f"{scope}%"}
+        for mid, digest, rel, hid, village, status, size, amount, start_day, head in conn.exec_driver_sql(
+            sql, params
+        ):
+            hits.append(
+                Hit(mid, digest, rel, hid, village, HouseholdStatus(status), size, amount, start_day, head)
+            )
     return hits
 
 
@@ -547,6 +547,16 @@ class _Run:
             f.review_reason = f"crosscheck:{self.source}:{self.period}"
         self.session.add(f)
         self.session.flush()
+        audit.record(
+            self.session,
+            self.actor,
+            "finding.add",
+            "finding",
+            f.id,
+            household=str(f.household_id),
+            source=f"crosscheck:{self.source}",
+            period=self.period,
+        )
         self.report.findings += 1
         return f
 
