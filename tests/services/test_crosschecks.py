@@ -191,3 +191,9 @@ def test_region_scope_of_matching_and_listing(session: Session) -> None:
     assert shown.register_no == "LB-D1" and shown.name_masked == "李*"
     reads = session.exec(select(AuditEvent).where(AuditEvent.action == "crosscheck.read")).all()
     assert len(reads) >= 2
+
+
+def test_bulk_hash_is_the_registers_keyed_hash() -> None:
+    ids = [make_id(random.Random(n)) for n in range(5)]
+    by_hash = crosschecks.hash_ids(ids)
+    assert {get_cipher().lookup_hash(i): i for i in ids}.items() <= by_hash.items()
