@@ -22,7 +22,15 @@ from services import crosschecks
 
 router = APIRouter(prefix="/crosschecks", tags=["crosschecks"])
 FileField = Annotated[UploadFile, File(description="CSV (UTF-8/GB18030) or XLSX")]
-MonthField = Annotated[str, Form(description="the month the file reports, YYYY-MM", max_length=7)]
+MonthField = Annotated[
+    str,
+    Form(
+        description="the month the file reports, YYYY-MM",
+        min_length=7,
+        max_length=7,
+        pattern=r"^\d{4}-\d{2}$",
+    ),
+]
 
 
 async def _start(
