@@ -18,6 +18,7 @@ from api.routes import (
     cadres,
     case_links,
     cases,
+    crosschecks,
     estimates,
     evidence,
     findings,
@@ -46,7 +47,7 @@ ROUTERS = [auth.router, regions.router, household_import.router, households.rout
 ROUTERS += [invites.router, telegram.router]
 ROUTERS += [rounds.router]
 ROUTERS += [visits.router, evidence.router]
-ROUTERS += [findings.router, ledger.router]
+ROUTERS += [findings.router, ledger.router, crosschecks.router]
 ROUTERS += [applications.router, public.router, cases.router, residents_bot.router]
 ROUTERS += [cadres.router, reviews.router, estimates.router]
 ROUTERS += [case_links.router]

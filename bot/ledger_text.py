@@ -19,6 +19,7 @@ CATEGORY: dict[str, str] = {
     "missed": "eligible household missed",
     "funds_misuse": "funds misused",
     "paid_after_death": "paid after death",
+    "household_size_changed": "household size changed",
     "not_noticed": "not publicly noticed",
     "procedure": "procedure not followed",
     "refused_not_seen": "refused or not seen",

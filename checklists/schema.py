@@ -46,6 +46,7 @@ CATEGORY_LABELS: Final[dict[FindingCategory, LocalizedText]] = {
     FindingCategory.MISSED: lt("漏保", "eligible but missed"),
     FindingCategory.FUNDS_MISUSE: lt("截留/挪用/虚报冒领", "money withheld, diverted or falsely claimed"),
     FindingCategory.PAID_AFTER_DEATH: lt("死亡未停保", "paid after death"),
+    FindingCategory.HOUSEHOLD_SIZE_CHANGED: lt("家庭人口变化", "household size changed"),
     FindingCategory.NOT_NOTICED: lt("未公示", "not publicly noticed"),
     FindingCategory.PROCEDURE: lt("程序不规范", "procedure not followed"),
     FindingCategory.REFUSED_NOT_SEEN: lt("拒绝入户/未见人", "entry refused or person not seen"),

@@ -8,6 +8,7 @@ from cli import (
     applications,
     cadres,
     checklists,
+    crosschecks,
     household_import,
     keys,
     ledger,
@@ -38,6 +39,7 @@ app.add_typer(rounds.draw_app, name="draw")
 app.add_typer(ledger.app, name="ledger")
 app.add_typer(cadres.app, name="cadres")
 app.add_typer(reviews.app, name="reviews")
+app.add_typer(crosschecks.app, name="crosscheck")
 app.add_typer(bot_cli.app, name="bot")
 app.command()(bot_cli.invite)
 app.command(name="bot-token")(bot_cli.bot_token)

@@ -120,6 +120,15 @@ def demo(
             earlier = demo_ledger.seed_ledger(session, settings, local_today(settings))
         states = ", ".join(f"{k} {v}" for k, v in earlier.states.items())
         console.print(f"[green]✓[/green] {earlier.round_name}: {earlier.items} ledger items ({states})")
+        from services import demo_crosschecks
+        from services.config import VAR_DIR
+
+        with unit_of_work(engine) as session:
+            deaths = demo_crosschecks.seed(session, local_today(settings), VAR_DIR / "demo")
+        console.print(
+            f"[green]✓[/green] 殡葬死亡数据比对 / death records {deaths.month}: {deaths.matched} matches, "
+            f"{deaths.ledger_items} ledger items ({deaths.path})"
+        )
         with unit_of_work(engine) as session:
             demo_round = demo_service.seed_round(session, local_today(settings))
         tasks = Table(

@@ -29,6 +29,7 @@ class FindingSource(StrEnum):
     visit = "visit"
     document = "document"
     call = "call"
+    crosscheck = "crosscheck"  # a match against another department's register (deaths, vehicles, ...)
 
 
 class FindingReview(StrEnum):

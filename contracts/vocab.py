@@ -45,6 +45,7 @@ class FindingCategory(StrEnum):
     MISSED = "missed"
     FUNDS_MISUSE = "funds_misuse"
     PAID_AFTER_DEATH = "paid_after_death"
+    HOUSEHOLD_SIZE_CHANGED = "household_size_changed"
     NOT_NOTICED = "not_noticed"
     PROCEDURE = "procedure"
     REFUSED_NOT_SEEN = "refused_not_seen"

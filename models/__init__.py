@@ -4,6 +4,7 @@ from models.application import Application, Case, CaseAttachment, StatusAttempt
 from models.audit import AuditEvent
 from models.cadre import Cadre, CadreRelative
 from models.case_link import CaseCheck, CaseLink
+from models.crosscheck import CrosscheckMatch, CrosscheckRun
 from models.evidence import Evidence
 from models.household import Household, HouseholdMember
 from models.invite import BindAttempt, InviteCode, TelegramLink
@@ -36,6 +37,8 @@ __all__ = [
     "CaseAttachment",
     "CaseCheck",
     "CaseLink",
+    "CrosscheckMatch",
+    "CrosscheckRun",
     "Evidence",
     "Finding",
     "Household",

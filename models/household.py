@@ -65,7 +65,8 @@ class HouseholdMember(SQLModel, table=True):
     name: str = Field(max_length=60)
     relation: str = Field(max_length=20)
     id_enc: str | None = Field(default=None, max_length=200)
-    id_hash: str | None = Field(default=None, max_length=64, index=True)  # cadre declarations match by it
+    # searched by keyed hash: cadre declarations, the cross-checks (death records, other registers)
+    id_hash: str | None = Field(default=None, max_length=64, index=True)
     disabled: bool = False
     seriously_ill: bool = False
     position: int = 0

@@ -111,6 +111,8 @@ class Settings(BaseSettings):
     money_tolerance_yuan: float = Field(default=30.0, ge=0)
     # vehicles owned by covered members worth more than this are a lead
     vehicle_value_limit_yuan: float = Field(default=50000.0, ge=0)
+    # a county's own cross-check rule files (*.yaml), added to and overriding the shipped ones
+    crosscheck_rules_dir: Path | None = None
     # a household not re-checked for longer than this is a 动态管理 lead
     review_cadence_months: int = Field(default=12, ge=1, le=60)
     # the monthly 低保标准 per person: work income above it × household size is a lead

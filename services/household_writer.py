@@ -157,6 +157,7 @@ DEFERRABLE_INDEXES = (
     "ix_household_head_id_hash",
     "ix_household_village_code",
     "ix_household_member_household_id",
+    "ix_household_member_id_hash",
 )
 
 _SQLITE_CACHE_KIB = 64 * 1024

@@ -33,3 +33,20 @@ def test_demo_seeds_an_earlier_round_with_items_in_every_state(session: Session,
     assert not any(ledger.is_overdue(i) for i in closed)
     # the current round is still seeded after it
     assert demo.seed_round(session, local_today()).sample >= 1
+
+
+def test_demo_death_file_finds_its_matches_once(session: Session, settings: Settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from contracts.crosschecks import MatchOutcome
+    from services import crosschecks, demo_crosschecks
+
+    demo.seed(session, households=400, inspectors=4, seed_value=7)
+    demo_ledger.seed_ledger(session, settings, local_today())
+    report = demo_crosschecks.seed(session, local_today(), tmp_path)
+    assert report.matched == 3 and report.ledger_items == 2 and report.findings == 3 and report.errors == 1
+    assert report.path is not None and report.path.exists()
+    outcomes = [m.outcome for m in crosschecks.list_matches(session, Actor.system(), period=report.month)]
+    assert sorted(outcomes) == sorted(
+        [MatchOutcome.paid_after_death, MatchOutcome.paid_after_death, MatchOutcome.household_size_changed]
+    )
+    again = crosschecks.import_file(session, Actor.system(), "deaths", report.path, report.month)
+    assert again.new_matches == 0
