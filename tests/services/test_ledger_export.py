@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from openpyxl import load_workbook
@@ -150,3 +150,25 @@ def test_overdue_with_a_state_filter(session: Session) -> None:
     assert numbers(state=LedgerState.closed, overdue=True) == set()
     assert numbers(state=LedgerState.closed, overdue=False) == {late_closed.number}
     assert numbers(overdue=True) == {late_open.number}
+
+
+def test_export_cells_keep_markup_whitespace_and_dates(session: Session) -> None:
+    c = cast(session, "LBX7")
+    h = make_household(session, "LBX7a", head_name=" 李<四>&\x07 ")
+    item = findings_review.confirm(session, c.sup, finding(session, c.sup, h).id)
+    buf = io.BytesIO()
+    assert ledger_export.export_xlsx(session, c.sup, LedgerFilter(), buf) == 1
+    rows = _sheet(buf.getvalue())
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["户主"] == " 李<四>& "  # markup kept as text, a control character dropped
+    assert row["整改时限"].date() == item.deadline  # type: ignore[attr-defined]
+    assert row["销号日期"] is None
+
+
+def test_row_xml_writes_what_openpyxl_would() -> None:
+    xml = ledger_export.row_xml(3, [7, "", None, date(2026, 1, 2), Decimal("1.50"), "=1", "a\tb "], 5)
+    assert xml == (
+        '<row r="3"><c r="A3" t="n"><v>7</v></c><c r="D3" s="5" t="n"><v>46024</v></c>'
+        '<c r="E3" t="n"><v>1.50</v></c><c r="F3" t="inlineStr"><is><t>\'=1</t></is></c>'
+        '<c r="G3" t="inlineStr"><is><t xml:space="preserve">a\tb </t></is></c></row>'
+    )
