@@ -172,3 +172,23 @@ def test_row_xml_writes_what_openpyxl_would() -> None:
         '<c r="E3" t="n"><v>1.50</v></c><c r="F3" t="inlineStr"><is><t>\'=1</t></is></c>'
         '<c r="G3" t="inlineStr"><is><t xml:space="preserve">a\tb </t></is></c></row>'
     )
+
+
+def test_overdue_by_township_counts_open_late_items_from_the_partial_index(session: Session) -> None:
+    c = cast(session, "LBX8")
+    late, closed_late, on_time = _items(session, c, 3, "LBX8")
+    today = local_today()
+    late.deadline = closed_late.deadline = today - timedelta(days=2)
+    closed_late.state = LedgerState.closed
+    on_time.deadline = today + timedelta(days=2)
+    session.flush()
+    assert ledger_queries.overdue_by_township(session, c.sup, today=today) == {VILLAGE[:9]: 1}
+    assert ledger_queries.overdue_by_township(session, c.sup, region="150421", today=today) == {}
+    if session.get_bind().dialect.name == "postgresql":
+        flt = LedgerFilter(overdue=True)
+        q = select(LedgerItem.village_code).where(*ledger_queries._conditions(Actor.system("t"), flt, today))
+        sql = str(q.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        session.execute(text("SET LOCAL enable_bitmapscan = off"))
+        plan = "\n".join(str(r[0]) for r in session.execute(text("EXPLAIN " + sql)))
+        assert "ix_ledger_item_open_village_deadline" in plan, plan
