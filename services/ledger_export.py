@@ -11,6 +11,7 @@ at a small part of the cost.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.xml.constants import SHEET_MAIN_NS
-from sqlalchemy import func
+from sqlalchemy import String, func, type_coerce
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
@@ -70,6 +71,7 @@ COLUMNS = (
 WIDTHS = (8, 16, 40, 24, 10, 14, 20, 20, 10, 12, 40, 12, 12, 8, 12, 14, 14)
 
 _VILLAGE, _TOWNSHIP, _UNIT = aliased(Region), aliased(Region), aliased(Region)
+_OPEN = frozenset(s.value for s in OPEN_STATES)
 
 # (position in a query row) the item's and household's columns, then the joined names and finding text
 (_ID, _NUMBER, _CATEGORY, _VILLAGE_CODE, _UNIT_CODE, _USER_ID, _ROUTE, _MEASURES, _DEADLINE, _STATE,
@@ -79,14 +81,14 @@ _VILLAGE, _TOWNSHIP, _UNIT = aliased(Region), aliased(Region), aliased(Region)
 _ROW_COLUMNS = (
     col(LedgerItem.id),
     col(LedgerItem.number),
-    col(LedgerItem.category),
+    type_coerce(col(LedgerItem.category), String),  # the enums' values as stored: no enum per row
     col(LedgerItem.village_code),
     col(LedgerItem.responsible_region_code),
     col(LedgerItem.responsible_user_id),
-    col(LedgerItem.route),
+    type_coerce(col(LedgerItem.route), String),
     col(LedgerItem.measures),
     col(LedgerItem.deadline),
-    col(LedgerItem.state),
+    type_coerce(col(LedgerItem.state), String),
     col(LedgerItem.closed_at),
     col(LedgerItem.money_to_recover),
     col(LedgerItem.money_recovered),
@@ -233,7 +235,7 @@ def iter_items(
             ItemRow(
                 id=r[_ID],
                 number=r[_NUMBER],
-                category=r[_CATEGORY],
+                category=FindingCategory(r[_CATEGORY]),
                 description=description,
                 village_code=r[_VILLAGE_CODE],
                 region_name=_region_name(r),
@@ -243,11 +245,11 @@ def iter_items(
                 unit_code=r[_UNIT_CODE],
                 unit_name=r[_UNIT_NAME] or r[_UNIT_CODE] or "",
                 person=r[_PERSON] or "",
-                route=r[_ROUTE],
+                route=LedgerRoute(r[_ROUTE]),
                 measures=r[_MEASURES] or "",
                 deadline=r[_DEADLINE],
-                state=r[_STATE],
-                overdue=r[_STATE] in OPEN_STATES and r[_DEADLINE] < today,
+                state=LedgerState(r[_STATE]),
+                overdue=r[_STATE] in _OPEN and r[_DEADLINE] < today,
                 closed_on=_closed_on(r[_CLOSED_AT]),
                 money_to_recover=r[_TO_RECOVER],
                 money_recovered=r[_RECOVERED],
@@ -273,7 +275,7 @@ def _sheet_cells(r: Any, description: str, keyring: PiiKeyring, today: date, lan
     state = r[_STATE]
     return [
         r[_NUMBER],
-        label("category", r[_CATEGORY].value, lang),
+        label("category", r[_CATEGORY], lang),
         description,
         _region_name(r),
         r[_HEAD],
@@ -281,11 +283,11 @@ def _sheet_cells(r: Any, description: str, keyring: PiiKeyring, today: date, lan
         _masked(keyring, r[_ID_ENC]),
         r[_UNIT_NAME] or r[_UNIT_CODE] or "",
         r[_PERSON] or "",
-        label("ledger_route", r[_ROUTE].value, lang),
+        label("ledger_route", r[_ROUTE], lang),
         r[_MEASURES] or "",
         r[_DEADLINE],
-        label("ledger_state", state.value, lang),
-        label("", "yes" if state in OPEN_STATES and r[_DEADLINE] < today else "no", lang),
+        label("ledger_state", state, lang),
+        label("", "yes" if state in _OPEN and r[_DEADLINE] < today else "no", lang),
         _closed_on(r[_CLOSED_AT]),
         r[_TO_RECOVER],
         r[_RECOVERED],
@@ -301,28 +303,36 @@ _EXCEL_EPOCH = date(1899, 12, 30).toordinal()
 MAX_CELL_TEXT = 32767  # what a spreadsheet cell holds
 
 
-def _text_cell(ref: str, value: str) -> str:
-    text = escape_cell(value)[:MAX_CELL_TEXT].translate(_XML_TEXT)
-    space = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
-    return f'<c r="{ref}" t="inlineStr"><is><t{space}>{text}</t></is></c>'
+_XML_SPECIAL = re.compile("[&<>\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_FORMULA_CHARS = frozenset(FORMULA_STARTS)
 
 
 def row_xml(number: int, values: list[Any], date_style: int) -> str:
-    """A sheet row as OOXML, as openpyxl writes it: inline strings, numbers, dates as serial days in
-    the date style; an empty text or None is no cell."""
+    """A sheet row as OOXML, as openpyxl writes it: inline strings (escaped against formula injection,
+    at most a cell's length, markup as entities, control characters dropped), numbers, dates as
+    serial days in the date style; an empty text or None is no cell."""
     parts = [f'<row r="{number}">']
     for letter, value in zip(_LETTERS, values, strict=False):
         kind = type(value)
-        if kind is str:
-            if value:
-                parts.append(_text_cell(f"{letter}{number}", value))
-        elif kind is date:
+        if kind is date:
             serial = value.toordinal() - _EXCEL_EPOCH
-            parts.append(f'<c r="{letter}{number}" s="{date_style}" t="n"><v>{serial}</v></c>')
+            parts.append(f'<c r="{letter}{number}" s="{date_style}"><v>{serial}</v></c>')
         elif kind is int or kind is Decimal or kind is float:
-            parts.append(f'<c r="{letter}{number}" t="n"><v>{value}</v></c>')
+            parts.append(f'<c r="{letter}{number}"><v>{value}</v></c>')
         elif value is not None:
-            parts.append(_text_cell(f"{letter}{number}", str(value)))
+            text = value if kind is str else str(value)
+            if not text:
+                continue
+            if text[0] in _FORMULA_CHARS:
+                text = "'" + text
+            if len(text) > MAX_CELL_TEXT:
+                text = text[:MAX_CELL_TEXT]
+            if _XML_SPECIAL.search(text) is not None:
+                text = text.translate(_XML_TEXT)
+                if not text:
+                    continue
+            space = ' xml:space="preserve"' if text[0].isspace() or text[-1].isspace() else ""
+            parts.append(f'<c r="{letter}{number}" t="inlineStr"><is><t{space}>{text}</t></is></c>')
     parts.append("</row>")
     return "".join(parts)
 

@@ -168,8 +168,8 @@ def test_export_cells_keep_markup_whitespace_and_dates(session: Session) -> None
 def test_row_xml_writes_what_openpyxl_would() -> None:
     xml = ledger_export.row_xml(3, [7, "", None, date(2026, 1, 2), Decimal("1.50"), "=1", "a\tb "], 5)
     assert xml == (
-        '<row r="3"><c r="A3" t="n"><v>7</v></c><c r="D3" s="5" t="n"><v>46024</v></c>'
-        '<c r="E3" t="n"><v>1.50</v></c><c r="F3" t="inlineStr"><is><t>\'=1</t></is></c>'
+        '<row r="3"><c r="A3"><v>7</v></c><c r="D3" s="5"><v>46024</v></c>'
+        '<c r="E3"><v>1.50</v></c><c r="F3" t="inlineStr"><is><t>\'=1</t></is></c>'
         '<c r="G3" t="inlineStr"><is><t xml:space="preserve">a\tb </t></is></c></row>'
     )
 
