@@ -173,8 +173,11 @@ def _batches(
 ) -> Iterator[list[tuple[Any, str]]]:
     """(query row, its findings' texts joined) per item, `batch` items at a time, streamed."""
     actor.require(*ledger.ACTING)
-    q = _rows_query(actor, flt, today, lang, extra).execution_options(yield_per=max(batch, 100))
-    result = session.exec(q)
+    q = _rows_query(actor, flt, today, lang, extra)
+    # plain rows from the connection (no ORM result layer), fetched from a server-side cursor
+    stream = q.execution_options(stream_results=True, max_row_buffer=max(batch, 100))
+    session.flush()  # what the ORM would do before a query of its own
+    result = session.connection().execute(stream)
     try:
         out: list[tuple[Any, str]] = []
         current: Any = None
