@@ -10,14 +10,18 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, Integer, Numeric, String, Text, Uuid
+from sqlalchemy import Column, ForeignKey, Index, Integer, Numeric, String, Text, Uuid, text
 from sqlmodel import Field, SQLModel
 
+from contracts.ledger import OPEN_STATES
 from contracts.ledger import LedgerRoute as LedgerRoute
 from contracts.ledger import LedgerState as LedgerState
 from contracts.vocab import FindingCategory as FindingCategory
 from contracts.vocab import Severity as Severity
 from models.types import enum_column, json_column, new_uuid, ts_column, utcnow
+
+OPEN_STATES_SQL = "state IN ({})".format(", ".join(f"'{s.value}'" for s in sorted(OPEN_STATES)))
+"""The open states as SQL, for the partial index (the same list as `ledger.overdue_clause` binds)."""
 
 
 class LedgerItem(SQLModel, table=True):
@@ -27,6 +31,14 @@ class LedgerItem(SQLModel, table=True):
     __table_args__ = (
         Index("ix_ledger_item_scope", "village_code", "state", "deadline"),
         Index("ix_ledger_item_state_deadline", "state", "deadline"),
+        # open items by village and deadline: the overdue counts per region read this index alone
+        Index(
+            "ix_ledger_item_open_village_deadline",
+            "village_code",
+            "deadline",
+            postgresql_where=text(OPEN_STATES_SQL),
+            sqlite_where=text(OPEN_STATES_SQL),
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)

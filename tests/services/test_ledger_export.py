@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from openpyxl import load_workbook
@@ -150,3 +150,45 @@ def test_overdue_with_a_state_filter(session: Session) -> None:
     assert numbers(state=LedgerState.closed, overdue=True) == set()
     assert numbers(state=LedgerState.closed, overdue=False) == {late_closed.number}
     assert numbers(overdue=True) == {late_open.number}
+
+
+def test_export_cells_keep_markup_whitespace_and_dates(session: Session) -> None:
+    c = cast(session, "LBX7")
+    h = make_household(session, "LBX7a", head_name=" 李<四>&\x07 ")
+    item = findings_review.confirm(session, c.sup, finding(session, c.sup, h).id)
+    buf = io.BytesIO()
+    assert ledger_export.export_xlsx(session, c.sup, LedgerFilter(), buf) == 1
+    rows = _sheet(buf.getvalue())
+    row = dict(zip(rows[0], rows[1], strict=True))
+    assert row["户主"] == " 李<四>& "  # markup kept as text, a control character dropped
+    assert row["整改时限"].date() == item.deadline  # type: ignore[attr-defined]
+    assert row["销号日期"] is None
+
+
+def test_row_xml_writes_what_openpyxl_would() -> None:
+    xml = ledger_export.row_xml(3, [7, "", None, date(2026, 1, 2), Decimal("1.50"), "=1", "a\tb "], 5)
+    assert xml == (
+        '<row r="3"><c r="A3"><v>7</v></c><c r="D3" s="5"><v>46024</v></c>'
+        '<c r="E3"><v>1.50</v></c><c r="F3" t="inlineStr"><is><t>\'=1</t></is></c>'
+        '<c r="G3" t="inlineStr"><is><t xml:space="preserve">a\tb </t></is></c></row>'
+    )
+
+
+def test_overdue_by_township_counts_open_late_items_from_the_partial_index(session: Session) -> None:
+    c = cast(session, "LBX8")
+    late, closed_late, on_time = _items(session, c, 3, "LBX8")
+    today = local_today()
+    late.deadline = closed_late.deadline = today - timedelta(days=2)
+    closed_late.state = LedgerState.closed
+    on_time.deadline = today + timedelta(days=2)
+    session.flush()
+    assert ledger_queries.overdue_by_township(session, c.sup, today=today) == {VILLAGE[:9]: 1}
+    assert ledger_queries.overdue_by_township(session, c.sup, region="150421", today=today) == {}
+    if session.get_bind().dialect.name == "postgresql":
+        flt = LedgerFilter(overdue=True)
+        q = select(LedgerItem.village_code).where(*ledger_queries._conditions(Actor.system("t"), flt, today))
+        sql = str(q.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        session.execute(text("SET LOCAL enable_bitmapscan = off"))
+        plan = "\n".join(str(r[0]) for r in session.execute(text("EXPLAIN " + sql)))
+        assert "ix_ledger_item_open_village_deadline" in plan, plan
