@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0014_ledgerbench"
-down_revision: str | None = "0013_content"
+revision: str = "0018_ledgerbench"
+down_revision: str | None = "0017_deaths"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
