@@ -129,9 +129,9 @@ def _recreate(url: str, drop_only: bool = False) -> None:
     admin.dispose()
 
 
-def main() -> None:
-    """Seeds the store, times the detection of each new complaint, prints the figures."""
-    pg = os.environ.get("BENCH_DB_URL")
+def measure(pg: str | None) -> dict[str, object]:
+    """Seeds a store (SQLite, or the PostgreSQL database `pg`), times the detection of each new
+    complaint, and returns the figures."""
     tmp = tempfile.TemporaryDirectory()
     url = pg or f"sqlite:///{tmp.name}/bench.sqlite"
     if pg:
@@ -176,27 +176,29 @@ def main() -> None:
                     ).one()
                 )
         times.sort()
-        print(
-            json.dumps(
-                {
-                    "bench": "case_duplicates",
-                    "backend": "postgresql" if pg else "sqlite",
-                    "open_cases": CASES,
-                    "queries": QUERIES,
-                    "p50_ms": round(statistics.median(times), 2),
-                    "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
-                    "max_ms": round(times[-1], 2),
-                    "matched_share": round(found / QUERIES, 3),
-                    "mean_candidates": round(statistics.mean(candidates), 1),
-                    "seed_s": round(seed_s, 1),
-                }
-            )
-        )
+        figures: dict[str, object] = {
+            "bench": "case_duplicates",
+            "backend": "postgresql" if pg else "sqlite",
+            "open_cases": CASES,
+            "queries": QUERIES,
+            "p50_ms": round(statistics.median(times), 2),
+            "p95_ms": round(times[int(0.95 * (len(times) - 1))], 2),
+            "max_ms": round(times[-1], 2),
+            "matched_share": round(found / QUERIES, 3),
+            "mean_candidates": round(statistics.mean(candidates), 1),
+            "seed_s": round(seed_s, 1),
+        }
         engine.dispose()
     finally:
         if pg:
             _recreate(pg, drop_only=True)
         tmp.cleanup()
+    return figures
+
+
+def main() -> None:
+    """Prints the figures as one JSON line (PostgreSQL when BENCH_DB_URL is set, else SQLite)."""
+    print(json.dumps(measure(os.environ.get("BENCH_DB_URL"))))
 
 
 if __name__ == "__main__":

@@ -12,13 +12,15 @@ another process (so its peak memory is its own) measures:
   sample of BENCH_BASELINE records and scaled to the file (`baseline_est_s`); `speedup` is
   baseline_est_s / match_s.
 
-Prints one JSON line: {"deaths_sqlite": {...}, "deaths_postgresql": {...}, "case_duplicates": null}.
-The "case_duplicates" key is where bench/case_duplicates.py's figures are merged in.
+Prints one JSON line: {"deaths_sqlite": {...}, "deaths_postgresql": {...}, "case_duplicates":
+{"sqlite": {...}, "postgresql": {...}}}; the last is bench/case_duplicates.py's figure (one new
+complaint checked against 100,000 open cases), run on both databases.
 BENCH_MEMBERS, BENCH_RECORDS, BENCH_MATCHES, BENCH_BASELINE, BENCH_ONLY=sqlite|postgresql adjust it.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import multiprocessing as mp
 import operator
@@ -272,6 +274,22 @@ def _run(url: str) -> dict[str, Any]:
     return result
 
 
+def _duplicates() -> dict[str, Any]:
+    """Duplicate detection of one new complaint against 100k open cases (bench/case_duplicates.py)."""
+    spec = importlib.util.spec_from_file_location(
+        "bench_case_duplicates", Path(__file__).with_name("case_duplicates.py")
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    figures: dict[str, Any] = {}
+    for name, pg in (("sqlite", None), ("postgresql", f"{PG_URL}_dup")):
+        if ONLY and ONLY != name:
+            continue
+        figures[name] = module.measure(pg)
+    return figures
+
+
 def main() -> None:
     """Runs both databases and prints one JSON line."""
     out: dict[str, Any] = {}
@@ -283,7 +301,7 @@ def main() -> None:
             out[f"deaths_{name}"] = _run(url)
         finally:
             _drop(url)
-    out["case_duplicates"] = None  # filled from bench/case_duplicates.py when it is merged
+    out["case_duplicates"] = _duplicates()
     print(json.dumps(out, ensure_ascii=False))
 
 
