@@ -23,6 +23,7 @@ class JobKind(StrEnum):
     """What a background job does."""
 
     household_import = "household_import"
+    case_import = "case_import"
 
 
 class JobPublic(BaseModel):

@@ -2,6 +2,7 @@
 
 from models.application import Application, Case, CaseAttachment, StatusAttempt
 from models.audit import AuditEvent
+from models.case import CaseEvent, ResidentNotice
 from models.evidence import Evidence
 from models.household import Household, HouseholdMember
 from models.invite import BindAttempt, InviteCode, TelegramLink
@@ -29,6 +30,7 @@ __all__ = [
     "BindAttempt",
     "Case",
     "CaseAttachment",
+    "CaseEvent",
     "Evidence",
     "Finding",
     "Household",
@@ -41,6 +43,7 @@ __all__ = [
     "LedgerItem",
     "Notice",
     "Region",
+    "ResidentNotice",
     "RoundExclusion",
     "RoundSample",
     "RoundSnapshot",
