@@ -4,7 +4,19 @@ from __future__ import annotations
 
 import typer
 
-from cli import applications, checklists, household_import, keys, ledger, media, rounds, sandbox, serve, store
+from cli import (
+    applications,
+    cases,
+    checklists,
+    household_import,
+    keys,
+    ledger,
+    media,
+    rounds,
+    sandbox,
+    serve,
+    store,
+)
 from cli import bot as bot_cli
 
 app = typer.Typer(help="飞检 Feijian — unannounced inspections of dibao households", no_args_is_help=True)
@@ -17,6 +29,7 @@ app.add_typer(store.users_app, name="users")
 app.add_typer(store.audit_app, name="audit")
 app.add_typer(household_import.app, name="import")
 app.add_typer(applications.app, name="applications")
+app.add_typer(cases.app, name="cases")
 app.add_typer(checklists.app, name="checklists")
 app.add_typer(media.app, name="media")
 app.add_typer(sandbox.app, name="sandbox")
