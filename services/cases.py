@@ -356,6 +356,13 @@ def get_for_staff(session: Session, actor: Actor, case_id: uuid.UUID) -> Case:
     return case
 
 
+def read_for_staff(session: Session, actor: Actor, case_id: uuid.UUID) -> Case:
+    """One case opened by staff to read it (its contact and reporter are personal data: audited)."""
+    case = get_for_staff(session, actor, case_id)
+    audit.record(session, actor, "case.read", "case", case.id)
+    return case
+
+
 def log(
     session: Session,
     case: Case,

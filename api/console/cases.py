@@ -53,7 +53,7 @@ def list_page(
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def detail(request: Request, case_id: uuid.UUID, session: SessionDep, con: ConsoleDep) -> Response:
     """One case: what it says, where it stands, its history, and the moves it may make now."""
-    case = cases.get_for_staff(session, con.actor, case_id)
+    case = cases.read_for_staff(session, con.actor, case_id)
     return render(
         request,
         "case.html",

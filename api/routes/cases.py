@@ -93,7 +93,7 @@ def replies_xlsx(
 @router.get("/{case_id}", response_model=CaseStaff)
 def read(case_id: uuid.UUID, session: SessionDep, actor: SupervisorDep) -> CaseStaff:
     """One case (contact masked)."""
-    return cases.to_staff(session, cases.get_for_staff(session, actor, case_id), actor.lang)
+    return cases.to_staff(session, cases.read_for_staff(session, actor, case_id), actor.lang)
 
 
 @router.get("/{case_id}/history", response_model=list[CaseEventOut])

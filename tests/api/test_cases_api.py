@@ -7,8 +7,9 @@ import io
 from pathlib import Path
 
 from openpyxl import load_workbook
-from sqlmodel import Session
+from sqlmodel import Session, select
 
+from models.audit import AuditEvent
 from models.user import Role
 from tests.conftest import auth_headers
 from tests.factories import make_household, make_user
@@ -37,6 +38,9 @@ def test_entry_and_the_moves_through_the_api(client, session: Session) -> None: 
     assert case["state"] == "received" and case["household_register_no"] == "LB0002"
     assert case["first_responder"] == "supervisor:sup-a" and case["limit_status"] in ("on_time", "due_soon")
     cid = case["id"]
+    assert client.get(f"{URL}/{cid}", headers=h).json()["source"] == "信访"
+    reads = session.exec(select(AuditEvent).where(AuditEvent.action == "case.read")).all()
+    assert [r.entity_id for r in reads] == [cid]
     illegal = client.post(f"{URL}/{cid}/close", json={}, headers=h)
     assert illegal.status_code == 409
     assert illegal.headers["content-type"].startswith("application/problem+json")
@@ -97,3 +101,11 @@ def test_import_as_a_job_with_row_report_and_the_reply_export(client, session: S
     session.commit()
     assert inspector.id
     assert client.get(f"{URL}/replies.xlsx", headers=auth_headers(client, "insp-q")).status_code == 403
+
+
+def test_a_50_mb_photo_is_refused_clearly(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    big = [("photos", ("big.jpg", b"\xff\xd8" + b"0" * (50 << 20), "image/jpeg"))]
+    r = client.post(
+        "/complain", data={"category": "payment", "text": "低保金被扣", "anonymous": "1"}, files=big
+    )
+    assert r.status_code == 413 and "20 MB" in r.text
