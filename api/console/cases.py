@@ -10,17 +10,22 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, BackgroundTasks, File, Form, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
 from api.console.rounds import FormKey, form_key, once
-from api.console.web import PREFIX, CheckedDep, ConsoleDep, render
-from api.deps import SessionDep
+from api.console.web import PREFIX, CheckedDep, ConsoleDep, redirect, render
+from api.deps import SessionDep, SettingsDep
+from api.uploads import read_capped
+from contracts.household_import import JobKind
 from contracts.residents import CaseSource, CaseState
-from services import case_flow, cases
+from models.user import Role
+from services import case_flow, case_import, case_replies, cases, jobs
+from services.errors import ValidationFailed
 
 router = APIRouter()
 
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 Note = Annotated[str | None, Form(max_length=1000)]
 
 
@@ -48,6 +53,38 @@ def list_page(
         sources=[s.value for s in CaseSource],
         flt={"state": state, "source": source, "overdue": overdue, "unconfirmed": unconfirmed},
     )
+
+
+@router.get("/cases/replies.xlsx")
+def replies_xlsx(session: SessionDep, con: ConsoleDep) -> Response:
+    """The answers to 12345 and 信访 cases in scope, for the back office (audited)."""
+    data = case_replies.export_xlsx(session, con.actor, lang=con.lang)
+    disposition = 'attachment; filename="case-replies.xlsx"'
+    return Response(data, media_type=XLSX, headers={"Content-Disposition": disposition})
+
+
+@router.post("/cases/import")
+async def start_import(
+    request: Request,
+    background: BackgroundTasks,
+    session: SessionDep,
+    settings: SettingsDep,
+    con: CheckedDep,
+    file: Annotated[UploadFile, File()],
+    petition: Annotated[bool, Form()] = False,
+) -> Response:
+    """Starts a 12345 (or 信访) import job and shows its progress page."""
+    con.actor.require(Role.supervisor)
+    data = await read_capped(file, case_import.MAX_IMPORT_BYTES)
+    if not data.strip():
+        raise ValidationFailed("import_empty")
+    job = jobs.create(session, con.actor, JobKind.case_import)
+    session.commit()
+    source = CaseSource.petition if petition else CaseSource.hotline
+    factory = request.app.state.session_factory
+    name = file.filename or ""
+    background.add_task(case_import.run_import_job, factory, job.id, settings, con.actor, data, name, source)
+    return redirect(f"{PREFIX}/jobs/{job.id}")
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)

@@ -65,3 +65,21 @@ def test_list_detail_and_the_handling_forms(client, session: Session, settings: 
     assert again.status_code == 409
     other = session.exec(select(Case).where(Case.external_number == "GD20261120000007")).one()
     assert client.get(f"{C}/cases/{other.id}").status_code == 403
+
+
+def test_import_from_the_console_and_the_reply_export(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    _households(session)
+    make_user(session, "sup", Role.supervisor, scope_code="150422")
+    session.commit()
+    login(client)
+    page = client.get(f"{C}/cases")
+    files = {"file": ("12345.csv", (DATA / "orders_gbk.csv").read_bytes(), "text/csv")}
+    r = client.post(
+        f"{C}/cases/import", data={"csrf_token": _csrf(page.text)}, files=files, follow_redirects=True
+    )
+    assert r.status_code == 200 and "受理坐席" in r.text and "待确认家庭" in r.text
+    assert "GD20261102000101" in client.get(f"{C}/cases").text
+    x = client.get(f"{C}/cases/replies.xlsx")
+    assert x.status_code == 200 and x.content[:2] == b"PK"
+    forged = client.post(f"{C}/cases/import", data={"csrf_token": "x"}, files=files)
+    assert forged.status_code == 403
