@@ -167,6 +167,7 @@ def import_cases(
     created = unchanged = matched = to_confirm = 0
     ids: list[uuid.UUID] = []
     seen: set[str] = set()
+    villages = case_match.village_names(session)
 
     def refuse(row_no: int, code: str, **params: Any) -> None:
         errors.append(CaseImportRow(row=row_no, code=code, message=translate(code, lang, **params)))
@@ -211,7 +212,12 @@ def import_cases(
         reporter = _cell(row, mapping, "reporter")
         place = _cell(row, mapping, "place")[:300] or None
         match = case_match.find(
-            session, _cell(row, mapping, "id_number"), _cell(row, mapping, "register_no"), reporter, place
+            session,
+            _cell(row, mapping, "id_number"),
+            _cell(row, mapping, "register_no"),
+            reporter,
+            place,
+            villages,
         )
         if match.village_code is not None and not actor.sees(match.village_code):
             refuse(n, "case_row_out_of_scope", value=number)

@@ -35,7 +35,19 @@ class Match:
 NO_MATCH = Match(None, None, None, 0.0)
 
 
-def village_in(session: Session, place: str | None) -> str | None:
+VillageNames = list[tuple[str, tuple[str, ...]]]
+
+
+def village_names(session: Session) -> VillageNames:
+    """Every village's code and the spellings an address may use (read once per import)."""
+    out: VillageNames = []
+    for code, name in session.exec(select(Region.code, Region.name).where(Region.level == "village")).all():
+        short = name.removesuffix("村民委员会").removesuffix("居民委员会").removesuffix("委员会")
+        out.append((code, tuple({name, short})))
+    return out
+
+
+def village_in(session: Session, place: str | None, villages: VillageNames | None = None) -> str | None:
     """The village (12-digit code) whose name the address text holds; the longest name wins."""
     if not place:
         return None
@@ -43,9 +55,8 @@ def village_in(session: Session, place: str | None) -> str | None:
     if text.isdigit() and len(text) == 12:
         return text if session.get(Region, text) is not None else None
     best: tuple[int, str] | None = None
-    for code, name in session.exec(select(Region.code, Region.name).where(Region.level == "village")).all():
-        short = name.removesuffix("村民委员会").removesuffix("居民委员会").removesuffix("委员会")
-        for candidate in {name, short}:
+    for code, names in village_names(session) if villages is None else villages:
+        for candidate in names:
             if len(candidate) >= 2 and candidate in text and (best is None or len(candidate) > best[0]):
                 best = (len(candidate), code)
     return best[1] if best else None
@@ -94,6 +105,7 @@ def find(
     register_no: str | None = None,
     name: str | None = None,
     place: str | None = None,
+    villages: VillageNames | None = None,
 ) -> Match:
     """The household a case is about, with the method and confidence of the match."""
     if id_number and id_number.strip():
@@ -104,7 +116,7 @@ def find(
         hh = session.exec(select(Household).where(Household.register_no == register_no.strip())).first()
         if hh is not None:
             return Match(hh.id, hh.village_code, "register", 1.0)
-    village = village_in(session, place)
+    village = village_in(session, place, villages)
     if village is None:
         return NO_MATCH
     if name and name.strip():
