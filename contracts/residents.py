@@ -166,6 +166,7 @@ class CaseStaff(CasePublic):
     application_number: str | None
     # handling (issues 17/18)
     external_number: str | None = None
+    reporter: str | None = None  # masked (张*)
     place: str | None = None
     assigned_unit: str | None = None
     first_responder: str | None = None

@@ -34,7 +34,7 @@ from services.context import Actor
 from services.errors import Conflict, DomainError, NotFound, ValidationFailed
 from services.evidence import blob_store
 from services.messages import translate
-from services.pii import mask_phone, normalize_phone
+from services.pii import mask_name, mask_phone, normalize_phone
 from services.public_status import ACTOR, StatusThrottled, record_attempt, retry_after
 from services.residents_codes import canonical, code_digest, keyed, new_code, new_number
 
@@ -303,6 +303,7 @@ def to_staff(session: Session, case: Case, lang: str) -> CaseStaff:
         village_code=case.village_code,
         application_number=app.number if app else None,
         external_number=case.external_number,
+        reporter=mask_name(get_cipher().decrypt(case.reporter_enc)),
         place=case.place,
         assigned_unit=case.assigned_unit,
         first_responder=case.first_responder,

@@ -92,6 +92,7 @@ def test_import_as_a_job_with_row_report_and_the_reply_export(client, session: S
     listed = client.get(URL, params={"source": "12345"}, headers=h).json()
     assert len(listed) == 4
     target = next(c for c in listed if c["external_number"] == "GD20261102000101")
+    assert target["reporter"] == "包**" and target["contact"] == "139****1111"
     client.post(f"{URL}/{target['id']}/answer", json={"answer": "已补发两个月低保金。"}, headers=h)
     x = client.get(f"{URL}/replies.xlsx", headers=h)
     assert x.status_code == 200 and x.headers["content-type"].startswith("application/vnd.openxmlformats")
