@@ -18,9 +18,12 @@ from models.types import utcnow
 from models.user import Role
 from services import audit, case_match
 from services.cases import (
+    MAX_PHOTOS,
     PREFIX,
     apply_match,
+    attachment_count,
     clean_text,
+    display_copy,
     due_date,
     get_for_staff,
     log,
@@ -30,6 +33,7 @@ from services.cipher import get_cipher
 from services.config import Settings, get_settings
 from services.context import Actor
 from services.errors import Conflict, NotFound, ValidationFailed
+from services.evidence import blob_store
 from services.pii import normalize_phone
 from services.residents_codes import code_digest, new_code, new_number
 
@@ -137,6 +141,26 @@ def reopen(session: Session, actor: Actor, case_id: uuid.UUID, note: str | None 
     case.closed_at = None
     case.due_on = due_date(get_settings(), case.category)
     return _done(session, actor, case, "reopen", before)
+
+
+def attach(
+    session: Session, settings: Settings, actor: Actor, case_id: uuid.UUID, data: bytes, lang: str = "zh-CN"
+) -> Case:
+    """Adds a photo staff received with the case (a letter's enclosure), through the evidence checks;
+    only the EXIF-free display copy is kept, as for residents' photos."""
+    case = get_for_staff(session, actor, case_id)
+    if case.state == CaseState.closed:
+        raise Conflict("case_closed")
+    if attachment_count(session, case) >= MAX_PHOTOS:
+        raise ValidationFailed("too_many_photos", max=MAX_PHOTOS)
+    display, row = display_copy(data, lang)
+    digest = blob_store(settings).put_bytes(display, "derived")
+    row.case_id, row.sha256, row.display_sha256 = case.id, digest, digest
+    session.add(row)
+    log(session, case, actor, "attach", case.state, case.state, row.mime)
+    session.flush()
+    audit.record(session, actor, "case.attach", "case", case.id, mime=row.mime, size=row.size_bytes)
+    return case
 
 
 def confirm_match(session: Session, actor: Actor, case_id: uuid.UUID, register_no: str) -> Case:

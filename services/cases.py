@@ -113,7 +113,8 @@ def clean_text(text: str) -> str:
     return cleaned
 
 
-def _display_copy(data: bytes, lang: str) -> tuple[bytes, CaseAttachment]:
+def display_copy(data: bytes, lang: str) -> tuple[bytes, CaseAttachment]:
+    """The photo checked (size, real image, decodable) and its EXIF-free display copy with its row."""
     try:
         img, info = open_image(data, max_bytes=MAX_BYTES)
         try:
@@ -183,7 +184,7 @@ def submit(
     contact = normalize_phone(complaint.contact) if complaint.contact and complaint.contact.strip() else None
     if not complaint.anonymous and not contact and complaint.telegram_user_id is None:
         raise ValidationFailed("contact_required")
-    copies = [_display_copy(p, lang) for p in complaint.photos]
+    copies = [display_copy(p, lang) for p in complaint.photos]
     village = None
     if complaint.application_id is not None:
         app = session.get(Application, complaint.application_id)
@@ -266,7 +267,8 @@ def for_telegram_user(session: Session, telegram_user_id: int, limit: int = 20) 
     return list(session.exec(q).all())
 
 
-def _attachments(session: Session, case: Case) -> int:
+def attachment_count(session: Session, case: Case) -> int:
+    """How many photos the case has."""
     return session.exec(
         select(func.count()).select_from(CaseAttachment).where(CaseAttachment.case_id == case.id)
     ).one()
@@ -285,7 +287,7 @@ def to_public(session: Session, case: Case, lang: str) -> CasePublic:
         answer=case.answer,
         answered_at=case.answered_at,
         satisfaction=case.satisfaction,
-        attachments=_attachments(session, case),
+        attachments=attachment_count(session, case),
     )
 
 

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, File, Query, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.deps import SessionDep, SettingsDep, SupervisorDep
@@ -17,6 +18,7 @@ from api.uploads import read_capped
 from contracts.cases import CaseAssign, CaseEntry, CaseEventOut, CaseMatchConfirm, CaseNote
 from contracts.household_import import JobKind, JobPublic
 from contracts.residents import CaseAnswer, CaseSource, CaseStaff, CaseState
+from media.checks import MAX_BYTES
 from services import case_flow, case_import, case_replies, cases, jobs
 from services.errors import ValidationFailed
 
@@ -132,6 +134,20 @@ def close(case_id: uuid.UUID, body: CaseNote, session: SessionDep, actor: Superv
 def reopen(case_id: uuid.UUID, body: CaseNote, session: SessionDep, actor: SupervisorDep) -> CaseStaff:
     """Reopens an answered or closed case with a new time limit."""
     return cases.to_staff(session, case_flow.reopen(session, actor, case_id, body.note), actor.lang)
+
+
+@router.post("/{case_id}/attachments", response_model=CaseStaff, status_code=201)
+async def attach(
+    case_id: uuid.UUID,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: SupervisorDep,
+    photo: Annotated[UploadFile, File(description="a photo (JPEG/PNG/HEIC), at most 20 MB")],
+) -> CaseStaff:
+    """Adds a photo to the case through the evidence checks (only the EXIF-free copy is kept)."""
+    data = await read_capped(photo, MAX_BYTES)
+    case = await run_in_threadpool(case_flow.attach, session, settings, actor, case_id, data, actor.lang)
+    return cases.to_staff(session, case, actor.lang)
 
 
 @router.post("/{case_id}/match", response_model=CaseStaff)

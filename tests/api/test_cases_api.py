@@ -110,3 +110,19 @@ def test_a_50_mb_photo_is_refused_clearly(client, session: Session) -> None:  # 
         "/complain", data={"category": "payment", "text": "低保金被扣", "anonymous": "1"}, files=big
     )
     assert r.status_code == 413 and "20 MB" in r.text
+
+
+def test_staff_attach_a_photo_through_the_evidence_checks(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    from tests.residents.test_cases import _jpeg
+
+    h = _setup(client, session)
+    cid = client.post(URL, json={"source": "信访", "text": "来信附照片"}, headers=h).json()["id"]
+    ok = client.post(f"{URL}/{cid}/attachments", files={"photo": ("a.jpg", _jpeg(), "image/jpeg")}, headers=h)
+    assert ok.status_code == 201 and ok.json()["attachments"] == 1, ok.text
+    big = {"photo": ("big.jpg", b"\xff\xd8" + b"0" * (50 << 20), "image/jpeg")}
+    too_big = client.post(f"{URL}/{cid}/attachments", files=big, headers=h)
+    assert too_big.status_code == 413 and "20 MB" in too_big.json()["detail"]
+    text = client.post(
+        f"{URL}/{cid}/attachments", files={"photo": ("n.jpg", b"%PDF-1.4", "image/jpeg")}, headers=h
+    )
+    assert text.status_code == 422
