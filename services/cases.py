@@ -4,6 +4,8 @@ A case gets an unguessable number and a secret follow-up code (shown once, store
 hash), so the web lookup needs both; cases from the bot are also tied to the sender's Telegram id.
 Photos go through the evidence checks (size, real image format, decodable) and only an EXIF-free
 display copy is kept: a resident's photo must not carry their home's GPS position into the store.
+Time limits are working days on the official calendar, by category. Staff handling (the moves,
+staff entry) lives in services/case_flow.py, the 12345 import in services/case_import.py.
 """
 
 from __future__ import annotations
