@@ -23,7 +23,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot import ledger_text, render
 from bot.db import BotDB, utcnow
-from bot.flows.callbacks import STATELESS, encode
+from bot.flows.callbacks import STATELESS, Act, Action, encode
 from bot.outbox import Job
 from bot.store_client import StoreClient, StoreError, StoreUnavailable
 
@@ -164,11 +164,26 @@ class NoticeService:
 
 # The flow code the ledger buttons of a notice answer to (bot/flows/fixes.py).
 FIXES_CODE = "fx"
+# The flow code the rating buttons of a closed case answer to (bot/flows/residents.py).
+RESIDENT_CODE = "rs"
 
 
 def _markup(lang: str, kind: str, params: dict[str, Any]) -> InlineKeyboardMarkup | None:
     """A notice's buttons (Verify / Return on a submitted fix), stateless: the item's version in
     their data makes a press after the item moved on answer "changed" instead of acting."""
+    if kind == "case_rate" and params.get("number"):
+        number = str(params["number"])
+        return InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        str(n),
+                        callback_data=encode(RESIDENT_CODE, STATELESS, Action(Act.RATE, f"{number}:{n}")),
+                    )
+                    for n in range(1, 6)
+                ]
+            ]
+        )
     rows = ledger_text.notice_buttons(lang, kind, params)
     if not rows:
         return None

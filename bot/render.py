@@ -74,6 +74,11 @@ def tasks(lang: str, items: list[MyAssignment], here: tuple[float, float] | None
 
 
 NOTICE_TEXTS = {
+    "case_answered": "Your case {number} has been answered:\n{answer}\n\nSend /mycases to see your cases.",
+    "case_rate": (
+        "Your case {number} is closed. How satisfied are you with how it was handled? "
+        "1 = very unhappy, 5 = very satisfied."
+    ),
     "assignments_released": (
         "New assignments in round {round}: {count} households, {first_date} to {last_date}. "
         "Send /tasks to see them."

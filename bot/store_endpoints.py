@@ -51,6 +51,7 @@ ENDPOINTS: dict[str, tuple[str, str]] = {
     "resident_lookup": ("POST", "/residents/lookup"),
     "resident_cases": ("GET", "/residents/cases"),
     "resident_complain": ("POST", "/residents/cases"),
+    "resident_rate": ("POST", "/residents/cases/rate"),
     "ledger_items": ("GET", "/ledger"),
     "ledger_item": ("GET", "/ledger/{item_id}"),
     "ledger_submit_fix": ("POST", "/ledger/{item_id}/submit-fix"),

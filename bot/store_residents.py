@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from bot.store_endpoints import parse, parse_list, path_of, request_body
+from contracts.cases import CaseRating
 from contracts.residents import CaseCategory, CaseCreated, CasePublic, PhoneLookup, ResidentOverview
 
 _CASES = TypeAdapter(list[CasePublic])
@@ -31,6 +32,16 @@ class ResidentCalls:
         """The cases this Telegram account sent."""
         params = {"telegram_user_id": telegram_user_id, "language": language}
         return parse_list(_CASES, await self._request("resident_cases", params=params))
+
+    async def resident_rate(
+        self, telegram_user_id: int, number: str, score: int, language: str
+    ) -> CasePublic:
+        """The resident's satisfaction with their closed case (the store accepts it once)."""
+        body = request_body(
+            CaseRating,
+            {"telegram_user_id": telegram_user_id, "number": number, "score": score, "language": language},
+        )
+        return parse(CasePublic, await self._request("resident_rate", json=body.model_dump(mode="json")))
 
     async def resident_complain(
         self,

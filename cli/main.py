@@ -7,6 +7,7 @@ import typer
 from cli import (
     applications,
     cadres,
+    cases,
     checklists,
     crosschecks,
     household_import,
@@ -31,6 +32,7 @@ app.add_typer(store.users_app, name="users")
 app.add_typer(store.audit_app, name="audit")
 app.add_typer(household_import.app, name="import")
 app.add_typer(applications.app, name="applications")
+app.add_typer(cases.app, name="cases")
 app.add_typer(checklists.app, name="checklists")
 app.add_typer(media.app, name="media")
 app.add_typer(sandbox.app, name="sandbox")

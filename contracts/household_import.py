@@ -24,6 +24,7 @@ class JobKind(StrEnum):
 
     household_import = "household_import"
     crosscheck = "crosscheck"
+    case_import = "case_import"
 
 
 class JobPublic(BaseModel):

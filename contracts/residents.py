@@ -164,6 +164,18 @@ class CaseStaff(CasePublic):
     contact: str | None
     village_code: str | None
     application_number: str | None
+    # handling (issues 17/18)
+    external_number: str | None = None
+    reporter: str | None = None  # masked (张*)
+    place: str | None = None
+    assigned_unit: str | None = None
+    first_responder: str | None = None
+    household_register_no: str | None = None
+    match_method: str | None = None
+    match_confidence: float | None = None
+    match_confirmed: bool = False
+    limit_status: str = "on_time"
+    closed_at: datetime | None = None
 
 
 class CaseAnswer(BaseModel):

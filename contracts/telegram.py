@@ -55,7 +55,7 @@ class NoticeOut(BaseModel):
     # a plain string on the wire, not NoticeKind: a bot older than the store must still read a feed
     # holding a kind it does not know yet (it shows a generic text for it)
     kind: str
-    recipient_id: uuid.UUID
+    recipient_id: uuid.UUID | None  # None: a resident (not a user), addressed by Telegram id
     telegram_user_id: int
     language: Lang
     params: dict[str, Any]

@@ -3,6 +3,7 @@
 from models.application import Application, Case, CaseAttachment, StatusAttempt
 from models.audit import AuditEvent
 from models.cadre import Cadre, CadreRelative
+from models.case import CaseEvent, ResidentNotice
 from models.case_link import CaseCheck, CaseLink
 from models.crosscheck import CrosscheckMatch, CrosscheckRun
 from models.evidence import Evidence
@@ -36,6 +37,7 @@ __all__ = [
     "Case",
     "CaseAttachment",
     "CaseCheck",
+    "CaseEvent",
     "CaseLink",
     "CrosscheckMatch",
     "CrosscheckRun",
@@ -52,6 +54,7 @@ __all__ = [
     "LedgerItem",
     "Notice",
     "Region",
+    "ResidentNotice",
     "RoundExclusion",
     "RoundSample",
     "RoundSnapshot",

@@ -104,6 +104,20 @@ class Case(SQLModel, table=True):
     answered_by: str | None = Field(default=None, max_length=80)
     satisfaction: int | None = Field(default=None, ge=1, le=5)
     updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    # --- cases handling (issues 17/18): external numbers, the household match, the workflow ---
+    # the 12345 work order (or 信访 file) number: a re-import of the same number is the same case
+    external_number: str | None = Field(default=None, max_length=60, unique=True, index=True)
+    reporter_enc: str | None = Field(default=None, max_length=200)  # 诉求人 name, encrypted
+    place: str | None = Field(default=None, max_length=300)  # 所属区域/地址 as the source gave it
+    match_method: str | None = Field(default=None, max_length=20)  # id | register | name
+    match_confidence: float | None = None
+    match_confirmed: bool = False
+    first_responder: str | None = Field(default=None, max_length=80)  # 首问负责: who took it first
+    assigned_at: datetime | None = Field(default=None, sa_column=ts_column())
+    closed_at: datetime | None = Field(default=None, sa_column=ts_column())
+    reopen_count: int = 0
+    rated_at: datetime | None = Field(default=None, sa_column=ts_column())
+    # --- end of cases handling block ---
 
 
 class CaseAttachment(SQLModel, table=True):

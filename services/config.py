@@ -133,6 +133,12 @@ class Settings(BaseSettings):
     case_duplicate_score: int = Field(default=70, ge=1, le=100)
     case_duplicate_household_score: int = Field(default=50, ge=0, le=100)
     case_repeat_window_days: int = Field(default=365, ge=1, le=3650)
+    # Cases (一事一案): time limits in working days by category (JSON in the environment), e.g.
+    # FEIJIAN_CASE_DAYS='{"objection": 7, "payment": 10}'; categories not listed get case_days_default
+    case_days: dict[str, int] = Field(default_factory=lambda: {"objection": 7, "payment": 10})
+    case_days_default: int = Field(default=15, ge=1, le=250)
+    # an imported case's household match below this confidence waits for a manual confirm
+    case_match_threshold: float = Field(default=0.9, ge=0, le=1)
 
     def county_thresholds(self, county_code: str | None) -> dict[str, float]:
         """The county thresholds for one county: the settings, overridden by its profile."""

@@ -10,9 +10,11 @@ from sqlmodel import Session, col, select
 
 from contracts.residents import ApplicationCreate, StageMove
 from models.application import Application
+from models.household import Household
 from models.region import Region, RegionLevel
-from services import applications
+from services import applications, case_flow, case_import
 from services.cipher import get_cipher
+from services.config import get_settings
 from services.context import Actor
 from services.pii import id_check_char
 
@@ -50,6 +52,7 @@ def seed(session: Session, today: date) -> DemoApplicant | None:
     sample_hash = get_cipher().lookup_hash(ids[0])
     existing = session.exec(select(Application).where(Application.id_hash == sample_hash)).first()
     if existing is not None:
+        seed_hotline(session, today)
         return DemoApplicant(existing.number, ids[0], PLAN[0][0])
     villages = session.exec(
         select(Region.code)
@@ -86,4 +89,65 @@ def seed(session: Session, today: date) -> DemoApplicant | None:
         if refusal:
             applications.move(session, actor, app.id, StageMove(refuse_reason=refusal, on=today))
         first = first or DemoApplicant(app.number, idn, name)
+    seed_hotline(session, today)
     return first
+
+
+# 12345 orders the demo imports as the hotline's export would hand them over: a GB18030 CSV
+HOTLINE_HEADER = "工单编号,来电时间,来电内容,来电人,联系电话,所属区域,诉求类型,受理坐席"
+HOTLINE_TEXTS = (
+    ("反映家里的低保金这两个月没有到账，镇里说在核对，希望尽快发放。", "低保金发放"),
+    ("来电人称村里评议低保时没有开会，名单是村干部定的，要求核查。", "低保资格认定"),
+    ("匿名反映村干部亲属享受低保，家里开着小轿车，属于关系保。", "投诉举报"),
+    ("咨询低保申请需要准备哪些材料、多久能有结果。", "政策咨询"),
+)
+
+
+def hotline_file(session: Session, today: date) -> bytes:
+    """A small 12345 export about the demo's villages and households (names from the register)."""
+    villages = session.exec(
+        select(Region.code, Region.name)
+        .where(Region.level == RegionLevel.village)
+        .order_by(col(Region.code))
+        .limit(4)
+    ).all()
+    lines = [HOTLINE_HEADER]
+    for i, (text, kind) in enumerate(HOTLINE_TEXTS):
+        code, village = villages[i % len(villages)] if villages else ("", "")
+        head = session.exec(
+            select(Household.head_name).where(Household.village_code == code).limit(1)
+        ).first()
+        named = i < 2 and head is not None
+        at = today - timedelta(days=12 - 3 * i)
+        lines.append(
+            ",".join(
+                (
+                    f"GD{at:%Y%m%d}{9001 + i:06d}",
+                    f"{at:%Y-%m-%d} {9 + i:02d}:{15 * i:02d}:00",
+                    text,
+                    head if named and head else "",
+                    f"1390476{2000 + i:04d}" if named else "",
+                    village,
+                    kind,
+                    f"{370 + i:04d}号",
+                )
+            )
+        )
+    return ("\n".join(lines) + "\n").encode("gb18030")
+
+
+def seed_hotline(session: Session, today: date) -> int:
+    """Imports the demo's 12345 export (once: re-importing changes nothing) and answers the oldest."""
+    actor = Actor.system("demo")
+    result = case_import.import_cases(
+        session, get_settings(), actor, hotline_file(session, today), "12345.csv"
+    )
+    if result.case_ids:
+        case_flow.assign(session, actor, result.case_ids[0], "林东镇民政所")
+        case_flow.answer(
+            session,
+            actor,
+            result.case_ids[0],
+            "经核查，该户九月、十月低保金因银行卡变更未到账，已于本月补发。",
+        )
+    return result.created

@@ -31,6 +31,7 @@ from models.region import in_subtree
 from models.round import Assignment, AssignmentStatus, InspectionRound, TeamMember
 from models.types import utcnow
 from models.user import Role, User
+from services import case_notices
 from services.config import get_settings
 from services.context import Actor
 
@@ -89,6 +90,8 @@ def due(session: Session, actor: Actor, limit: int = 100) -> list[NoticeOut]:
                 due_at=notice.due_at,
             )
         )
+    # residents (not users) are told about their cases in the same feed
+    out.extend(case_notices.due(session, min(max(limit, 1), 500) - len(out)))
     session.flush()
     return out
 
@@ -105,6 +108,7 @@ def acknowledge(session: Session, actor: Actor, ids: list[uuid.UUID]) -> int:
             notice.fetched_at = now
             session.add(notice)
             count += 1
+    count += case_notices.acknowledge(session, ids)
     session.flush()
     return count
 

@@ -122,5 +122,6 @@ def job_page(request: Request, job_id: uuid.UUID, session: SessionDep, con: Cons
     """A job's progress bar (the page polls itself with htmx while the job runs) and its result."""
     job = jobs.get(session, con.actor, job_id)
     running = job.status.value in ("queued", "running")
-    errors = list((job.result.get("report") or {}).get("errors") or [])[:50]
+    # a register import keeps its rows under "report"; a 12345 import has them at the top
+    errors = list((job.result.get("report") or job.result).get("errors") or [])[:50]
     return render(request, "job.html", con, job=job, running=running, errors=errors)

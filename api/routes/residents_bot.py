@@ -13,6 +13,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import SessionDep, SettingsDep, require
 from api.uploads import read_capped
+from contracts.cases import CaseRating
 from contracts.residents import (
     CaseCategory,
     CaseCreated,
@@ -52,6 +53,13 @@ def my_cases(
     """The cases this Telegram account sent (and only those)."""
     lang = normalize(language)
     return [cases.to_public(session, c, lang) for c in cases.for_telegram_user(session, telegram_user_id)]
+
+
+@router.post("/cases/rate", response_model=CasePublic)
+def rate(body: CaseRating, session: SessionDep, actor: Actor = BotDep) -> CasePublic:
+    """The satisfaction the resident pressed after their case closed (asked once; only their own case)."""
+    case = cases.rate_by_telegram(session, body.telegram_user_id, body.number, body.score)
+    return cases.to_public(session, case, normalize(body.language))
 
 
 @router.post("/cases", response_model=CaseCreated, status_code=201)

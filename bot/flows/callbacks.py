@@ -42,6 +42,7 @@ class Act(StrEnum):
     FIX_START = "fs"  # arg: a ledger item id
     VERIFY = "vf"  # arg: `item id:version`
     RETURN = "rt"  # arg: `item id:version`
+    RATE = "rate"  # arg: `case number:score` (the satisfaction question after a case closed)
 
 
 @dataclass(frozen=True)

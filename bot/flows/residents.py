@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from telegram import KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 
+from bot.flows.callbacks import Act
 from bot.flows.core import Flow, Kind, States, Turn
 from bot.flows.view import split_text
 from bot.i18n import t
@@ -30,6 +31,9 @@ NOT_OWN = "Please share your own phone number with the button below, not someone
 NO_APPLICATION = "No application is registered with this phone number. Call your township office to check."
 UNREACHABLE = "The Feijian server cannot be reached right now. Please try again in a few minutes."
 NO_CASES = "You have not sent any complaint yet. Send /complain to make one."
+RATED = "Thank you. You rated case {number}: {score} / 5."
+RATED_BEFORE = "This case has already been rated. Thank you."
+RATE_FAILED = "This rating could not be recorded."
 
 
 def menu(lang: str) -> str:
@@ -127,6 +131,24 @@ async def my_cases(turn: Turn) -> None:
     await turn.reply(text)
 
 
+async def rate(turn: Turn) -> None:
+    """A rating pressed under the "case closed" notice: sent once; a second press is told so."""
+    number, _, score = turn.callback.action.arg.rpartition(":") if turn.callback else ("", "", "")
+    if not number or not score.isdigit():
+        await turn.answer(t(turn.lang, RATE_FAILED))
+        return
+    try:
+        await turn.rt.store.resident_rate(turn.uid, number, int(score), turn.lang)
+    except StoreUnavailable:
+        await turn.answer(t(turn.lang, UNREACHABLE), alert=True, record=False)
+        return
+    except StoreError as exc:
+        await turn.answer(t(turn.lang, RATED_BEFORE if exc.status == 409 else RATE_FAILED), alert=True)
+        return
+    await turn.answer(record=True)
+    await turn.ack(t(turn.lang, RATED, number=number, score=score))
+
+
 STATES: States = {
     "contact": {Kind.CONTACT: contact, Kind.TEXT: contact_hint, Kind.PHOTO: contact_hint},
 }
@@ -136,5 +158,6 @@ FLOW = Flow(
     code="rs",
     states=STATES,
     commands={"status": status, "mycases": my_cases},
+    buttons={Act.RATE: rate},
     passes=PASSES,
 )

@@ -18,6 +18,7 @@ EXCEPTIONS = {
     ("GET", "/readyz"): "readiness probe outside the API",
     ("GET", "/visits/{visit_id}/form.pdf"): "a file download (the 调查表 PDF)",
     ("GET", "/ledger/export.xlsx"): "a file download (the ledger as XLSX)",
+    ("GET", "/cases/replies.xlsx"): "a file download (answers to 12345/信访 cases as XLSX)",
     ("GET", "/ledger/notice.{fmt}"): "a file download (整改通知书 as PDF or DOCX)",
     ("GET", "/cadres/table.xlsx"): "a file download (the cadre-relatives 统计表 as XLSX)",
 }

@@ -74,3 +74,38 @@ def test_staff_keep_their_menu(world: World) -> None:
         tg = world.client.user(first_name="孙八")
         assert "欢迎" in world.user_say(tg.id, f"/start {code}").text
         assert "/tasks" in world.user_say(tg.id, "/help").text
+
+
+def test_the_answer_reaches_the_residents_chat_and_the_rating_is_asked_once(world: World) -> None:
+    from models.user import Role
+    from services import case_flow
+    from services.context import Actor
+
+    with world.bot():
+        tg = world.client.user(first_name="周九")
+        world.user_say(tg.id, "/complain")
+        world.client.send_text(tg.id, "九月的低保金没有到账")
+        ask = world.client.wait_for_message(tg.id, lambda m: m.reply_markup is not None and "提交" in m.text)
+        world.client.press_button(tg.id, ask, "提交")
+        anon = world.client.wait_for_message(tg.id, lambda m: "隐去" in m.text and m.reply_markup is not None)
+        world.client.press_button(tg.id, anon, "匿名")
+        done = world.client.wait_for_message(tg.id, lambda m: "案件编号" in m.text)
+        number = done.text.split("案件编号：")[1].split()[0]
+        sup = Actor(None, "sup-bot", Role.admin)
+        with world.session() as s:
+            case = s.exec(select(Case).where(Case.number == number)).one()
+            case_flow.answer(s, sup, case.id, "经核查，已于十一月补发。")
+            s.commit()
+        answered = world.client.wait_for_message(tg.id, lambda m: "已于十一月补发" in m.text, timeout=15)
+        assert number in answered.text
+        with world.session() as s:
+            case_flow.close(s, sup, case.id)
+            s.commit()
+        question = world.client.wait_for_message(tg.id, lambda m: "已办结" in m.text, timeout=15)
+        assert question.reply_markup is not None
+        world.client.press_button(tg.id, question, "4")
+        thanked = world.client.wait_for_message(tg.id, lambda m: "4 / 5" in m.text, timeout=15)
+        # the question itself became the thanks: its buttons are gone, so it is asked once
+        assert thanked.message_id == question.message_id and not thanked.reply_markup
+        with world.session() as s:
+            assert s.exec(select(Case).where(Case.number == number)).one().satisfaction == 4
