@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from models.audit import AuditEvent
 from models.household import Household
 from models.round import InspectionRound, RoundSample
-from models.user import Role
+from models.user import Role, User
 from models.visit import Finding, Visit, VisitStatus
 from services import audit
 from services.context import Actor
@@ -200,6 +200,8 @@ class VisitReview:
     evidence: list[Any]  # contracts.evidence.EvidencePublic
     map: dict[str, Any]
     timeline: list[tuple[str, float]]
+    review: str | None = None  # the supervisor's review: accepted, sent_back (for a revisit)
+    review_reason: str | None = None
 
 
 def visit_map(visit: Visit, household: Household | None, radius_m: float) -> dict[str, Any]:
@@ -242,6 +244,8 @@ def visit_review(session: Session, actor: Actor, visit_id: uuid.UUID, radius_m: 
         evidence=[evidence.to_public(e, actor.lang) for e in photos],
         map=visit_map(raw, household, _radius(radius_m)),
         timeline=[(str(k), float(v)) for k, v in raw.step_seconds.items()],
+        review=raw.review.value if raw.review else None,
+        review_reason=raw.review_reason,
     )
 
 
@@ -318,7 +322,6 @@ def inspector_quality(
 ) -> tuple[list[InspectorQuality], float]:
     """Per inspector in scope: visits, median step time, shares rushed and photos flagged, check-in
     points repeated across households, and the pass rate (no finding) against the county's."""
-    from models.user import User
 
     actor.require(Role.supervisor)
     since = (now or datetime.now(UTC)) - timedelta(days=days)
@@ -379,3 +382,133 @@ def _quality_of(
         passed,
         outlier,
     )
+
+
+# ---- the ledger and complaint cases on the dashboard ------------------------------------------
+
+AGE_BUCKETS = (7, 30, 90)  # days an unclosed item has been on the ledger: ≤7, 8–30, 31–90, >90
+DUE_SOON_DAYS = 3
+
+
+@dataclass(frozen=True)
+class LedgerBoard:
+    """Ledger items in scope by state, unclosed ones by age, and how many are overdue."""
+
+    by_state: list[tuple[str, int]]
+    ageing: list[tuple[str, int]]
+    overdue: int
+    total: int
+
+
+def ledger_board(session: Session, actor: Actor, today: date | None = None) -> LedgerBoard:
+    """One grouped query over the items the actor may see (the ledger's own scope rule)."""
+    from sqlalchemy import case
+
+    from contracts.ledger import LedgerState
+    from models.ledger import LedgerItem
+    from services import ledger
+    from services.ledger_queries import LedgerFilter, scoped_query
+    from services.rounds import local_today
+
+    actor.require(Role.supervisor)
+    today = today or local_today()
+    now = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
+    unclosed = col(LedgerItem.state) != LedgerState.closed
+    age_cols = []
+    lower: datetime | None = None
+    for days in AGE_BUCKETS:
+        edge = now - timedelta(days=days)
+        cond = unclosed & (col(LedgerItem.created_at) >= edge)
+        if lower is not None:
+            cond = cond & (col(LedgerItem.created_at) < lower)
+        age_cols.append(func.sum(case((cond, 1), else_=0)))
+        lower = edge
+    assert lower is not None
+    age_cols.append(func.sum(case((unclosed & (col(LedgerItem.created_at) < lower), 1), else_=0)))
+    q = scoped_query(actor, LedgerFilter(), today).with_only_columns(
+        col(LedgerItem.state),
+        func.count(),
+        func.sum(case((ledger.overdue_clause(today), 1), else_=0)),
+        *age_cols,
+    )
+    rows = session.exec(q.group_by(col(LedgerItem.state))).all()
+    by_state: dict[str, int] = {}
+    ages = [0] * (len(AGE_BUCKETS) + 1)
+    late = 0
+    for state, n, n_late, *aged in rows:
+        by_state[getattr(state, "value", str(state))] = int(n)
+        late += int(n_late or 0)
+        for i, a in enumerate(aged):
+            ages[i] += int(a or 0)
+    labels = ["le7", "le30", "le90", "gt90"]
+    order = [s.value for s in LedgerState]
+    return LedgerBoard(
+        by_state=[(s, by_state[s]) for s in order if s in by_state],
+        ageing=list(zip(labels, ages, strict=True)),
+        overdue=late,
+        total=sum(by_state.values()),
+    )
+
+
+@dataclass(frozen=True)
+class CaseDeadlines:
+    """Complaint cases in scope against their time limits (counts only)."""
+
+    open: int
+    due_soon: int
+    overdue: int
+    by_state: list[tuple[str, int]]
+
+
+def case_deadlines(session: Session, actor: Actor, today: date | None = None) -> CaseDeadlines:
+    """Open cases (not answered or closed), those due within a few days, and those past their limit."""
+    from sqlalchemy import case
+
+    from contracts.residents import CaseState
+    from models.application import Case
+    from services.rounds import local_today
+
+    actor.require(Role.supervisor)
+    today = today or local_today()
+    pending = col(Case.state).in_(
+        [CaseState.received, CaseState.assigned, CaseState.investigating, CaseState.reopened]
+    )
+    q = select(
+        col(Case.state),
+        func.count(),
+        func.sum(case((pending & (col(Case.due_on) < today), 1), else_=0)),
+        func.sum(
+            case(
+                (
+                    pending
+                    & (col(Case.due_on) >= today)
+                    & (col(Case.due_on) <= today + timedelta(days=DUE_SOON_DAYS)),
+                    1,
+                ),
+                else_=0,
+            )
+        ),
+    )
+    if actor.role != Role.admin and actor.scope_code:
+        q = q.where(col(Case.village_code).startswith(actor.scope_code))
+    rows = session.exec(q.group_by(col(Case.state))).all()
+    by_state = {getattr(s, "value", str(s)): int(n) for s, n, _, _ in rows}
+    open_states = {
+        s.value for s in (CaseState.received, CaseState.assigned, CaseState.investigating, CaseState.reopened)
+    }
+    return CaseDeadlines(
+        open=sum(n for s, n in by_state.items() if s in open_states),
+        due_soon=sum(int(soon or 0) for _, _, _, soon in rows),
+        overdue=sum(int(late or 0) for _, _, late, _ in rows),
+        by_state=[(s.value, by_state[s.value]) for s in CaseState if s.value in by_state],
+    )
+
+
+def responsible_choices(session: Session, actor: Actor, limit: int = 200) -> list[tuple[uuid.UUID, str]]:
+    """Active officers and supervisors in the actor's region who may answer for a ledger item."""
+    actor.require(Role.supervisor)
+    q = select(User).where(col(User.role).in_([Role.officer, Role.supervisor]), col(User.active).is_(True))
+    if actor.role != Role.admin and actor.scope_code:
+        q = q.where(col(User.scope_code).startswith(actor.scope_code))
+    users = session.exec(q.order_by(col(User.login)).limit(limit)).all()
+    return [(u.id, f"{u.name} ({u.login})") for u in users]
