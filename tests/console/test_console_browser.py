@@ -16,18 +16,18 @@ import pytest
 import uvicorn
 from sqlmodel import Session
 
+from contracts.ledger import FixIn
 from contracts.rounds import RoundCreate, SamplingParams
 from contracts.visits import VisitStart
 from models.db import make_engine
-from models.migrate import upgrade
-from models.visit import Visit, VisitStatus
-from contracts.ledger import FixIn
 from models.evidence import Evidence
 from models.household import Household
+from models.migrate import upgrade
 from models.user import User
+from models.visit import Visit, VisitStatus
 from services import audit, evidence, findings_review, ledger, rounds, visits
-from services.context import Actor
 from services.config import Settings
+from services.context import Actor
 from tests.bot.test_trainee_browser import CHROMIUM, CHROMIUM_ARGS
 from tests.ledger_helpers import finding
 from tests.round_helpers import COUNTY, actor_of, drawn_round, inspectors, populate, supervisor
