@@ -118,7 +118,8 @@ def seed(url: str, n_households: int, n_visits: int, n_items: int) -> dict[str, 
              "coverage_target", "coverage", "status", "created_by", "frame_size", "sample_size",
              "created_at", "updated_at", "drawn_at"],
             [(ROUND_ID, "2026年冬季飞行检查", "flying", PROVINCE, today - timedelta(days=60),
-              today + timedelta(days=5), "[]", "{}", 0.3, "{}", "in_field", "bench", n_households, n_visits, now, now, now)],
+              today + timedelta(days=5), "[]", "{}", 0.3, "{}", "in_field", "bench", n_households, n_visits,
+              now, now, now)],
         )  # fmt: skip
         step = max(1, n_households // max(1, n_visits))
         _copy(
@@ -149,8 +150,8 @@ def seed(url: str, n_households: int, n_visits: int, n_items: int) -> dict[str, 
               (v := villages[(i % n_item_households) % len(villages)]), ROUND_ID if i % 2 else None,
               CATEGORIES[i % len(CATEGORIES)], ["low", "medium", "high"][i % 3], "fix_by_deadline",
               (s := STATES[rng.randrange(len(STATES))]), v[:9], "限期整改",
-              today + timedelta(days=rng.randint(-60, 60)), "[]", "{}", 0, 0, now if s == "closed" else None, 0,
-              now - timedelta(days=rng.randint(0, 200)), now)
+              today + timedelta(days=rng.randint(-60, 60)), "[]", "{}", 0, 0,
+              now if s == "closed" else None, 0, now - timedelta(days=rng.randint(0, 200)), now)
              for i in range(n_items)),
         )  # fmt: skip
         _copy(
