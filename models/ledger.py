@@ -27,6 +27,7 @@ class LedgerItem(SQLModel, table=True):
     __table_args__ = (
         Index("ix_ledger_item_scope", "village_code", "state", "deadline"),
         Index("ix_ledger_item_state_deadline", "state", "deadline"),
+        Index("ix_ledger_item_deadline_id", "deadline", "id"),  # wide regions page in this order
     )
 
     id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)

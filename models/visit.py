@@ -52,7 +52,9 @@ class Visit(SQLModel, table=True):
     client_findings: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
     # the structured conclusion (contracts.visits.Conclusion) the store derived on finish
     conclusion: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
-    started_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    started_at: datetime = Field(
+        default_factory=utcnow, sa_column=ts_column(nullable=False, index=True)
+    )  # the console lists visits newest first
     finished_at: datetime | None = Field(default=None, sa_column=ts_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     # the supervisor's review of the visit: accepted, or sent back for a revisit with a reason

@@ -6,13 +6,14 @@ loaded whole. Scope follows `Actor.sees`: admins see everything, a supervisor th
 
 from __future__ import annotations
 
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from models.audit import AuditEvent
 from models.household import Household
@@ -71,8 +72,30 @@ def rounds_in_progress(session: Session, actor: Actor) -> list[InspectionRound]:
     return list(session.exec(q.order_by(col(InspectionRound.created_at).desc()).limit(MAX_PAGE)).all())
 
 
+COVERAGE_TTL_S = 600.0
+_coverage_cache: dict[tuple[uuid.UUID, datetime | None, str], tuple[float, RoundCoverage]] = {}
+
+
 def round_coverage(session: Session, r: InspectionRound) -> RoundCoverage:
-    """Drawn households per township of a round, and the share of the scope's townships covered."""
+    """Drawn households per township of a round, and the share of the scope's townships covered.
+
+    A drawn sample does not change, and counting the scope's townships reads the whole register of a
+    wide scope (seconds at a million households), so a result is kept for ten minutes per process.
+    """
+    key = (r.id, r.drawn_at, r.status.value)
+    now = time.monotonic()
+    hit = _coverage_cache.get(key)
+    if hit is not None and now - hit[0] < COVERAGE_TTL_S:
+        return replace(hit[1], name=r.name)
+    cov = _round_coverage(session, r)
+    if r.drawn_at is not None:
+        if len(_coverage_cache) > 1000:
+            _coverage_cache.clear()
+        _coverage_cache[key] = (now, cov)
+    return cov
+
+
+def _round_coverage(session: Session, r: InspectionRound) -> RoundCoverage:
     towns = session.exec(
         select(func.count(func.distinct(Household.township_code))).where(
             col(Household.village_code).startswith(r.scope_code)
@@ -407,7 +430,7 @@ def ledger_board(session: Session, actor: Actor, today: date | None = None) -> L
     from contracts.ledger import LedgerState
     from models.ledger import LedgerItem
     from services import ledger
-    from services.ledger_queries import LedgerFilter, scoped_query
+    from services.ledger_queries import subtree
     from services.rounds import local_today
 
     actor.require(Role.supervisor)
@@ -425,12 +448,22 @@ def ledger_board(session: Session, actor: Actor, today: date | None = None) -> L
         lower = edge
     assert lower is not None
     age_cols.append(func.sum(case((unclosed & (col(LedgerItem.created_at) < lower), 1), else_=0)))
-    q = scoped_query(actor, LedgerFilter(), today).with_only_columns(
+    # the item's own village code carries the scope, so no join to the (large) register is needed
+    q: Any = select(
         col(LedgerItem.state),
         func.count(),
         func.sum(case((ledger.overdue_clause(today), 1), else_=0)),
         *age_cols,
-    )
+    ).select_from(LedgerItem)
+    if actor.role == Role.officer and not actor.scope_code:
+        q = q.where(LedgerItem.responsible_user_id == actor.id)
+    elif actor.role != Role.admin and actor.scope_code:
+        q = q.where(
+            or_(
+                subtree(col(LedgerItem.village_code), actor.scope_code),
+                col(LedgerItem.responsible_user_id) == actor.id,
+            )
+        )
     rows = session.exec(q.group_by(col(LedgerItem.state))).all()
     by_state: dict[str, int] = {}
     ages = [0] * (len(AGE_BUCKETS) + 1)
