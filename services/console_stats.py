@@ -285,6 +285,7 @@ def verify_audit_chain(session: Session, actor: Actor) -> audit.ChainReport:
 
 
 QUALITY_DAYS = 90
+ID_BATCH = 5000  # ids per IN list: few round trips, well under both databases' parameter limits
 QUALITY_MAX_VISITS = 50_000  # a ceiling on what one page reads; the window keeps it far below
 
 
@@ -318,10 +319,10 @@ def _photo_counts(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, tup
     from models.evidence import Evidence
 
     out: dict[uuid.UUID, tuple[int, int]] = {}
-    for start in range(0, len(ids), 500):
+    for start in range(0, len(ids), ID_BATCH):
         rows = session.exec(
             select(Evidence.visit_id, Evidence.accepted, Evidence.reused).where(
-                col(Evidence.visit_id).in_(ids[start : start + 500])
+                col(Evidence.visit_id).in_(ids[start : start + ID_BATCH])
             )
         ).all()
         for vid, accepted, reused in rows:
@@ -332,9 +333,11 @@ def _photo_counts(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, tup
 
 def _visits_with_findings(session: Session, ids: list[uuid.UUID]) -> set[uuid.UUID]:
     found: set[uuid.UUID] = set()
-    for start in range(0, len(ids), 500):
+    for start in range(0, len(ids), ID_BATCH):
         rows = session.exec(
-            select(Finding.visit_id).where(col(Finding.visit_id).in_(ids[start : start + 500])).distinct()
+            select(Finding.visit_id)
+            .where(col(Finding.visit_id).in_(ids[start : start + ID_BATCH]))
+            .distinct()
         ).all()
         found |= {vid for vid in rows if vid is not None}
     return found
