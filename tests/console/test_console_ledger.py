@@ -300,3 +300,36 @@ def test_dashboard_shows_the_ledger_by_state_and_age_and_cases_against_limits(
     assert item.id and "31–90 天" in block
     cases = page[page.index('id="dash-cases"') :]
     assert "在办 2 件" in cases and "3 日内到期 1 件" in cases and "超期 1 件" in cases
+
+
+def test_board_pages_by_keyset_and_keeps_the_filters(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    from contracts.ledger import LedgerRoute
+    from contracts.vocab import FindingCategory, Severity
+
+    c = cast(session)
+    today = local_today()
+    for n in range(55):
+        session.add(
+            LedgerItem(
+                number=1000 + n,
+                household_id=c.household.id,
+                village_code=c.household.village_code,
+                category=FindingCategory.NOT_ELIGIBLE,
+                severity=Severity.medium,
+                route=LedgerRoute.fix_by_deadline,
+                state=LedgerState.open,
+                responsible_region_code=c.household.village_code[:9],
+                deadline=today + timedelta(days=n % 7),
+            )
+        )
+    session.commit()
+    login(client, "sup1LB700")
+    first = client.get(f"{C}/ledger", params={"state": "open"})
+    rows = re.findall(r'href="/console/ledger/([0-9a-f-]{36})"', first.text)
+    assert len(rows) == 50
+    more = re.search(r'href="/console/ledger\?([^"]+)"', first.text)
+    assert more and "state=open" in more.group(1) and "cursor=" in more.group(1)
+    second = client.get(f"{C}/ledger?" + more.group(1).replace("&amp;", "&"))
+    rest = re.findall(r'href="/console/ledger/([0-9a-f-]{36})"', second.text)
+    assert len(rest) == 5 and not set(rest) & set(rows)
+    assert 'id="pager"></p>' in second.text.replace("\n", "")
