@@ -28,6 +28,7 @@ class LedgerItem(SQLModel, table=True):
         Index("ix_ledger_item_scope", "village_code", "state", "deadline"),
         Index("ix_ledger_item_state_deadline", "state", "deadline"),
         Index("ix_ledger_item_deadline_id", "deadline", "id"),  # wide regions page in this order
+        Index("ix_ledger_item_state_created", "state", "created_at"),  # the dashboard's ageing by state
     )
 
     id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)

@@ -22,6 +22,7 @@ from models.user import Role, User
 from models.visit import Finding, Visit, VisitStatus
 from services import audit
 from services.context import Actor
+from services.ledger_queries import subtree
 from services.pii import mask_name
 from services.rounds import required_share
 
@@ -124,14 +125,11 @@ def visits_per_day(
     today = today or datetime.now(UTC).date()
     since = datetime.combine(today - timedelta(days=days - 1), datetime.min.time(), tzinfo=UTC)
     day = func.date(Visit.started_at)
-    q = (
-        select(day, func.count())
-        .select_from(Visit)
-        .join(Household, col(Household.id) == col(Visit.household_id))
-        .where(col(Visit.started_at) >= since)
-        .group_by(day)
-    )
-    counts = {str(d)[:10]: int(n) for d, n in session.exec(_scoped(q, actor)).all()}
+    # the visit's own village code carries the scope: no join to the (large) register
+    q = select(day, func.count()).select_from(Visit).where(col(Visit.started_at) >= since)
+    if actor.role != Role.admin and actor.scope_code:
+        q = q.where(subtree(col(Visit.village_code), actor.scope_code))
+    counts = {str(d)[:10]: int(n) for d, n in session.exec(q.group_by(day)).all()}
     out = []
     for i in range(days):
         d = (today - timedelta(days=days - 1 - i)).isoformat()
@@ -142,13 +140,13 @@ def visits_per_day(
 def findings_by_category(session: Session, actor: Actor) -> list[tuple[str, int]]:
     """Findings in scope counted per category, most frequent first."""
     actor.require(Role.supervisor)
-    q = (
-        select(Finding.category, func.count())
-        .select_from(Finding)
-        .join(Household, col(Household.id) == col(Finding.household_id))
-        .group_by(Finding.category)
-    )
-    rows = [(getattr(c, "value", str(c)), int(n)) for c, n in session.exec(_scoped(q, actor)).all()]
+    q = select(col(Finding.category), func.count()).select_from(Finding)
+    if actor.role != Role.admin and actor.scope_code:
+        q = q.where(subtree(col(Finding.village_code), actor.scope_code))
+    rows = [
+        (getattr(c, "value", str(c)), int(n))
+        for c, n in session.exec(q.group_by(col(Finding.category))).all()
+    ]
     return sorted(rows, key=lambda r: (-r[1], r[0]))
 
 
@@ -285,8 +283,6 @@ def verify_audit_chain(session: Session, actor: Actor) -> audit.ChainReport:
 
 
 QUALITY_DAYS = 90
-ID_BATCH = 5000  # ids per IN list: few round trips, well under both databases' parameter limits
-QUALITY_MAX_VISITS = 50_000  # a ceiling on what one page reads; the window keeps it far below
 
 
 @dataclass(frozen=True)
@@ -314,100 +310,135 @@ def _median(values: list[float]) -> float | None:
     return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
 
 
-def _photo_counts(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
-    """Photos and flagged photos (not accepted or reused) per visit."""
-    from models.evidence import Evidence
+def _json_sql(session: Session) -> dict[str, str]:
+    """The few JSON expressions the quality counts need, in the session's SQL dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return {
+            "rushed": 'visit.flags @> \'[{"code": "rushed"}]\'::jsonb',
+            "lat": "round((visit.checkin ->> 'lat')::numeric, 4)",
+            "lon": "round((visit.checkin ->> 'lon')::numeric, 4)",
+        }
+    return {
+        "rushed": "EXISTS (SELECT 1 FROM json_each(visit.flags) AS fl"
+        " WHERE json_extract(fl.value, '$.code') = 'rushed')",
+        "lat": "round(json_extract(visit.checkin, '$.lat'), 4)",
+        "lon": "round(json_extract(visit.checkin, '$.lon'), 4)",
+    }
 
-    out: dict[uuid.UUID, tuple[int, int]] = {}
-    for start in range(0, len(ids), ID_BATCH):
+
+def _median_steps(session: Session, window: list[Any]) -> dict[uuid.UUID, float | None]:
+    """Median step time per inspector: percentile_cont on PostgreSQL; on SQLite the step values are
+    read per inspector and the median taken here (SQLite has no ordered-set aggregates)."""
+    from sqlalchemy import Float, true
+
+    pg = session.get_bind().dialect.name == "postgresql"
+    each = func.jsonb_each_text if pg else func.json_each
+    steps = each(col(Visit.step_seconds)).table_valued("key", "value").alias("steps")
+    inspector = col(Visit.inspector_id)
+    if pg:
+        median = func.percentile_cont(0.5).within_group(steps.c.value.cast(Float))
         rows = session.exec(
-            select(Evidence.visit_id, Evidence.accepted, Evidence.reused).where(
-                col(Evidence.visit_id).in_(ids[start : start + ID_BATCH])
-            )
+            select(inspector, median)
+            .select_from(Visit)
+            .join(steps, true())
+            .where(*window)
+            .group_by(inspector)
         ).all()
-        for vid, accepted, reused in rows:
-            n, bad = out.get(vid, (0, 0))
-            out[vid] = (n + 1, bad + int((not accepted) or bool(reused)))
-    return out
-
-
-def _visits_with_findings(session: Session, ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    found: set[uuid.UUID] = set()
-    for start in range(0, len(ids), ID_BATCH):
-        rows = session.exec(
-            select(Finding.visit_id)
-            .where(col(Finding.visit_id).in_(ids[start : start + ID_BATCH]))
-            .distinct()
-        ).all()
-        found |= {vid for vid in rows if vid is not None}
-    return found
+        return {uid: float(m) if m is not None else None for uid, m in rows}
+    values: dict[uuid.UUID, list[float]] = {}
+    q = select(inspector, steps.c.value).select_from(Visit).join(steps, true()).where(*window)
+    for uid, value in session.exec(q).all():
+        values.setdefault(uid, []).append(float(value))
+    return {uid: _median(vs) for uid, vs in values.items()}
 
 
 def inspector_quality(
     session: Session, actor: Actor, days: int = QUALITY_DAYS, now: datetime | None = None
 ) -> tuple[list[InspectorQuality], float]:
     """Per inspector in scope: visits, median step time, shares rushed and photos flagged, check-in
-    points repeated across households, and the pass rate (no finding) against the county's."""
+    points repeated across households, and the pass rate (no finding) against the county's.
+
+    Counted in SQL, grouped by inspector (a few small result sets however many visits the window
+    holds). Check-in points are compared rounded to four decimals (about 10 m)."""
+    from sqlalchemy import Boolean, Float, case, literal_column
+
+    from models.evidence import Evidence
 
     actor.require(Role.supervisor)
     since = (now or datetime.now(UTC)) - timedelta(days=days)
-    cols: tuple[Any, ...] = (Visit.id, Visit.inspector_id, Visit.household_id, Visit.flags)
-    cols += (Visit.step_seconds, Visit.checkin)
-    q = (
-        select(*cols)
-        .join(Household, col(Household.id) == col(Visit.household_id))
-        .where(col(Visit.started_at) >= since, Visit.status == VisitStatus.submitted)
+    window: list[Any] = [col(Visit.started_at) >= since, col(Visit.status) == VisitStatus.submitted]
+    if actor.role != Role.admin and actor.scope_code:
+        window.append(subtree(col(Visit.village_code), actor.scope_code))
+    js = _json_sql(session)
+    inspector = col(Visit.inspector_id)
+    rushed = literal_column(js["rushed"], Boolean)
+    counts = session.exec(
+        select(inspector, func.count(), func.sum(case((rushed, 1), else_=0)))
+        .select_from(Visit)
+        .where(*window)
+        .group_by(inspector)
+    ).all()
+    failed = dict(
+        session.exec(
+            select(inspector, func.count(func.distinct(col(Finding.visit_id))))
+            .select_from(Visit)
+            .join(Finding, col(Finding.visit_id) == col(Visit.id))
+            .where(*window)
+            .group_by(inspector)
+        ).all()
     )
-    rows = session.exec(_scoped(q, actor).limit(QUALITY_MAX_VISITS)).all()
-    ids = [r[0] for r in rows]
-    photos = _photo_counts(session, ids)
-    failed = _visits_with_findings(session, ids)
-    county_pass = 1 - len(failed) / len(ids) if ids else 0.0
-    by: dict[uuid.UUID, list[Any]] = {}
-    for r in rows:
-        by.setdefault(r[1], []).append(r)
-    users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(list(by)))).all()}
-    out = [_quality_of(uid, vs, users.get(uid), photos, failed, county_pass) for uid, vs in by.items()]
-    audit.record(session, actor, "inspector_quality.view", "user", None, inspectors=len(out), visits=len(ids))
+    flagged = case((~col(Evidence.accepted) | col(Evidence.reused), 1), else_=0)
+    photos = {
+        uid: (int(n), int(bad or 0))
+        for uid, n, bad in session.exec(
+            select(inspector, func.count(), func.sum(flagged))
+            .select_from(Visit)
+            .join(Evidence, col(Evidence.visit_id) == col(Visit.id))
+            .where(*window)
+            .group_by(inspector)
+        ).all()
+    }
+    lat, lon = literal_column(js["lat"], Float), literal_column(js["lon"], Float)
+    homes = func.count(func.distinct(col(Visit.household_id)))
+    points = (
+        select(inspector.label("uid"), homes.label("homes"))
+        .select_from(Visit)
+        .where(*window, lat.is_not(None), lon.is_not(None))
+        .group_by(inspector, lat, lon)
+        .having(homes > 1)
+        .subquery()
+    )
+    repeated = dict(session.exec(select(points.c.uid, func.sum(points.c.homes)).group_by(points.c.uid)).all())
+    medians = _median_steps(session, window)
+    total = sum(int(n) for _, n, _ in counts)
+    county_pass = 1 - sum(int(n) for n in failed.values()) / total if total else 0.0
+    ids = [uid for uid, _, _ in counts]
+    users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ids))).all()} if ids else {}
+    out = []
+    for uid, n, n_rushed in counts:
+        n = int(n)
+        n_photos, n_bad = photos.get(uid, (0, 0))
+        passed = (n - int(failed.get(uid, 0))) / n
+        # far from the county: beyond two binomial standard errors of the county's rate
+        se = (county_pass * (1 - county_pass) / n) ** 0.5
+        user = users.get(uid)
+        out.append(
+            InspectorQuality(
+                uid,
+                user.login if user else str(uid),
+                user.name if user else "",
+                n,
+                medians.get(uid),
+                int(n_rushed or 0) / n,
+                n_photos,
+                n_bad / n_photos if n_photos else 0.0,
+                int(repeated.get(uid, 0) or 0),
+                passed,
+                n >= 5 and abs(passed - county_pass) > max(2 * se, 0.05),
+            )
+        )
+    audit.record(session, actor, "inspector_quality.view", "user", None, inspectors=len(out), visits=total)
     return sorted(out, key=lambda q: (-q.rushed_share, q.login)), county_pass
-
-
-def _quality_of(
-    uid: uuid.UUID,
-    vs: list[Any],
-    user: Any,
-    photos: dict[uuid.UUID, tuple[int, int]],
-    failed: set[uuid.UUID],
-    county_pass: float,
-) -> InspectorQuality:
-    n = len(vs)
-    steps = [float(s) for v in vs for s in (v[4] or {}).values()]
-    rushed = sum(1 for v in vs if any(f.get("code") == "rushed" for f in v[3] or []))
-    shots = [photos.get(v[0], (0, 0)) for v in vs]
-    n_photos, n_bad = sum(p[0] for p in shots), sum(p[1] for p in shots)
-    points: dict[tuple[float, float], set[uuid.UUID]] = {}
-    for v in vs:
-        c = v[5] or {}
-        if "lat" in c and "lon" in c:
-            points.setdefault((round(float(c["lat"]), 4), round(float(c["lon"]), 4)), set()).add(v[2])
-    repeated = sum(len(hs) for hs in points.values() if len(hs) > 1)
-    passed = sum(1 for v in vs if v[0] not in failed) / n
-    # far from the county: beyond two binomial standard errors of the county's rate
-    se = (county_pass * (1 - county_pass) / n) ** 0.5
-    outlier = n >= 5 and abs(passed - county_pass) > max(2 * se, 0.05)
-    return InspectorQuality(
-        uid,
-        user.login if user else str(uid),
-        user.name if user else "",
-        n,
-        _median(steps),
-        rushed / n,
-        n_photos,
-        n_bad / n_photos if n_photos else 0.0,
-        repeated,
-        passed,
-        outlier,
-    )
 
 
 # ---- the ledger and complaint cases on the dashboard ------------------------------------------
@@ -433,7 +464,6 @@ def ledger_board(session: Session, actor: Actor, today: date | None = None) -> L
     from contracts.ledger import LedgerState
     from models.ledger import LedgerItem
     from services import ledger
-    from services.ledger_queries import subtree
     from services.rounds import local_today
 
     actor.require(Role.supervisor)
