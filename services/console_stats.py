@@ -361,6 +361,7 @@ def inspector_quality(
     Counted in SQL, grouped by inspector (a few small result sets however many visits the window
     holds). Check-in points are compared rounded to four decimals (about 10 m)."""
     from sqlalchemy import Boolean, Float, case, literal_column
+    from sqlalchemy import select as sa_select
 
     from models.evidence import Evidence
 
@@ -372,21 +373,57 @@ def inspector_quality(
     js = _json_sql(session)
     inspector = col(Visit.inspector_id)
     rushed = literal_column(js["rushed"], Boolean)
-    counts = session.exec(
-        select(inspector, func.count(), func.sum(case((rushed, 1), else_=0)))
-        .select_from(Visit)
-        .where(*window)
-        .group_by(inspector)
-    ).all()
-    failed = dict(
-        session.exec(
-            select(inspector, func.count(func.distinct(col(Finding.visit_id))))
-            .select_from(Visit)
-            .join(Finding, col(Finding.visit_id) == col(Visit.id))
-            .where(*window)
-            .group_by(inspector)
-        ).all()
+    lat, lon = literal_column(js["lat"], Float), literal_column(js["lon"], Float)
+    # one pass over the window's visits; hash groupings only (no DISTINCT sorts):
+    # per inspector, check-in point and household: visits, rushed ones, ones with a finding;
+    # then per point: how many households share it; then per inspector
+    with_finding = (
+        select(col(Finding.visit_id).label("visit_id"))
+        .where(col(Finding.visit_id).is_not(None))
+        .group_by(col(Finding.visit_id))
+        .subquery()
     )
+    per_home = (
+        sa_select(
+            inspector.label("uid"),
+            lat.label("lat"),
+            lon.label("lon"),
+            func.count().label("n"),
+            func.sum(case((rushed, 1), else_=0)).label("rushed"),
+            func.count(with_finding.c.visit_id).label("failed"),
+        )
+        .select_from(Visit)
+        .outerjoin(with_finding, with_finding.c.visit_id == col(Visit.id))
+        .where(*window)
+        .group_by(inspector, lat, lon, col(Visit.household_id))
+        .subquery()
+    )
+    homes = func.count()
+    per_point = (
+        sa_select(
+            per_home.c.uid,
+            func.sum(per_home.c.n).label("n"),
+            func.sum(per_home.c.rushed).label("rushed"),
+            func.sum(per_home.c.failed).label("failed"),
+            case(
+                (per_home.c.lat.is_not(None) & per_home.c.lon.is_not(None) & (homes > 1), homes), else_=0
+            ).label("repeated"),
+        )
+        .group_by(per_home.c.uid, per_home.c.lat, per_home.c.lon)
+        .subquery()
+    )
+    counts = [
+        (uid, int(n), int(r or 0), int(f or 0), int(rep or 0))
+        for uid, n, r, f, rep in session.execute(
+            sa_select(
+                per_point.c.uid,
+                func.sum(per_point.c.n),
+                func.sum(per_point.c.rushed),
+                func.sum(per_point.c.failed),
+                func.sum(per_point.c.repeated),
+            ).group_by(per_point.c.uid)
+        ).all()
+    ]
     flagged = case((~col(Evidence.accepted) | col(Evidence.reused), 1), else_=0)
     photos = {
         uid: (int(n), int(bad or 0))
@@ -398,27 +435,15 @@ def inspector_quality(
             .group_by(inspector)
         ).all()
     }
-    lat, lon = literal_column(js["lat"], Float), literal_column(js["lon"], Float)
-    homes = func.count(func.distinct(col(Visit.household_id)))
-    points = (
-        select(inspector.label("uid"), homes.label("homes"))
-        .select_from(Visit)
-        .where(*window, lat.is_not(None), lon.is_not(None))
-        .group_by(inspector, lat, lon)
-        .having(homes > 1)
-        .subquery()
-    )
-    repeated = dict(session.exec(select(points.c.uid, func.sum(points.c.homes)).group_by(points.c.uid)).all())
     medians = _median_steps(session, window)
-    total = sum(int(n) for _, n, _ in counts)
-    county_pass = 1 - sum(int(n) for n in failed.values()) / total if total else 0.0
-    ids = [uid for uid, _, _ in counts]
+    total = sum(c[1] for c in counts)
+    county_pass = 1 - sum(c[3] for c in counts) / total if total else 0.0
+    ids = [c[0] for c in counts]
     users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ids))).all()} if ids else {}
     out = []
-    for uid, n, n_rushed in counts:
-        n = int(n)
+    for uid, n, n_rushed, n_failed, repeated in counts:
         n_photos, n_bad = photos.get(uid, (0, 0))
-        passed = (n - int(failed.get(uid, 0))) / n
+        passed = (n - n_failed) / n
         # far from the county: beyond two binomial standard errors of the county's rate
         se = (county_pass * (1 - county_pass) / n) ** 0.5
         user = users.get(uid)
@@ -429,10 +454,10 @@ def inspector_quality(
                 user.name if user else "",
                 n,
                 medians.get(uid),
-                int(n_rushed or 0) / n,
+                n_rushed / n,
                 n_photos,
                 n_bad / n_photos if n_photos else 0.0,
-                int(repeated.get(uid, 0) or 0),
+                repeated,
                 passed,
                 n >= 5 and abs(passed - county_pass) > max(2 * se, 0.05),
             )
