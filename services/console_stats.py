@@ -329,13 +329,16 @@ def _json_sql(session: Session) -> dict[str, str]:
 def _median_steps(session: Session, window: list[Any]) -> dict[uuid.UUID, float | None]:
     """Median step time per inspector: percentile_cont on PostgreSQL; on SQLite the step values are
     read per inspector and the median taken here (SQLite has no ordered-set aggregates)."""
-    from sqlalchemy import Float, true
+    from sqlalchemy import Float, text, true
 
     pg = session.get_bind().dialect.name == "postgresql"
     each = func.jsonb_each_text if pg else func.json_each
     steps = each(col(Visit.step_seconds)).table_valued("key", "value").alias("steps")
     inspector = col(Visit.inspector_id)
     if pg:
+        # the planner takes 100 rows per jsonb_each call, so a large window's estimate passes
+        # jit_above_cost and compiling (tens of ms) costs more than it saves on ~10⁵ rows
+        session.execute(text("SET LOCAL jit = off"))
         median = func.percentile_cont(0.5).within_group(steps.c.value.cast(Float))
         rows = session.exec(
             select(inspector, median)
