@@ -329,16 +329,13 @@ def _json_sql(session: Session) -> dict[str, str]:
 def _median_steps(session: Session, window: list[Any]) -> dict[uuid.UUID, float | None]:
     """Median step time per inspector: percentile_cont on PostgreSQL; on SQLite the step values are
     read per inspector and the median taken here (SQLite has no ordered-set aggregates)."""
-    from sqlalchemy import Float, text, true
+    from sqlalchemy import Float, true
 
     pg = session.get_bind().dialect.name == "postgresql"
     each = func.jsonb_each_text if pg else func.json_each
     steps = each(col(Visit.step_seconds)).table_valued("key", "value").alias("steps")
     inspector = col(Visit.inspector_id)
     if pg:
-        # the planner takes 100 rows per jsonb_each call, so a large window's estimate passes
-        # jit_above_cost and compiling (tens of ms) costs more than it saves on ~10⁵ rows
-        session.execute(text("SET LOCAL jit = off"))
         median = func.percentile_cont(0.5).within_group(steps.c.value.cast(Float))
         rows = session.exec(
             select(inspector, median)
@@ -363,7 +360,7 @@ def inspector_quality(
 
     Counted in SQL, grouped by inspector (a few small result sets however many visits the window
     holds). Check-in points are compared rounded to four decimals (about 10 m)."""
-    from sqlalchemy import Boolean, Float, case, literal_column
+    from sqlalchemy import Boolean, Float, case, literal_column, text
     from sqlalchemy import select as sa_select
 
     from models.evidence import Evidence
@@ -374,6 +371,12 @@ def inspector_quality(
     if actor.role != Role.admin and actor.scope_code:
         window.append(subtree(col(Visit.village_code), actor.scope_code))
     js = _json_sql(session)
+    if session.get_bind().dialect.name == "postgresql":
+        # for this transaction only: groupings of ~10⁵ visits hash in memory instead of sorting on
+        # disk; and no JIT (the planner takes 100 rows per jsonb_each call, so the median query's
+        # estimate passes jit_above_cost, and compiling costs more than it saves at this size)
+        session.execute(text("SET LOCAL work_mem = '32MB'"))
+        session.execute(text("SET LOCAL jit = off"))
     inspector = col(Visit.inspector_id)
     rushed = literal_column(js["rushed"], Boolean)
     lat, lon = literal_column(js["lat"], Float), literal_column(js["lon"], Float)
