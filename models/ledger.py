@@ -39,6 +39,8 @@ class LedgerItem(SQLModel, table=True):
             postgresql_where=text(OPEN_STATES_SQL),
             sqlite_where=text(OPEN_STATES_SQL),
         ),
+        Index("ix_ledger_item_deadline_id", "deadline", "id"),  # wide regions page in this order
+        Index("ix_ledger_item_state_created", "state", "created_at"),  # the dashboard's ageing by state
     )
 
     id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)

@@ -6,8 +6,8 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, String, Uuid
-from sqlmodel import Field, SQLModel
+from sqlalchemy import Column, ForeignKey, Index, String, Uuid, event, select
+from sqlmodel import Field, SQLModel, col
 
 from contracts.ledger import FindingKind as FindingKind
 from contracts.ledger import FindingReview as FindingReview
@@ -23,6 +23,9 @@ from models.types import enum_column, json_column, new_uuid, ts_column, utcnow
 class Visit(SQLModel, table=True):
     """An inspection visit: the pinned checklist, answers, track, check-in verdict and timing."""
 
+    # the console counts visits of a region by day without joining the (large) household register
+    __table_args__ = (Index("ix_visit_scope_started", "village_code", "started_at"),)
+
     id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
     household_id: uuid.UUID = Field(
         sa_column=Column(Uuid(), ForeignKey("household.id"), nullable=False, index=True)
@@ -34,6 +37,8 @@ class Visit(SQLModel, table=True):
         default=None, sa_column=Column(Uuid(), ForeignKey("round_assignment.id"), nullable=True, index=True)
     )
     round_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid(), nullable=True, index=True))
+    # the household's village when the visit was recorded (filled on insert; region scope of counts)
+    village_code: str | None = Field(default=None, sa_column=Column(String(12), nullable=True))
     checklist_id: str = Field(default="home_visit", sa_column=Column(String(60), nullable=False))
     checklist_version: int = 1
     status: VisitStatus = Field(
@@ -52,7 +57,9 @@ class Visit(SQLModel, table=True):
     client_findings: list[dict[str, Any]] = Field(default_factory=list, sa_column=json_column())
     # the structured conclusion (contracts.visits.Conclusion) the store derived on finish
     conclusion: dict[str, Any] | None = Field(default=None, sa_column=json_column(nullable=True))
-    started_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
+    started_at: datetime = Field(
+        default_factory=utcnow, sa_column=ts_column(nullable=False, index=True)
+    )  # the console lists visits newest first
     finished_at: datetime | None = Field(default=None, sa_column=ts_column())
     updated_at: datetime = Field(default_factory=utcnow, sa_column=ts_column(nullable=False))
     # the supervisor's review of the visit: accepted, or sent back for a revisit with a reason
@@ -68,6 +75,9 @@ class Finding(SQLModel, table=True):
     """A problem the store derived by replaying a visit's answers (never the client's own list),
     or one a supervisor added by hand from a document check or a call (then without a visit)."""
 
+    # the console counts findings of a region by category without joining the household register
+    __table_args__ = (Index("ix_finding_scope_category", "village_code", "category"),)
+
     id: uuid.UUID = Field(default_factory=new_uuid, primary_key=True)
     visit_id: uuid.UUID | None = Field(
         default=None,
@@ -77,6 +87,8 @@ class Finding(SQLModel, table=True):
         sa_column=Column(Uuid(), ForeignKey("household.id"), nullable=False, index=True)
     )
     round_id: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid(), nullable=True, index=True))
+    # the household's village when the finding was recorded (filled on insert; region scope of counts)
+    village_code: str | None = Field(default=None, sa_column=Column(String(12), nullable=True))
     rule_id: str = Field(max_length=80)
     category: FindingCategory = Field(sa_column=enum_column(FindingCategory, index=True, length=40))
     # VARCHAR(40) and VARCHAR(20) as before: the enums need no wider columns, and the DDL stays the same.
@@ -101,3 +113,18 @@ class Finding(SQLModel, table=True):
     ledger_item_id: uuid.UUID | None = Field(
         default=None, sa_column=Column(Uuid(), ForeignKey("ledger_item.id"), nullable=True, index=True)
     )
+
+
+def _fill_village(mapper: Any, connection: Any, target: Visit | Finding) -> None:
+    """Records the household's village on a new visit or finding: the region its counts belong to.
+    A household that later moves keeps its past visits and findings in the village they were made in."""
+    if target.village_code is None and target.household_id is not None:
+        from models.household import Household
+
+        target.village_code = connection.scalar(
+            select(col(Household.village_code)).where(col(Household.id) == target.household_id)
+        )
+
+
+event.listen(Visit, "before_insert", _fill_village)
+event.listen(Finding, "before_insert", _fill_village)

@@ -6,21 +6,23 @@ loaded whole. Scope follows `Actor.sees`: admins see everything, a supervisor th
 
 from __future__ import annotations
 
+import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, or_, select
 
 from models.audit import AuditEvent
 from models.household import Household
 from models.round import InspectionRound, RoundSample
-from models.user import Role
+from models.user import Role, User
 from models.visit import Finding, Visit, VisitStatus
 from services import audit
 from services.context import Actor
+from services.ledger_queries import subtree
 from services.pii import mask_name
 from services.rounds import required_share
 
@@ -71,8 +73,30 @@ def rounds_in_progress(session: Session, actor: Actor) -> list[InspectionRound]:
     return list(session.exec(q.order_by(col(InspectionRound.created_at).desc()).limit(MAX_PAGE)).all())
 
 
+COVERAGE_TTL_S = 600.0
+_coverage_cache: dict[tuple[uuid.UUID, datetime | None, str], tuple[float, RoundCoverage]] = {}
+
+
 def round_coverage(session: Session, r: InspectionRound) -> RoundCoverage:
-    """Drawn households per township of a round, and the share of the scope's townships covered."""
+    """Drawn households per township of a round, and the share of the scope's townships covered.
+
+    A drawn sample does not change, and counting the scope's townships reads the whole register of a
+    wide scope (seconds at a million households), so a result is kept for ten minutes per process.
+    """
+    key = (r.id, r.drawn_at, r.status.value)
+    now = time.monotonic()
+    hit = _coverage_cache.get(key)
+    if hit is not None and now - hit[0] < COVERAGE_TTL_S:
+        return replace(hit[1], name=r.name)
+    cov = _round_coverage(session, r)
+    if r.drawn_at is not None:
+        if len(_coverage_cache) > 1000:
+            _coverage_cache.clear()
+        _coverage_cache[key] = (now, cov)
+    return cov
+
+
+def _round_coverage(session: Session, r: InspectionRound) -> RoundCoverage:
     towns = session.exec(
         select(func.count(func.distinct(Household.township_code))).where(
             col(Household.village_code).startswith(r.scope_code)
@@ -101,14 +125,11 @@ def visits_per_day(
     today = today or datetime.now(UTC).date()
     since = datetime.combine(today - timedelta(days=days - 1), datetime.min.time(), tzinfo=UTC)
     day = func.date(Visit.started_at)
-    q = (
-        select(day, func.count())
-        .select_from(Visit)
-        .join(Household, col(Household.id) == col(Visit.household_id))
-        .where(col(Visit.started_at) >= since)
-        .group_by(day)
-    )
-    counts = {str(d)[:10]: int(n) for d, n in session.exec(_scoped(q, actor)).all()}
+    # the visit's own village code carries the scope: no join to the (large) register
+    q = select(day, func.count()).select_from(Visit).where(col(Visit.started_at) >= since)
+    if actor.role != Role.admin and actor.scope_code:
+        q = q.where(subtree(col(Visit.village_code), actor.scope_code))
+    counts = {str(d)[:10]: int(n) for d, n in session.exec(q.group_by(day)).all()}
     out = []
     for i in range(days):
         d = (today - timedelta(days=days - 1 - i)).isoformat()
@@ -119,13 +140,13 @@ def visits_per_day(
 def findings_by_category(session: Session, actor: Actor) -> list[tuple[str, int]]:
     """Findings in scope counted per category, most frequent first."""
     actor.require(Role.supervisor)
-    q = (
-        select(Finding.category, func.count())
-        .select_from(Finding)
-        .join(Household, col(Household.id) == col(Finding.household_id))
-        .group_by(Finding.category)
-    )
-    rows = [(getattr(c, "value", str(c)), int(n)) for c, n in session.exec(_scoped(q, actor)).all()]
+    q = select(col(Finding.category), func.count()).select_from(Finding)
+    if actor.role != Role.admin and actor.scope_code:
+        q = q.where(subtree(col(Finding.village_code), actor.scope_code))
+    rows = [
+        (getattr(c, "value", str(c)), int(n))
+        for c, n in session.exec(q.group_by(col(Finding.category))).all()
+    ]
     return sorted(rows, key=lambda r: (-r[1], r[0]))
 
 
@@ -200,6 +221,8 @@ class VisitReview:
     evidence: list[Any]  # contracts.evidence.EvidencePublic
     map: dict[str, Any]
     timeline: list[tuple[str, float]]
+    review: str | None = None  # the supervisor's review: accepted, sent_back (for a revisit)
+    review_reason: str | None = None
 
 
 def visit_map(visit: Visit, household: Household | None, radius_m: float) -> dict[str, Any]:
@@ -242,6 +265,8 @@ def visit_review(session: Session, actor: Actor, visit_id: uuid.UUID, radius_m: 
         evidence=[evidence.to_public(e, actor.lang) for e in photos],
         map=visit_map(raw, household, _radius(radius_m)),
         timeline=[(str(k), float(v)) for k, v in raw.step_seconds.items()],
+        review=raw.review.value if raw.review else None,
+        review_reason=raw.review_reason,
     )
 
 
@@ -258,7 +283,6 @@ def verify_audit_chain(session: Session, actor: Actor) -> audit.ChainReport:
 
 
 QUALITY_DAYS = 90
-QUALITY_MAX_VISITS = 50_000  # a ceiling on what one page reads; the window keeps it far below
 
 
 @dataclass(frozen=True)
@@ -286,98 +310,292 @@ def _median(values: list[float]) -> float | None:
     return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
 
 
-def _photo_counts(session: Session, ids: list[uuid.UUID]) -> dict[uuid.UUID, tuple[int, int]]:
-    """Photos and flagged photos (not accepted or reused) per visit."""
-    from models.evidence import Evidence
+def _json_sql(session: Session) -> dict[str, str]:
+    """The few JSON expressions the quality counts need, in the session's SQL dialect."""
+    if session.get_bind().dialect.name == "postgresql":
+        return {
+            "rushed": 'visit.flags @> \'[{"code": "rushed"}]\'::jsonb',
+            "lat": "round((visit.checkin ->> 'lat')::numeric, 4)",
+            "lon": "round((visit.checkin ->> 'lon')::numeric, 4)",
+        }
+    return {
+        "rushed": "EXISTS (SELECT 1 FROM json_each(visit.flags) AS fl"
+        " WHERE json_extract(fl.value, '$.code') = 'rushed')",
+        "lat": "round(json_extract(visit.checkin, '$.lat'), 4)",
+        "lon": "round(json_extract(visit.checkin, '$.lon'), 4)",
+    }
 
-    out: dict[uuid.UUID, tuple[int, int]] = {}
-    for start in range(0, len(ids), 500):
+
+def _median_steps(session: Session, window: list[Any]) -> dict[uuid.UUID, float | None]:
+    """Median step time per inspector: percentile_cont on PostgreSQL; on SQLite the step values are
+    read per inspector and the median taken here (SQLite has no ordered-set aggregates)."""
+    from sqlalchemy import Float, true
+
+    pg = session.get_bind().dialect.name == "postgresql"
+    each = func.jsonb_each_text if pg else func.json_each
+    steps = each(col(Visit.step_seconds)).table_valued("key", "value").alias("steps")
+    inspector = col(Visit.inspector_id)
+    if pg:
+        median = func.percentile_cont(0.5).within_group(steps.c.value.cast(Float))
         rows = session.exec(
-            select(Evidence.visit_id, Evidence.accepted, Evidence.reused).where(
-                col(Evidence.visit_id).in_(ids[start : start + 500])
-            )
+            select(inspector, median)
+            .select_from(Visit)
+            .join(steps, true())
+            .where(*window)
+            .group_by(inspector)
         ).all()
-        for vid, accepted, reused in rows:
-            if vid is None:  # the IN above never matches a fix's photo; for the type checker
-                continue
-            n, bad = out.get(vid, (0, 0))
-            out[vid] = (n + 1, bad + int((not accepted) or bool(reused)))
-    return out
-
-
-def _visits_with_findings(session: Session, ids: list[uuid.UUID]) -> set[uuid.UUID]:
-    found: set[uuid.UUID] = set()
-    for start in range(0, len(ids), 500):
-        rows = session.exec(
-            select(Finding.visit_id).where(col(Finding.visit_id).in_(ids[start : start + 500])).distinct()
-        ).all()
-        found |= {vid for vid in rows if vid is not None}
-    return found
+        return {uid: float(m) if m is not None else None for uid, m in rows}
+    values: dict[uuid.UUID, list[float]] = {}
+    q = select(inspector, steps.c.value).select_from(Visit).join(steps, true()).where(*window)
+    for uid, value in session.exec(q).all():
+        values.setdefault(uid, []).append(float(value))
+    return {uid: _median(vs) for uid, vs in values.items()}
 
 
 def inspector_quality(
     session: Session, actor: Actor, days: int = QUALITY_DAYS, now: datetime | None = None
 ) -> tuple[list[InspectorQuality], float]:
     """Per inspector in scope: visits, median step time, shares rushed and photos flagged, check-in
-    points repeated across households, and the pass rate (no finding) against the county's."""
-    from models.user import User
+    points repeated across households, and the pass rate (no finding) against the county's.
+
+    Counted in SQL, grouped by inspector (a few small result sets however many visits the window
+    holds). Check-in points are compared rounded to four decimals (about 10 m)."""
+    from sqlalchemy import Boolean, Float, case, literal_column, text
+    from sqlalchemy import select as sa_select
+
+    from models.evidence import Evidence
 
     actor.require(Role.supervisor)
     since = (now or datetime.now(UTC)) - timedelta(days=days)
-    cols: tuple[Any, ...] = (Visit.id, Visit.inspector_id, Visit.household_id, Visit.flags)
-    cols += (Visit.step_seconds, Visit.checkin)
-    q = (
-        select(*cols)
-        .join(Household, col(Household.id) == col(Visit.household_id))
-        .where(col(Visit.started_at) >= since, Visit.status == VisitStatus.submitted)
+    window: list[Any] = [col(Visit.started_at) >= since, col(Visit.status) == VisitStatus.submitted]
+    if actor.role != Role.admin and actor.scope_code:
+        window.append(subtree(col(Visit.village_code), actor.scope_code))
+    js = _json_sql(session)
+    if session.get_bind().dialect.name == "postgresql":
+        # for this transaction only: groupings of ~10⁵ visits hash in memory instead of sorting on
+        # disk; and no JIT (the planner takes 100 rows per jsonb_each call, so the median query's
+        # estimate passes jit_above_cost, and compiling costs more than it saves at this size)
+        session.execute(text("SET LOCAL work_mem = '32MB'"))
+        session.execute(text("SET LOCAL jit = off"))
+    inspector = col(Visit.inspector_id)
+    rushed = literal_column(js["rushed"], Boolean)
+    lat, lon = literal_column(js["lat"], Float), literal_column(js["lon"], Float)
+    # one pass over the window's visits; hash groupings only (no DISTINCT sorts):
+    # per inspector, check-in point and household: visits, rushed ones, ones with a finding;
+    # then per point: how many households share it; then per inspector
+    with_finding = (
+        select(col(Finding.visit_id).label("visit_id"))
+        .where(col(Finding.visit_id).is_not(None))
+        .group_by(col(Finding.visit_id))
+        .subquery()
     )
-    rows = session.exec(_scoped(q, actor).limit(QUALITY_MAX_VISITS)).all()
-    ids = [r[0] for r in rows]
-    photos = _photo_counts(session, ids)
-    failed = _visits_with_findings(session, ids)
-    county_pass = 1 - len(failed) / len(ids) if ids else 0.0
-    by: dict[uuid.UUID, list[Any]] = {}
-    for r in rows:
-        by.setdefault(r[1], []).append(r)
-    users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(list(by)))).all()}
-    out = [_quality_of(uid, vs, users.get(uid), photos, failed, county_pass) for uid, vs in by.items()]
-    audit.record(session, actor, "inspector_quality.view", "user", None, inspectors=len(out), visits=len(ids))
+    per_home = (
+        sa_select(
+            inspector.label("uid"),
+            lat.label("lat"),
+            lon.label("lon"),
+            func.count().label("n"),
+            func.sum(case((rushed, 1), else_=0)).label("rushed"),
+            func.count(with_finding.c.visit_id).label("failed"),
+        )
+        .select_from(Visit)
+        .outerjoin(with_finding, with_finding.c.visit_id == col(Visit.id))
+        .where(*window)
+        .group_by(inspector, lat, lon, col(Visit.household_id))
+        .subquery()
+    )
+    homes = func.count()
+    per_point = (
+        sa_select(
+            per_home.c.uid,
+            func.sum(per_home.c.n).label("n"),
+            func.sum(per_home.c.rushed).label("rushed"),
+            func.sum(per_home.c.failed).label("failed"),
+            case(
+                (per_home.c.lat.is_not(None) & per_home.c.lon.is_not(None) & (homes > 1), homes), else_=0
+            ).label("repeated"),
+        )
+        .group_by(per_home.c.uid, per_home.c.lat, per_home.c.lon)
+        .subquery()
+    )
+    counts = [
+        (uid, int(n), int(r or 0), int(f or 0), int(rep or 0))
+        for uid, n, r, f, rep in session.execute(
+            sa_select(
+                per_point.c.uid,
+                func.sum(per_point.c.n),
+                func.sum(per_point.c.rushed),
+                func.sum(per_point.c.failed),
+                func.sum(per_point.c.repeated),
+            ).group_by(per_point.c.uid)
+        ).all()
+    ]
+    flagged = case((~col(Evidence.accepted) | col(Evidence.reused), 1), else_=0)
+    photos = {
+        uid: (int(n), int(bad or 0))
+        for uid, n, bad in session.exec(
+            select(inspector, func.count(), func.sum(flagged))
+            .select_from(Visit)
+            .join(Evidence, col(Evidence.visit_id) == col(Visit.id))
+            .where(*window)
+            .group_by(inspector)
+        ).all()
+    }
+    medians = _median_steps(session, window)
+    total = sum(c[1] for c in counts)
+    county_pass = 1 - sum(c[3] for c in counts) / total if total else 0.0
+    ids = [c[0] for c in counts]
+    users = {u.id: u for u in session.exec(select(User).where(col(User.id).in_(ids))).all()} if ids else {}
+    out = []
+    for uid, n, n_rushed, n_failed, repeated in counts:
+        n_photos, n_bad = photos.get(uid, (0, 0))
+        passed = (n - n_failed) / n
+        # far from the county: beyond two binomial standard errors of the county's rate
+        se = (county_pass * (1 - county_pass) / n) ** 0.5
+        user = users.get(uid)
+        out.append(
+            InspectorQuality(
+                uid,
+                user.login if user else str(uid),
+                user.name if user else "",
+                n,
+                medians.get(uid),
+                n_rushed / n,
+                n_photos,
+                n_bad / n_photos if n_photos else 0.0,
+                repeated,
+                passed,
+                n >= 5 and abs(passed - county_pass) > max(2 * se, 0.05),
+            )
+        )
+    audit.record(session, actor, "inspector_quality.view", "user", None, inspectors=len(out), visits=total)
     return sorted(out, key=lambda q: (-q.rushed_share, q.login)), county_pass
 
 
-def _quality_of(
-    uid: uuid.UUID,
-    vs: list[Any],
-    user: Any,
-    photos: dict[uuid.UUID, tuple[int, int]],
-    failed: set[uuid.UUID],
-    county_pass: float,
-) -> InspectorQuality:
-    n = len(vs)
-    steps = [float(s) for v in vs for s in (v[4] or {}).values()]
-    rushed = sum(1 for v in vs if any(f.get("code") == "rushed" for f in v[3] or []))
-    shots = [photos.get(v[0], (0, 0)) for v in vs]
-    n_photos, n_bad = sum(p[0] for p in shots), sum(p[1] for p in shots)
-    points: dict[tuple[float, float], set[uuid.UUID]] = {}
-    for v in vs:
-        c = v[5] or {}
-        if "lat" in c and "lon" in c:
-            points.setdefault((round(float(c["lat"]), 4), round(float(c["lon"]), 4)), set()).add(v[2])
-    repeated = sum(len(hs) for hs in points.values() if len(hs) > 1)
-    passed = sum(1 for v in vs if v[0] not in failed) / n
-    # far from the county: beyond two binomial standard errors of the county's rate
-    se = (county_pass * (1 - county_pass) / n) ** 0.5
-    outlier = n >= 5 and abs(passed - county_pass) > max(2 * se, 0.05)
-    return InspectorQuality(
-        uid,
-        user.login if user else str(uid),
-        user.name if user else "",
-        n,
-        _median(steps),
-        rushed / n,
-        n_photos,
-        n_bad / n_photos if n_photos else 0.0,
-        repeated,
-        passed,
-        outlier,
+# ---- the ledger and complaint cases on the dashboard ------------------------------------------
+
+AGE_BUCKETS = (7, 30, 90)  # days an unclosed item has been on the ledger: ≤7, 8–30, 31–90, >90
+DUE_SOON_DAYS = 3
+
+
+@dataclass(frozen=True)
+class LedgerBoard:
+    """Ledger items in scope by state, unclosed ones by age, and how many are overdue."""
+
+    by_state: list[tuple[str, int]]
+    ageing: list[tuple[str, int]]
+    overdue: int
+    total: int
+
+
+def ledger_board(session: Session, actor: Actor, today: date | None = None) -> LedgerBoard:
+    """One grouped query over the items the actor may see (the ledger's own scope rule)."""
+    from sqlalchemy import case
+
+    from contracts.ledger import LedgerState
+    from models.ledger import LedgerItem
+    from services import ledger
+    from services.rounds import local_today
+
+    actor.require(Role.supervisor)
+    today = today or local_today()
+    now = datetime.combine(today, datetime.min.time(), tzinfo=UTC)
+    # one pass, grouped by state and age bucket (first matching edge): two CASEs a row, ≤ 20 groups
+    created = col(LedgerItem.created_at)
+    edges = [(created >= now - timedelta(days=days), i) for i, days in enumerate(AGE_BUCKETS)]
+    age = case(*edges, else_=len(AGE_BUCKETS))
+    # the item's own village code carries the scope, so no join to the (large) register is needed
+    q: Any = select(
+        col(LedgerItem.state), age, func.count(), func.sum(case((ledger.overdue_clause(today), 1), else_=0))
+    ).select_from(LedgerItem)
+    if actor.role == Role.officer and not actor.scope_code:
+        q = q.where(LedgerItem.responsible_user_id == actor.id)
+    elif actor.role != Role.admin and actor.scope_code:
+        q = q.where(
+            or_(
+                subtree(col(LedgerItem.village_code), actor.scope_code),
+                col(LedgerItem.responsible_user_id) == actor.id,
+            )
+        )
+    rows = session.exec(q.group_by(col(LedgerItem.state), age)).all()
+    by_state: dict[str, int] = {}
+    ages = [0] * (len(AGE_BUCKETS) + 1)
+    late = 0
+    for state, bucket, n, n_late in rows:
+        key = getattr(state, "value", str(state))
+        by_state[key] = by_state.get(key, 0) + int(n)
+        late += int(n_late or 0)
+        if key != LedgerState.closed.value:  # ageing counts the unclosed items only
+            ages[int(bucket)] += int(n)
+    labels = ["le7", "le30", "le90", "gt90"]
+    order = [s.value for s in LedgerState]
+    return LedgerBoard(
+        by_state=[(s, by_state[s]) for s in order if s in by_state],
+        ageing=list(zip(labels, ages, strict=True)),
+        overdue=late,
+        total=sum(by_state.values()),
     )
+
+
+@dataclass(frozen=True)
+class CaseDeadlines:
+    """Complaint cases in scope against their time limits (counts only)."""
+
+    open: int
+    due_soon: int
+    overdue: int
+    by_state: list[tuple[str, int]]
+
+
+def case_deadlines(session: Session, actor: Actor, today: date | None = None) -> CaseDeadlines:
+    """Open cases (not answered or closed), those due within a few days, and those past their limit."""
+    from sqlalchemy import case
+
+    from contracts.residents import CaseState
+    from models.application import Case
+    from services.rounds import local_today
+
+    actor.require(Role.supervisor)
+    today = today or local_today()
+    pending = col(Case.state).in_(
+        [CaseState.received, CaseState.assigned, CaseState.investigating, CaseState.reopened]
+    )
+    q = select(
+        col(Case.state),
+        func.count(),
+        func.sum(case((pending & (col(Case.due_on) < today), 1), else_=0)),
+        func.sum(
+            case(
+                (
+                    pending
+                    & (col(Case.due_on) >= today)
+                    & (col(Case.due_on) <= today + timedelta(days=DUE_SOON_DAYS)),
+                    1,
+                ),
+                else_=0,
+            )
+        ),
+    )
+    if actor.role != Role.admin and actor.scope_code:
+        q = q.where(col(Case.village_code).startswith(actor.scope_code))
+    rows = session.exec(q.group_by(col(Case.state))).all()
+    by_state = {getattr(s, "value", str(s)): int(n) for s, n, _, _ in rows}
+    open_states = {
+        s.value for s in (CaseState.received, CaseState.assigned, CaseState.investigating, CaseState.reopened)
+    }
+    return CaseDeadlines(
+        open=sum(n for s, n in by_state.items() if s in open_states),
+        due_soon=sum(int(soon or 0) for _, _, _, soon in rows),
+        overdue=sum(int(late or 0) for _, _, late, _ in rows),
+        by_state=[(s.value, by_state[s.value]) for s in CaseState if s.value in by_state],
+    )
+
+
+def responsible_choices(session: Session, actor: Actor, limit: int = 200) -> list[tuple[uuid.UUID, str]]:
+    """Active officers and supervisors in the actor's region who may answer for a ledger item."""
+    actor.require(Role.supervisor)
+    q = select(User).where(col(User.role).in_([Role.officer, Role.supervisor]), col(User.active).is_(True))
+    if actor.role != Role.admin and actor.scope_code:
+        q = q.where(col(User.scope_code).startswith(actor.scope_code))
+    users = session.exec(q.order_by(col(User.login)).limit(limit)).all()
+    return [(u.id, f"{u.name} ({u.login})") for u in users]

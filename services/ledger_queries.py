@@ -85,11 +85,14 @@ def list_items(
 
 def after(q: Any, after_day: date, after_id: uuid.UUID) -> Any:
     """The query narrowed to the rows after (deadline, id) in list order (keyset pagination)."""
+    # the plain `deadline >= day` is redundant but gives the (deadline, id) index a start key: the
+    # OR alone would be a filter, scanning every earlier row of a wide region again
     return q.where(
+        col(LedgerItem.deadline) >= after_day,
         or_(
             col(LedgerItem.deadline) > after_day,
             (col(LedgerItem.deadline) == after_day) & (col(LedgerItem.id) > after_id),
-        )
+        ),
     )
 
 

@@ -95,12 +95,14 @@ def switch_language(code: str, request: Request, settings: SettingsDep, back: st
 
 @router.get("/", response_class=HTMLResponse)
 def dashboard(request: Request, session: SessionDep, con: ConsoleDep) -> Response:
-    """Rounds in progress, township coverage, visits per day and findings by category."""
+    """Rounds in progress, coverage, visits per day, findings, the ledger by state and age, cases."""
     active = console_stats.rounds_in_progress(session, con.actor)
     # coverage is a property of a drawn sample: rounds before their draw have none yet
     coverage = [console_stats.round_coverage(session, r) for r in active[:20] if r.drawn_at is not None]
     per_day = console_stats.visits_per_day(session, con.actor)
     findings = console_stats.findings_by_category(session, con.actor)
+    board = console_stats.ledger_board(session, con.actor)
+    cases = console_stats.case_deadlines(session, con.actor)
     charts = {
         "coverage": {
             "labels": [c.name for c in coverage],
@@ -117,5 +119,7 @@ def dashboard(request: Request, session: SessionDep, con: ConsoleDep) -> Respons
         coverage=coverage,
         per_day=per_day,
         findings=findings,
+        board=board,
+        cases=cases,
         charts=charts,
     )

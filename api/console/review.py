@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
-from api.console.web import ConsoleDep, render
+from api.console.rounds import FormKey, form_key, once
+from api.console.web import PREFIX, CheckedDep, ConsoleDep, render
 from api.deps import SessionDep, SettingsDep
-from services import console_stats, evidence
+from contracts.ledger import VisitReview, VisitReviewIn
+from services import console_stats, evidence, findings_review
+from services.errors import ValidationFailed
 
 router = APIRouter()
 
@@ -40,7 +43,29 @@ def visit_page(
     """One visit: answers step by step, photos with verdicts, the map, the timeline and quality flags."""
     rv = console_stats.visit_review(session, con.actor, visit_id, settings.onsite_radius_m)
     map_data = dict(rv.map, tiles=settings.map_tiles)
-    return render(request, "visit.html", con, rv=rv, v=rv.visit, map_data=map_data)
+    return render(request, "visit.html", con, rv=rv, v=rv.visit, map_data=map_data, form_key=form_key())
+
+
+@router.post("/visits/{visit_id}/review")
+def review_visit(
+    visit_id: uuid.UUID,
+    session: SessionDep,
+    con: CheckedDep,
+    key: FormKey,
+    review: Annotated[str, Form(max_length=20)],
+    reason: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """Accepts a finished visit, or sends it back for a revisit with a reason (its assignment reopens)."""
+    try:
+        data = VisitReviewIn(review=VisitReview(review), reason=reason.strip() or None)
+    except ValueError as exc:
+        raise ValidationFailed(detail=review[:20]) from exc
+
+    def work() -> str:
+        findings_review.review_visit(session, con.actor, visit_id, data)
+        return f"{PREFIX}/visits/{visit_id}"
+
+    return once(session, con, key, f"visit.review:{visit_id}", work)
 
 
 @router.get("/evidence/{evidence_id}/{kind}")

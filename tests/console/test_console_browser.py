@@ -16,14 +16,20 @@ import pytest
 import uvicorn
 from sqlmodel import Session
 
+from contracts.ledger import FixIn
 from contracts.rounds import RoundCreate, SamplingParams
 from contracts.visits import VisitStart
 from models.db import make_engine
+from models.evidence import Evidence
+from models.household import Household
 from models.migrate import upgrade
+from models.user import User
 from models.visit import Visit, VisitStatus
-from services import audit, evidence, rounds, visits
+from services import audit, evidence, findings_review, ledger, rounds, visits
 from services.config import Settings
+from services.context import Actor
 from tests.bot.test_trainee_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.ledger_helpers import finding
 from tests.round_helpers import COUNTY, actor_of, drawn_round, inspectors, populate, supervisor
 from tests.visit_helpers import jpeg_with_gps, released_assignment
 
@@ -66,10 +72,45 @@ def _seed(engine, settings: Settings) -> dict[str, str]:  # type: ignore[no-unty
             session, inspector, settings, v.id, jpeg_with_gps(h.lat, h.lon), "telegram_document", "door"
         )
         _finish_by_hand(session, v.id, h.lat, h.lon)
+        ids = _ledger_items(session, settings, actor, homes, team[1])
         for i in range(60):  # more than one page of the audit log
             audit.record(session, actor, "console.test", "round", draft.id, n=i)
         session.commit()
-        return {"draft": str(draft.id), "visit": str(v.id)}
+        return {"draft": str(draft.id), "visit": str(v.id)} | ids
+
+
+def _photo_visit(
+    session: Session, settings: Settings, h: Household, inspector: User
+) -> tuple[Visit, Evidence]:
+    """A finished visit of the household with one real photo (its thumbnail is in the media store)."""
+    a = released_assignment(session, h, [inspector])
+    who = actor_of(inspector)
+    v = visits.start_visit(session, who, VisitStart(assignment_id=a.id))
+    assert h.lat is not None and h.lon is not None
+    ev = evidence.add_evidence(
+        session, who, settings, v.id, jpeg_with_gps(h.lat, h.lon), "telegram_document", "door"
+    )
+    _finish_by_hand(session, v.id, h.lat, h.lon)
+    return v, ev
+
+
+def _ledger_items(
+    session: Session, settings: Settings, actor: Actor, homes: list[Household], inspector: User
+) -> dict[str, str]:
+    """Per width: two items whose fix the first supervisor submitted (a second supervisor verifies
+    one and returns the other) and a finished visit to send back."""
+    supervisor(session, "sup2")
+    out = {}
+    for n, label in enumerate(("desktop", "phone")):
+        for k, what in enumerate(("verify", "return")):
+            h = homes[2 + 2 * n + k]
+            item = findings_review.confirm(session, actor, finding(session, actor, h).id)
+            _, ev = _photo_visit(session, settings, h, inspector)
+            ledger.submit_fix(session, actor, item.id, FixIn(note="已停发并追回", evidence_ids=[ev.id]))
+            out[f"{what}-{label}"] = str(item.id)
+        v, _ = _photo_visit(session, settings, homes[8 + n], inspector)
+        out[f"visit-{label}"] = str(v.id)
+    return out
 
 
 def _finish_by_hand(session: Session, visit_id: uuid.UUID, lat: float, lon: float) -> None:
@@ -188,6 +229,57 @@ async def test_console_walkthrough_in_chromium(served: tuple[str, dict[str, str]
                 await page.locator("#pager a").click()
                 await expect(page.locator("#audit-body tr")).not_to_have_count(50)
                 assert page.url.endswith("/console/audit")  # no navigation: rows were appended
+
+                await _ledger_walk(page, base, ids, label, shots, viewport["width"])
                 await ctx.close()
         finally:
             await browser.close()
+
+
+async def _sign_in(page, base: str, login: str) -> None:  # type: ignore[no-untyped-def]
+    from playwright.async_api import expect
+
+    await page.goto(f"{base}/console/login")
+    await page.locator("input[name=username]").fill(login)
+    await page.locator("input[name=password]").fill("secret-pass-1")
+    await page.locator("button[type=submit]").click()
+    await expect(page.locator("h1")).to_have_text("总览")
+
+
+async def _ledger_walk(page, base: str, ids: dict[str, str], label: str, shots: Path, width: int) -> None:  # type: ignore[no-untyped-def]
+    """The ledger board; the submitter's verify refused; another supervisor verifies one item and
+    returns the other; a visit sent back for a revisit."""
+    from playwright.async_api import expect
+
+    await page.goto(f"{base}/console/")
+    await expect(page.locator("#dash-ledger")).to_contain_text("已提交整改")
+    await page.goto(f"{base}/console/ledger")
+    await expect(page.locator(f"a[href='/console/ledger/{ids['verify-' + label]}']")).to_be_visible()
+    assert await page.evaluate("document.documentElement.scrollWidth") <= width + 1
+    await page.screenshot(path=str(shots / f"console-ledger-{label}.png"), full_page=True)
+    await page.locator(f"a[href='/console/ledger/{ids['verify-' + label]}']").click()
+    await page.locator("#verify-form button").click()
+    await expect(page.locator("#refusal")).to_be_visible()  # four eyes: the submitter may not verify
+    await expect(page.locator("#item-state")).to_have_text("已提交整改")
+    if label == "desktop":
+        await page.screenshot(path=str(shots / "console-ledger-refused.png"), full_page=True)
+
+    await page.locator("form[action='/console/logout'] button").click()
+    await _sign_in(page, base, "sup2")
+    await page.goto(f"{base}/console/ledger/{ids['verify-' + label]}")
+    await page.locator("#verify-form button").click()
+    await expect(page.locator("#item-state")).to_have_text("已销号")
+    await expect(page.locator("#history")).to_contain_text("核验销号")
+    await page.screenshot(path=str(shots / f"console-ledger-item-{label}.png"), full_page=True)
+    await page.goto(f"{base}/console/ledger/{ids['return-' + label]}")
+    await page.locator("#return-form textarea[name=reason]").fill("佐证照片看不清，请补拍")
+    await page.locator("#return-form button").click()
+    await expect(page.locator("#item-state")).to_have_text("退回重改")
+    await expect(page.locator("#history")).to_contain_text("佐证照片看不清")
+
+    await page.goto(f"{base}/console/visits/{ids['visit-' + label]}")
+    await page.locator("#send-back-form textarea[name=reason]").fill("未见户主本人，请补访")
+    await page.locator("#send-back-form button").click()
+    await expect(page.locator("#review-state")).to_have_text("已退回补访")
+    if label == "desktop":
+        await page.locator("#visit-review").screenshot(path=str(shots / "console-visit-review.png"))

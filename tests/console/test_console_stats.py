@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlmodel import Session
+import pytest
+from sqlmodel import Session, select
 
 from contracts.evidence import EvidenceSource, PositionSource, SiteStatus
 from contracts.vocab import FindingCategory, Severity
@@ -17,7 +18,8 @@ from tests.round_helpers import actor_of, inspectors, populate, supervisor
 
 
 def _visit(session: Session, h, insp, when: datetime, **kw) -> Visit:  # type: ignore[no-untyped-def]
-    v = Visit(household_id=h.id, inspector_id=insp.id, status=VisitStatus.submitted, started_at=when, **kw)
+    kw.setdefault("status", VisitStatus.submitted)
+    v = Visit(household_id=h.id, inspector_id=insp.id, started_at=when, **kw)
     session.add(v)
     session.flush()
     return v
@@ -110,3 +112,71 @@ def _photo(visit: Visit, accepted: bool, n: int) -> Evidence:
         phash=f"{n:016x}",
         perceptual_hash="x",
     )
+
+
+def test_quality_counted_in_sql_equals_the_visit_by_visit_figures(session: Session) -> None:
+    """A mixed small data set: the grouped SQL gives what reading every visit into Python gave."""
+    import random
+
+    from tests.console.quality_reference import reference_quality
+
+    rng = random.Random(11)
+    homes = populate(session, per_village=6)
+    county = actor_of(supervisor(session))
+    town = actor_of(make_user(session, "t1", Role.supervisor, scope_code=homes[0].township_code))
+    staff = inspectors(session, 5)
+    now = datetime.now(UTC) - timedelta(hours=1)
+    points = [{"lat": 43.91, "lon": 119.31}, {"lat": 43.91002, "lon": 119.31001}, {"lat": 44.5, "lon": 120.0}]
+    n = 0
+    for i in range(80):
+        h = homes[rng.randrange(len(homes))]
+        steps = {f"s{k}": float(rng.randint(3, 120)) for k in range(rng.randint(0, 4))}
+        checkin: dict[str, float] = rng.choice([*points, {}, {"lat": 40.0 + i / 7, "lon": 118.0}])
+        v = _visit(
+            session,
+            h,
+            staff[i % len(staff)],
+            now - timedelta(days=rng.choice([1, 10, 60, 100])),
+            status=rng.choice([VisitStatus.submitted] * 4 + [VisitStatus.in_progress]),
+            flags=rng.choice(
+                [[], [{"code": "rushed"}], [{"code": "far"}, {"code": "rushed", "at": 1}], [{"kind": "x"}]]
+            ),
+            step_seconds=steps,
+            checkin=checkin,
+        )
+        for _ in range(rng.randint(0, 2)):
+            n += 1
+            e = _photo(v, accepted=rng.random() > 0.3, n=n)
+            e.reused = rng.random() < 0.2
+            session.add(e)
+        for _ in range(rng.choice([0, 0, 1, 2])):
+            _finding(session, v, FindingCategory.MISSED)
+    session.flush()
+    for actor in (county, town):
+        got, got_county = console_stats.inspector_quality(session, actor)
+        want, want_county = reference_quality(session, actor)
+        assert got_county == pytest.approx(want_county)
+        assert len(got) == len(want) > 0
+        for g, w in zip(got, want, strict=True):
+            assert (g.inspector_id, g.login, g.visits, g.photos, g.repeated_coords) == (
+                w.inspector_id,
+                w.login,
+                w.visits,
+                w.photos,
+                w.repeated_coords,
+            )
+            assert g.median_step_s == pytest.approx(w.median_step_s)
+            assert (g.rushed_share, g.photos_flagged_share, g.pass_rate) == pytest.approx(
+                (w.rushed_share, w.photos_flagged_share, w.pass_rate)
+            )
+            assert g.pass_rate_outlier == w.pass_rate_outlier
+
+
+def test_visits_and_findings_record_their_household_village(session: Session) -> None:
+    homes = populate(session)
+    insp = inspectors(session, 1)[0]
+    v = _visit(session, homes[3], insp, datetime.now(UTC))
+    _finding(session, v, FindingCategory.MISSED)
+    session.flush()
+    f = session.exec(select(Finding).where(Finding.visit_id == v.id)).one()
+    assert v.village_code == f.village_code == homes[3].village_code

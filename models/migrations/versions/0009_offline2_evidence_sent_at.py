@@ -3,7 +3,7 @@
 Written by hand. Older rows have none; their event time is when they arrived.
 
 Revision ID: 0009_offline2
-Revises: 0006
+Revises: 0008_keys_household_indexes
 """
 
 from collections.abc import Sequence

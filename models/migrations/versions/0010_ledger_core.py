@@ -4,7 +4,7 @@ Written by hand. Findings may now come without a visit (added by hand from a doc
 call). It alters the finding and visit tables of 0005, so it depends on that branch's head (0002).
 
 Revision ID: 0010_ledger
-Revises: 0006
+Revises: 0009_offline2
 Create Date: 2026-12-04
 """
 

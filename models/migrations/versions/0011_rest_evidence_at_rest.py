@@ -3,7 +3,7 @@
 Written by hand. Older rows are general photos whose originals are still held.
 
 Revision ID: 0011_rest
-Revises: 0009_offline2
+Revises: 0010_ledger
 """
 
 from collections.abc import Sequence

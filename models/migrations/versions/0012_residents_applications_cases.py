@@ -4,7 +4,7 @@ Written from an autogenerate and reviewed: VARCHAR for enums, UTC-aware timestam
 phones and contacts only encrypted plus keyed hashes; status attempts keep only keyed hashes.
 
 Revision ID: 0012_residents
-Revises: 0006 (0006_bind_throttle)
+Revises: 0011_rest
 """
 
 from collections.abc import Sequence

@@ -3,7 +3,7 @@
 Written by hand. Older visits have none.
 
 Revision ID: 0013_content
-Revises: 0009_offline2
+Revises: 0012_residents
 """
 
 from collections.abc import Sequence

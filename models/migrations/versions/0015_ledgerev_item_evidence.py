@@ -3,8 +3,8 @@
 Written by hand. ``evidence.visit_id`` becomes nullable and ``evidence.ledger_item_id`` names the
 item a photo was sent for; every row has one or the other. Older rows all belong to a visit.
 
-Revision ID: 0014_ledgerev
-Revises: 0013_content
+Revision ID: 0015_ledgerev
+Revises: 0014_cadres
 """
 
 from collections.abc import Sequence

@@ -3,8 +3,8 @@
 
 Written by hand, to match models/case_link.py.
 
-Revision ID: 0014_repeats
-Revises: 0013_content
+Revision ID: 0016_repeats
+Revises: 0015_ledgerev
 """
 
 from collections.abc import Sequence

@@ -3,8 +3,8 @@ their keyed hash (the bulk lookup of a cross-check).
 
 Written by hand.
 
-Revision ID: 0014_deaths
-Revises: 0013_content
+Revision ID: 0017_deaths
+Revises: 0016_repeats
 """
 
 from collections.abc import Sequence

@@ -3,8 +3,8 @@
 Written by hand. The grouped overdue count per township reads this index alone (index-only, in
 village order) instead of visiting a third of the table's rows.
 
-Revision ID: 0014_ledgerbench
-Revises: 0013_content
+Revision ID: 0018_ledgerbench
+Revises: 0017_deaths
 """
 
 from collections.abc import Sequence

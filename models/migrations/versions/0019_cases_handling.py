@@ -3,8 +3,8 @@ notices owed to residents' Telegram chats.
 
 Written by hand. The reporter's name is stored only encrypted.
 
-Revision ID: 0014_cases
-Revises: 0013_content
+Revision ID: 0019_cases
+Revises: 0018_ledgerbench
 """
 
 from collections.abc import Sequence
