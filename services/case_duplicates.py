@@ -18,6 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from rapidfuzz import fuzz, process
+from sqlalchemy import or_
 from sqlmodel import Session, col, func, select
 
 from contracts.case_links import CaseLinkPublic, CaseLinks
@@ -127,9 +128,15 @@ def active_link(session: Session, case_id: uuid.UUID) -> CaseLink | None:
     ).first()
 
 
+def settled(case: Case) -> bool:
+    """Whether the case's household is known: none named, given by the resident or staff, or an
+    imported name match confirmed; a guess below the threshold counts only once confirmed."""
+    return case.household_id is None or case.match_method is None or case.match_confirmed
+
+
 def link_new(session: Session, settings: Settings, case: Case) -> CaseLink | None:
     """Links a new (or newly placed) case to the open case it repeats; audited. The hook `submit` calls."""
-    if active_link(session, case.id) is not None:
+    if active_link(session, case.id) is not None or not settled(case):
         return None
     match = find_match(session, settings, case)
     if match is None:
@@ -164,6 +171,8 @@ def set_household(
     old = case.household_id
     case.household_id = household.id
     case.village_code = case.village_code or household.village_code
+    if case.match_method is not None:  # staff naming the household settles an imported guess
+        case.match_confidence, case.match_confirmed = 1.0, True
     case.updated_at = utcnow()
     session.add(case)
     session.flush()
@@ -234,6 +243,8 @@ def complaint_counts(
         select(Case.household_id, func.count())
         .where(
             col(Case.household_id).is_not(None),
+            # an imported name match still waiting for a confirm is not counted against the household
+            or_(col(Case.match_method).is_(None), col(Case.match_confirmed).is_(True)),
             col(Case.received_at) >= start,
             col(Case.received_at) < end,
         )

@@ -16,7 +16,7 @@ from models.application import Case
 from models.household import Household
 from models.types import utcnow
 from models.user import Role
-from services import audit, case_match
+from services import audit, case_duplicates, case_match
 from services.cases import (
     MAX_PHOTOS,
     PREFIX,
@@ -182,6 +182,7 @@ def confirm_match(session: Session, actor: Actor, case_id: uuid.UUID, register_n
     log(session, case, actor, "confirm_match", case.state, case.state, hh.register_no)
     session.flush()
     audit.record(session, actor, "case.confirm_match", "case", case.id, household=str(hh.id))
+    case_duplicates.link_new(session, get_settings(), case)  # now known: is it a repeat of an open case?
     return case
 
 
@@ -230,4 +231,5 @@ def enter(session: Session, settings: Settings, actor: Actor, data: CaseEntry) -
         match=match.method,
         confidence=match.confidence,
     )
+    case_duplicates.link_new(session, settings, case)  # a repeat of an open case is linked to it
     return case

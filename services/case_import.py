@@ -25,7 +25,7 @@ from contracts.residents import CaseCategory, CaseSource, CaseState
 from models.application import Case
 from models.types import utcnow
 from models.user import Role
-from services import audit, case_match, jobs, workdays
+from services import audit, case_duplicates, case_match, jobs, workdays
 from services.cases import MAX_TEXT, PREFIX, apply_match, log, time_limit_days
 from services.cipher import get_cipher
 from services.config import Settings
@@ -245,6 +245,7 @@ def import_cases(
         session.add(case)
         session.flush()
         log(session, case, actor, "import", None, case.state, source.value)
+        case_duplicates.link_new(session, settings, case)  # a repeat of an open case is linked to it
         created += 1
         ids.append(case.id)
         if case.household_id is not None:

@@ -192,3 +192,59 @@ def test_households_with_three_complaints_are_drawn_with_certainty_and_verify_re
     register = next(c for c in rep.failures() if c.name == "register")
     assert register.detail["changed"] == {two.register_no: ["complaints"]}
     assert round_verify.verify_round(session, actor, r.id, compare_register=False).ok
+
+
+def test_an_imported_order_or_a_staff_entry_repeating_an_open_case_is_linked(
+    session: Session, settings: Settings
+) -> None:
+    from contracts.cases import CaseEntry
+    from services import case_flow, case_import
+
+    h = make_household(session, "LB0007", head_name="包玉兰")
+    first = _case(session, "反映包玉兰家的低保金九月十月两个月没有到账", h, days_ago=2)
+    sup = actor_of(supervisor(session))
+    order = (
+        "工单编号,来电时间,来电内容,来电人,联系电话,所属区域,诉求类型,身份证号,低保证号\n"
+        f"GD20261201000001,{date.today():%Y-%m-%d} 09:00,包玉兰家低保金九月十月没有到账，希望补发,"
+        "包玉兰,13904761111,东升村,社会救助-低保金发放,,LB0007\n"
+    ).encode()
+    result = case_import.import_cases(session, settings, sup, order, "orders.csv")
+    assert result.created == 1 and result.errors == []
+    imported = session.get(Case, result.case_ids[0])
+    assert imported is not None and imported.household_id == h.id
+    link = case_duplicates.active_link(session, imported.id)
+    assert link is not None and link.primary_id == first.id
+    entered = case_flow.enter(
+        session,
+        settings,
+        sup,
+        CaseEntry(
+            source=CaseSource.petition,
+            category=CaseCategory.payment,
+            register_no="LB0007",
+            text="来信：包玉兰家九月、十月的低保金没有到账",
+        ),
+    )
+    link = case_duplicates.active_link(session, entered.id)
+    assert link is not None and link.primary_id == first.id
+
+
+def test_an_unconfirmed_name_guess_neither_links_nor_counts_until_confirmed(
+    session: Session, settings: Settings
+) -> None:
+    h = make_household(session)
+    for k in range(2):
+        _case(session, WITHHELD, h, days_ago=5 + k)
+    guess = _case(session, WITHHELD_AGAIN, h)
+    guess.match_method, guess.match_confidence, guess.match_confirmed = "name", 0.7, False
+    session.add(guess)
+    session.flush()
+    assert case_duplicates.link_new(session, settings, guess) is None
+    counts = case_duplicates.complaint_counts(session, date.today(), settings.case_repeat_window_days)
+    assert counts[str(h.id)] == 2  # the guess is not held against the household yet
+    sup = actor_of(supervisor(session))
+    case_duplicates.set_household(session, sup, settings, guess.id, h.id)
+    assert guess.match_confirmed
+    assert case_duplicates.active_link(session, guess.id) is not None
+    counts = case_duplicates.complaint_counts(session, date.today(), settings.case_repeat_window_days)
+    assert counts[str(h.id)] == 3
