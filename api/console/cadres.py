@@ -37,7 +37,9 @@ def run_match(request: Request, session: SessionDep, con: CheckedDep, key: FormK
 
     def work() -> tuple[int, dict[str, Any]]:
         report = cadres.match(session, con.actor)
-        return 200, report.model_dump(mode="json") | {"matches": [m.model_dump(mode="json") for m in report.matches[:100]]}
+        return 200, report.model_dump(mode="json") | {
+            "matches": [m.model_dump(mode="json") for m in report.matches[:100]]
+        }
 
     _, stored = idempotency.run(
         session, con.actor, "console:" + key, idempotency.request_hash("POST", "cadres.match", {}), work

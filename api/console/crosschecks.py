@@ -12,6 +12,7 @@ from api.console.rounds import FormKey, form_key, once
 from api.console.web import PREFIX, CheckedDep, ConsoleDep, render
 from api.deps import SessionDep
 from api.uploads import read_capped
+from contracts.crosschecks import DEATHS
 from services import crosschecks, jobs
 
 router = APIRouter()
@@ -61,7 +62,7 @@ async def upload(
     key: FormKey,
     file: Annotated[UploadFile, File()],
     month: Month,
-    source: Annotated[str, Form(min_length=1, max_length=60)] = crosschecks.DEATHS,
+    source: Annotated[str, Form(min_length=1, max_length=60)] = DEATHS,
 ) -> Response:
     """Starts matching a death-record file or another register's file; the job page shows progress."""
     data = await read_capped(file, crosschecks.MAX_IMPORT_BYTES)

@@ -1,4 +1,4 @@
-"""Console cross-checks: upload as a job with a progress page, runs and masked matches, scope, CSRF, escaping."""
+"""Console cross-checks: the upload job and its progress page, runs, masked matches, scope, CSRF, escaping."""
 
 from __future__ import annotations
 
@@ -64,7 +64,10 @@ def test_upload_without_csrf_and_bad_input_are_refused_as_pages(client, session:
     files = {"file": ("d.csv", _deaths_csv(make_id(random.Random(1))), "text/csv")}
     base = {"key": _key(page.text), "month": _month(), "source": "deaths"}
     assert client.post(f"{C}/crosschecks/upload", data=base, files=files).status_code == 403
-    assert client.post(f"{C}/crosschecks/upload", data=base | {"csrf_token": "x"}, files=files).status_code == 403
+    assert (
+        client.post(f"{C}/crosschecks/upload", data=base | {"csrf_token": "x"}, files=files).status_code
+        == 403
+    )
     ok = base | {"csrf_token": _csrf(page.text)}
     bad = client.post(f"{C}/crosschecks/upload", data=ok | {"month": "2026-13"}, files=files)
     assert bad.status_code == 422 and "text/html" in bad.headers["content-type"]
