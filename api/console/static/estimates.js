@@ -9,6 +9,7 @@
     var intervals = d.labels.map(function (_, i) { return [i, d.low[i], d.high[i]]; });
     var chart = echarts.init(el);
     chart.setOption({
+      animation: false,
       tooltip: {
         trigger: "axis",
         formatter: function (items) {
@@ -42,6 +43,7 @@
             };
           },
           encode: { x: 0, y: [1, 2] },
+          itemStyle: { color: "#17324d" },
           z: 1
         },
         { name: el.dataset.share, type: "scatter", data: d.share, symbolSize: 10, itemStyle: { color: "#b3261e" }, z: 2 }
