@@ -13,6 +13,7 @@ from api.console.web import PREFIX, CheckedDep, ConsoleDep, render
 from api.deps import SessionDep
 from api.uploads import read_capped
 from contracts.crosschecks import DEATHS
+from contracts.household_import import JobKind
 from services import crosschecks, jobs
 
 router = APIRouter()
@@ -24,10 +25,18 @@ Month = Annotated[str, Form(min_length=7, max_length=7, pattern=r"^\d{4}-\d{2}$"
 def runs_page(request: Request, session: SessionDep, con: ConsoleDep) -> Response:
     """Imported files (newest first) with their counts, and the upload form."""
     runs = crosschecks.list_runs(session, con.actor, limit=PAGE)
+    pending = jobs.unfinished(session, con.actor, JobKind.crosscheck)
     sources = crosschecks.sources(con.lang)
     labels = {s.source: s.label for s in sources}
     return render(
-        request, "crosschecks.html", con, runs=runs, sources=sources, labels=labels, form_key=form_key()
+        request,
+        "crosschecks.html",
+        con,
+        runs=runs,
+        pending=pending,
+        sources=sources,
+        labels=labels,
+        form_key=form_key(),
     )
 
 

@@ -7,10 +7,11 @@ from datetime import date
 
 from sqlmodel import Session, select
 
+from contracts.household_import import JobKind
 from models.audit import AuditEvent
 from models.crosscheck import CrosscheckRun
 from models.user import Role
-from services import crosschecks
+from services import crosschecks, jobs
 from tests.console.test_console_pages import _csrf, _key, login
 from tests.factories import make_household, make_id, make_user
 from tests.round_helpers import actor_of, supervisor
@@ -90,10 +91,14 @@ def test_another_regions_run_is_not_found_and_file_names_are_escaped(client, ses
         session, actor_of(sup), _deaths_csv(idn), '<script>alert("x")</script>.csv', _month()
     )
     session.commit()
+    queued = jobs.create(session, actor_of(sup), JobKind.crosscheck)  # an upload still in progress
+    jobs.create(session, actor_of(far), JobKind.crosscheck)
+    session.commit()
     far_run = session.exec(select(CrosscheckRun).where(CrosscheckRun.filename == "far.csv")).one()
     login(client)
     assert client.get(f"{C}/crosschecks/runs/{far_run.id}").status_code == 404
     text = client.get(f"{C}/crosschecks").text
     assert "far.csv" not in text
+    assert text.count(f"{C}/crosschecks/jobs/") == 1 and f"{C}/crosschecks/jobs/{queued.id}" in text
     assert '<script>alert("x")</script>' not in text
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in text
