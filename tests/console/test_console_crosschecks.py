@@ -102,3 +102,14 @@ def test_another_regions_run_is_not_found_and_file_names_are_escaped(client, ses
     assert text.count(f"{C}/crosschecks/jobs/") == 1 and f"{C}/crosschecks/jobs/{queued.id}" in text
     assert '<script>alert("x")</script>' not in text
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in text
+    make_user(session, "off", Role.officer, scope_code="150422")
+    session.commit()
+    client.cookies.clear()
+    login(client, "off")
+    officer = client.get(f"{C}/crosschecks")
+    assert (
+        officer.status_code == 200
+        and "/crosschecks/upload" not in officer.text
+        and "LB-XC2" not in officer.text
+    )
+    assert client.get(f"{C}/crosschecks/runs/{far_run.id}").status_code == 404

@@ -148,3 +148,21 @@ def test_closed_round_shows_estimates_with_a_chart(client, session: Session) -> 
     client.cookies.clear()
     login(client, "far")
     assert client.get(f"{C}/rounds/{r.id}").status_code == 404
+
+
+def test_the_new_pages_are_translated_in_both_languages(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    import re
+
+    relative = make_id(random.Random(11))
+    make_household(session, "LBT01", id_number=relative, last_review_date=None)
+    sup = supervisor(session)
+    _declare(session, sup, relative)
+    session.commit()
+    login(client)
+    raw = re.compile(r">\s*(xc|xc_outcome|cadres|reviews|est|nav)\.[a-z_.]+\s*<")
+    for lang, word in (("zh-CN", "交叉比对"), ("en", "Cross-checks")):
+        client.cookies.set("fj_console_lang", lang, path="/console")
+        for path in (f"{C}/crosschecks", f"{C}/cadres", f"{C}/reviews"):
+            page = client.get(path)
+            assert page.status_code == 200 and word in page.text, (lang, path)
+            assert not raw.search(page.text), (lang, path, raw.search(page.text))
