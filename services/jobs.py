@@ -8,7 +8,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from contracts.household_import import JobPublic
 from models.job import Job, JobKind, JobStatus
@@ -74,3 +74,18 @@ def get(session: Session, actor: Actor, job_id: uuid.UUID) -> JobPublic:
         public.processed, public.total = done, total
         public.status = JobStatus.running
     return public
+
+
+def unfinished(session: Session, actor: Actor, kind: JobKind, limit: int = 20) -> list[JobPublic]:
+    """The actor's queued or running jobs of a kind, newest first, with live progress."""
+    q = (
+        select(Job)
+        .where(
+            Job.kind == kind,
+            Job.created_by == actor.label,
+            col(Job.status).in_([JobStatus.queued, JobStatus.running]),
+        )
+        .order_by(col(Job.created_at).desc())
+        .limit(limit)
+    )
+    return [get(session, actor, job.id) for job in session.exec(q).all()]

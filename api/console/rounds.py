@@ -19,8 +19,10 @@ from sqlmodel import Session
 
 from api.console.web import PREFIX, CheckedDep, ConsoleDep, redirect, render
 from api.deps import SessionDep, SettingsDep
-from contracts.rounds import RoundCreate, RoundType
-from services import idempotency, round_dispatch, round_teams, rounds
+from contracts.estimates import RoundEstimates
+from contracts.rounds import RoundCreate, RoundStatus, RoundType
+from models.user import Role
+from services import estimates, idempotency, round_dispatch, round_teams, rounds
 from services.errors import ValidationFailed
 from services.pii import mask_name
 
@@ -96,6 +98,9 @@ def detail(request: Request, round_id: uuid.UUID, session: SessionDep, con: Cons
     """One round: its commitment, the next steps as forms, and (once assigned) its teams."""
     r = rounds.get_round(session, con.actor, round_id)
     teams = round_teams.get_teams(session, con.actor, round_id) if r.assigned_at else []
+    est = None
+    if r.status == RoundStatus.closed and con.actor.role in (Role.supervisor, Role.admin):
+        est = estimates.round_estimates(session, con.actor, round_id)
     return render(
         request,
         "round.html",
@@ -105,7 +110,24 @@ def detail(request: Request, round_id: uuid.UUID, session: SessionDep, con: Cons
         teams=teams,
         form_key=form_key(),
         verify_url=f"/api/v1/public/rounds/{r.id}/verify",
+        est=est,
+        est_chart=_estimate_chart(est) if est else None,
     )
+
+
+def _estimate_chart(est: RoundEstimates) -> dict[str, list[Any]]:
+    """The estimates as percentages for the interval chart (townships, then the county)."""
+    rows = [e for e in [*est.townships, *est.counties] if e.share is not None]
+
+    def pct(x: float | None) -> float | None:
+        return None if x is None else round(x * 100, 2)
+
+    return {
+        "labels": [e.region_name for e in rows],
+        "share": [pct(e.share) for e in rows],
+        "low": [pct(e.ci_low) for e in rows],
+        "high": [pct(e.ci_high) for e in rows],
+    }
 
 
 def _back(round_id: uuid.UUID) -> str:

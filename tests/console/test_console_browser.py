@@ -9,23 +9,26 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import uvicorn
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from contracts.ledger import FixIn
 from contracts.rounds import RoundCreate, SamplingParams
 from contracts.visits import VisitStart
+from contracts.vocab import Severity
 from models.db import make_engine
 from models.evidence import Evidence
 from models.household import Household
 from models.migrate import upgrade
+from models.round import RoundSample
 from models.user import User
-from models.visit import Visit, VisitStatus
-from services import audit, evidence, findings_review, ledger, rounds, visits
+from models.visit import Finding, Visit, VisitStatus
+from services import audit, crosschecks, evidence, findings_review, ledger, rounds, visits
+from services.cipher import get_cipher
 from services.config import Settings
 from services.context import Actor
 from tests.bot.test_trainee_browser import CHROMIUM, CHROMIUM_ARGS
@@ -75,8 +78,55 @@ def _seed(engine, settings: Settings) -> dict[str, str]:  # type: ignore[no-unty
         ids = _ledger_items(session, settings, actor, homes, team[1])
         for i in range(60):  # more than one page of the audit log
             audit.record(session, actor, "console.test", "round", draft.id, n=i)
+        closed = _closed_round_with_findings(session, actor, team[0].id)
+        run_id = _crosscheck_run(session, actor, homes)
         session.commit()
-        return {"draft": str(draft.id), "visit": str(v.id)} | ids
+        return {"draft": str(draft.id), "visit": str(v.id), "closed": str(closed), "run": str(run_id)} | ids
+
+
+def _closed_round_with_findings(session: Session, actor, inspector_id: uuid.UUID) -> uuid.UUID:  # type: ignore[no-untyped-def]
+    """A second round, every drawn household visited, a third with a serious finding, then closed."""
+    r = drawn_round(session, actor)
+    samples = session.exec(select(RoundSample).where(RoundSample.round_id == r.id)).all()
+    for i, s in enumerate(samples):
+        session.add(
+            Visit(
+                household_id=s.household_id,
+                inspector_id=inspector_id,
+                round_id=r.id,
+                status=VisitStatus.submitted,
+            )
+        )
+        if i % 3 == 0:
+            session.add(
+                Finding(
+                    household_id=s.household_id,
+                    round_id=r.id,
+                    rule_id="income_over",
+                    category="not_eligible",
+                    severity=Severity.high,
+                    message_zh="收入超标",
+                    message_en="income over",
+                )
+            )
+    session.flush()
+    rounds.close_round(session, actor, r.id)
+    return r.id
+
+
+def _crosscheck_run(session: Session, actor, homes) -> uuid.UUID:  # type: ignore[no-untyped-def]
+    """A month's death records naming two registered heads."""
+    today = rounds.local_today()
+    died = date(today.year - 1, 6, 1).isoformat()
+    lines = ["姓名,身份证号,死亡日期"]
+    for h in homes[:2]:
+        lines.append(f"{h.head_name},{get_cipher().decrypt(h.head_id_enc)},{died}")
+    data = ("\n".join(lines) + "\n").encode("gb18030")
+    report = crosschecks.import_deaths(
+        session, actor, data, "殡葬数据.csv", f"{today.year}-{today.month:02d}"
+    )
+    assert report.run_id is not None
+    return report.run_id
 
 
 def _photo_visit(
@@ -228,6 +278,28 @@ async def test_console_walkthrough_in_chromium(served: tuple[str, dict[str, str]
                 await page.locator("#pager a").click()
                 await expect(page.locator("#audit-body tr")).not_to_have_count(50)
                 assert page.url.endswith("/console/audit")  # no navigation: rows were appended
+
+                # cross-checks, a run's matches, the cadre registry and the review due list
+                for path, marker in (
+                    ("/console/crosschecks", "#runs-body a"),
+                    (f"/console/crosschecks/runs/{ids['run']}", "#matches-body tr"),
+                    ("/console/cadres", "#table-xlsx"),
+                    ("/console/reviews", "#townships-body tr"),
+                ):
+                    await page.goto(f"{base}{path}")
+                    await expect(page.locator(marker).first).to_be_visible()
+                    width = await page.evaluate("document.documentElement.scrollWidth")
+                    assert width <= viewport["width"] + 1, (label, path, width)
+                    if label == "desktop" and path == "/console/crosschecks":
+                        await page.screenshot(path=str(shots / "console-crosschecks.png"), full_page=True)
+
+                # a closed round's estimates: the table and the interval chart
+                await page.goto(f"{base}/console/rounds/{ids['closed']}")
+                await expect(page.locator("#estimates-body tr").first).to_be_visible()
+                await expect(page.locator("#chart-estimates canvas")).to_have_count(1)
+                if label == "desktop":
+                    await page.locator("#estimates").scroll_into_view_if_needed()
+                    await page.locator("#estimates").screenshot(path=str(shots / "console-estimates.png"))
 
                 await _ledger_walk(page, base, ids, label, shots, viewport["width"])
                 await ctx.close()
