@@ -16,7 +16,9 @@ import pytest
 import uvicorn
 from sqlmodel import Session, select
 
+from contracts.cases import CaseEntry
 from contracts.ledger import FixIn
+from contracts.residents import CaseCategory, CaseSource
 from contracts.rounds import RoundCreate, SamplingParams
 from contracts.visits import VisitStart
 from contracts.vocab import Severity
@@ -27,7 +29,7 @@ from models.migrate import upgrade
 from models.round import RoundSample
 from models.user import User
 from models.visit import Finding, Visit, VisitStatus
-from services import audit, crosschecks, evidence, findings_review, ledger, rounds, visits
+from services import audit, case_flow, crosschecks, evidence, findings_review, ledger, rounds, visits
 from services.cipher import get_cipher
 from services.config import Settings
 from services.context import Actor
@@ -76,6 +78,14 @@ def _seed(engine, settings: Settings) -> dict[str, str]:  # type: ignore[no-unty
         )
         _finish_by_hand(session, v.id, h.lat, h.lon)
         ids = _ledger_items(session, settings, actor, homes, team[1])
+        for label in ("desktop", "phone"):  # a 信访 letter per width, answered in the walk
+            entry = CaseEntry(
+                source=CaseSource.petition,
+                category=CaseCategory.payment,
+                text="来信反映<script>alert(1)</script>低保金两个月未到账",
+                reporter_name="王五",
+            )
+            ids[f"case-{label}"] = str(case_flow.enter(session, settings, actor, entry).id)
         for i in range(60):  # more than one page of the audit log
             audit.record(session, actor, "console.test", "round", draft.id, n=i)
         closed = _closed_round_with_findings(session, actor, team[0].id)
@@ -301,6 +311,7 @@ async def test_console_walkthrough_in_chromium(served: tuple[str, dict[str, str]
                     await page.locator("#estimates").scroll_into_view_if_needed()
                     await page.locator("#estimates").screenshot(path=str(shots / "console-estimates.png"))
 
+                await _case_walk(page, base, ids[f"case-{label}"], viewport["width"])
                 await _ledger_walk(page, base, ids, label, shots, viewport["width"])
                 await ctx.close()
         finally:
@@ -315,6 +326,21 @@ async def _sign_in(page, base: str, login: str) -> None:  # type: ignore[no-unty
     await page.locator("input[name=password]").fill("secret-pass-1")
     await page.locator("button[type=submit]").click()
     await expect(page.locator("h1")).to_have_text("总览")
+
+
+async def _case_walk(page, base: str, case_id: str, width: int) -> None:  # type: ignore[no-untyped-def]
+    """A complaint case: assigned to a unit, answered; the answer shows and the script stays text."""
+    from playwright.async_api import expect
+
+    await page.goto(f"{base}/console/cases")
+    await page.locator(f"a[href='/console/cases/{case_id}']").click()
+    await expect(page.locator("#case-text")).to_contain_text("<script>")  # shown as text, not run
+    await page.locator("form[action$='/assign'] input[name=unit]").fill("林东镇民政办")
+    await page.locator("form[action$='/assign'] button").click()
+    await page.locator("form[action$='/answer'] textarea[name=text]").fill("经核查，已补发两个月低保金。")
+    await page.locator("form[action$='/answer'] button").click()
+    await expect(page.locator("#case-answer")).to_have_text("经核查，已补发两个月低保金。")
+    assert await page.evaluate("document.documentElement.scrollWidth") <= width + 1
 
 
 async def _ledger_walk(page, base: str, ids: dict[str, str], label: str, shots: Path, width: int) -> None:  # type: ignore[no-untyped-def]
