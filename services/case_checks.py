@@ -11,6 +11,7 @@ findings come back to the case, and the case moves to investigating.
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -35,13 +36,31 @@ from models.visit import Finding, Visit
 from services import audit, cases
 from services.config import Settings
 from services.context import Actor
-from services.errors import Conflict, NotFound, ValidationFailed
+from services.access import missing
+from services.errors import Conflict, ValidationFailed
 from services.rounds import local_today
 
 CHECKLIST = "home_visit"
 SYSTEM = "system:case-checks"
 # a check moves a case that nobody is working on yet to investigating
 _TO_INVESTIGATING = (CaseState.received, CaseState.assigned, CaseState.reopened)
+MAX_DAYS_AHEAD = 90  # a check is ordered for a visit soon; a later day is a typo
+
+
+def _pending(session: Session, case_id: uuid.UUID) -> bool:
+    """Whether a check of the case is still waiting for its visit (a second order is a double submission)."""
+    q = (
+        select(CaseCheck.id)
+        .join(Assignment, col(Assignment.id) == col(CaseCheck.assignment_id))
+        .join(InspectionRound, col(InspectionRound.id) == col(CaseCheck.round_id))
+        .where(
+            CaseCheck.case_id == case_id,
+            col(CaseCheck.finished_at).is_(None),
+            Assignment.status != AssignmentStatus.done,
+            InspectionRound.status != RoundStatus.closed,
+        )
+    )
+    return session.exec(q).first() is not None
 
 
 def _investigating(session: Session, case: Case) -> None:
@@ -78,12 +97,16 @@ def order_check(
         raise Conflict("case_no_household")
     household = session.get(Household, case.household_id)
     if household is None:
-        raise NotFound()
+        raise missing("household")
     actor.require_scope(household.village_code, "住户")
     today = local_today(settings)
     day = order.visit_date or today
     if day < today:
         raise ValidationFailed("check_date_past")
+    if day > today + timedelta(days=MAX_DAYS_AHEAD):
+        raise ValidationFailed("check_date_far", days=MAX_DAYS_AHEAD)
+    if _pending(session, case.id):
+        raise Conflict("check_pending")
     ids = list(dict.fromkeys(order.inspector_ids))
     team = list(session.exec(select(User).where(col(User.id).in_(ids))).all())
     if len(ids) < 2 or len(team) != len(ids) or any(u.role != Role.inspector or not u.active for u in team):

@@ -30,7 +30,8 @@ from services import audit, cases
 from services.config import Settings
 from services.context import Actor
 from services.draws import REPEAT_COMPLAINTS
-from services.errors import Conflict, NotFound
+from services.access import missing
+from services.errors import Conflict
 
 SYSTEM = "system:duplicates"
 OPEN_STATES = (CaseState.received, CaseState.assigned, CaseState.investigating, CaseState.reopened)
@@ -159,7 +160,7 @@ def set_household(
         raise Conflict("case_closed")
     household = session.get(Household, household_id)
     if household is None:
-        raise NotFound()
+        raise missing("household")
     actor.require_scope(household.village_code, "住户")
     old = case.household_id
     case.household_id = household.id

@@ -57,6 +57,12 @@ class NotFound(DomainError):
     status = 404
     code = "not_found"
 
+    def message(self, lang: str = "zh-CN") -> str:
+        """Names the record when the raiser said which kind it is; a plain "not found" otherwise."""
+        if self.code == "not_found" and "entity" not in self.params:
+            return translate("not_found_record", lang)
+        return super().message(lang)
+
 
 class Forbidden(DomainError):
     status = 403

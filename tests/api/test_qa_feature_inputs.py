@@ -1,0 +1,123 @@
+"""Hostile and absurd input to the cadre, review, cross-check and targeted-check endpoints: each is a
+clear 4xx problem+json with a readable text, never a 500, and nothing already accepted is lost
+(SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from sqlmodel import Session
+
+from contracts.residents import CaseCategory, CaseSource
+from models.application import Case
+from models.household import Household
+from models.user import Role
+from services.residents_codes import new_number
+from services.rounds import local_today
+from tests.conftest import auth_headers
+from tests.factories import VILLAGE, make_household, make_id, make_user
+
+API = "/api/v1"
+
+
+def _problem(r, status: int) -> dict:  # type: ignore[no-untyped-def]
+    assert r.status_code == status, r.text
+    assert r.headers["content-type"].startswith("application/problem+json")
+    body = r.json()
+    assert "{" not in body["detail"], body  # no unfilled placeholder
+    return body
+
+
+def test_review_dates_far_away_are_refused_not_a_500(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    h = make_household(session, "LBQ01", last_review_date=date(2026, 1, 5))
+    make_user(session, "off-q", Role.officer, scope_code=VILLAGE[:9])
+    session.commit()
+    off = auth_headers(client, "off-q")
+    for as_of in ("0001-01-01", "9999-12-31", "1900-06-01"):
+        p = _problem(client.get(f"{API}/reviews/due", params={"as_of": as_of}, headers=off), 422)
+        assert p["code"] == "reviews_bad_as_of"
+    body = {"household_id": str(h.id), "reviewed_on": "0001-01-01"}
+    p = _problem(client.post(f"{API}/reviews", json=body, headers=off), 422)
+    assert p["code"] == "reviews_past_date"
+    csv = "低保证号,复核日期,备注\nLBQ01,0001-01-01,x\nLBQ01,1890-03-01,y\n".encode()
+    r = client.post(f"{API}/reviews/import", files={"file": ("r.csv", csv, "text/csv")}, headers=off)
+    assert r.status_code == 200, r.text
+    assert r.json()["recorded"] == 0 and {e["code"] for e in r.json()["errors"]} == {"reviews_past_date"}
+    session.expire_all()
+    kept = session.get(Household, h.id)
+    assert kept is not None and kept.last_review_date == date(2026, 1, 5)
+
+
+def test_id_number_problems_read_as_text_in_both_languages(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(3)
+    make_household(session, "LBQ03")
+    make_user(session, "sup-q", Role.supervisor, scope_code=VILLAGE[:6])
+    session.commit()
+    sup = auth_headers(client, "sup-q")
+    good = make_id(rng)
+    bad_check = good[:17] + ("0" if good[17] != "0" else "1")
+    body = {
+        "name": "钱干部",
+        "id_number": bad_check,
+        "unit": "林东镇",
+        "post": "村主任",
+        "township_code": VILLAGE[:9],
+        "relatives": [],
+    }
+    p = _problem(client.post(f"{API}/cadres", json=body, headers=sup), 422)
+    assert p["code"] == "id_checksum" and p["detail"] != "id_checksum" and "身份证" in p["detail"]
+    en = client.post(f"{API}/cadres", json=body, headers={**sup, "Accept-Language": "en"})
+    assert "ID number" in _problem(en, 422)["detail"]
+    p = _problem(client.post(f"{API}/cadres", json={**body, "id_number": "AB" * 9}, headers=sup), 422)
+    assert p["detail"] != p["code"]
+
+
+def _case(session: Session, household: Household | None) -> Case:
+    c = Case(
+        number=new_number("AJ"),
+        source=CaseSource.hotline,
+        category=CaseCategory.payment,
+        text="村干部拿着我家的低保卡",
+        household_id=household.id if household else None,
+        village_code=household.village_code if household else None,
+        due_on=date.today() + timedelta(days=15),
+    )
+    session.add(c)
+    session.flush()
+    return c
+
+
+def test_case_household_and_check_refusals(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    h = make_household(session, "LBQ02")
+    a = make_user(session, "insQA", Role.inspector)
+    b = make_user(session, "insQB", Role.inspector)
+    make_user(session, "sup-c", Role.supervisor, scope_code=h.county_code)
+    case = _case(session, h)
+    loose = _case(session, None)
+    session.commit()
+    sup = auth_headers(client, "sup-c")
+    missing = "00000000-0000-0000-0000-000000000000"
+    r = client.put(f"{API}/cases/{loose.id}/household", json={"household_id": missing}, headers=sup)
+    assert "住户" in _problem(r, 404)["detail"]
+    team = [str(a.id), str(b.id)]
+    far = (local_today() + timedelta(days=400)).isoformat()
+    for day in (far, "9999-12-31"):
+        r = client.post(f"{API}/cases/{case.id}/checks", json={"inspector_ids": team, "visit_date": day}, headers=sup)
+        assert _problem(r, 422)["code"] == "check_date_far"
+    first = client.post(f"{API}/cases/{case.id}/checks", json={"inspector_ids": team}, headers=sup)
+    assert first.status_code == 201, first.text
+    again = client.post(f"{API}/cases/{case.id}/checks", json={"inspector_ids": team}, headers=sup)
+    assert _problem(again, 409)["code"] == "check_pending"
+    listed = client.get(f"{API}/cases/{case.id}/checks", headers=sup).json()
+    assert [c["id"] for c in listed] == [first.json()["id"]]
+
+
+def test_cross_check_month_long_before_dibao_is_refused(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    make_user(session, "sup-x", Role.supervisor, scope_code=VILLAGE[:6])
+    session.commit()
+    sup = auth_headers(client, "sup-x")
+    files = {"file": ("d.csv", "姓名,身份证号,死亡日期\n".encode(), "text/csv")}
+    for month in ("1000-01", "0001-01", "1898-12"):
+        r = client.post(f"{API}/crosschecks/deaths", files=files, data={"month": month}, headers=sup)
+        assert _problem(r, 422)["code"] == "xc_bad_month"
