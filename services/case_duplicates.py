@@ -27,10 +27,10 @@ from models.case_link import CaseLink
 from models.household import Household
 from models.types import utcnow
 from services import audit, cases
+from services.access import missing
 from services.config import Settings
 from services.context import Actor
 from services.draws import REPEAT_COMPLAINTS
-from services.access import missing
 from services.errors import Conflict
 
 SYSTEM = "system:duplicates"

@@ -103,7 +103,8 @@ def test_case_household_and_check_refusals(client, session: Session) -> None:  #
     team = [str(a.id), str(b.id)]
     far = (local_today() + timedelta(days=400)).isoformat()
     for day in (far, "9999-12-31"):
-        r = client.post(f"{API}/cases/{case.id}/checks", json={"inspector_ids": team, "visit_date": day}, headers=sup)
+        order = {"inspector_ids": team, "visit_date": day}
+        r = client.post(f"{API}/cases/{case.id}/checks", json=order, headers=sup)
         assert _problem(r, 422)["code"] == "check_date_far"
     first = client.post(f"{API}/cases/{case.id}/checks", json={"inspector_ids": team}, headers=sup)
     assert first.status_code == 201, first.text
@@ -121,3 +122,22 @@ def test_cross_check_month_long_before_dibao_is_refused(client, session: Session
     for month in ("1000-01", "0001-01", "1898-12"):
         r = client.post(f"{API}/crosschecks/deaths", files=files, data={"month": month}, headers=sup)
         assert _problem(r, 422)["code"] == "xc_bad_month"
+
+
+def test_cadre_import_rows_name_the_bad_columns(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(4)
+    make_household(session, "LBQ04")
+    make_user(session, "sup-i", Role.supervisor, scope_code=VILLAGE[:6])
+    session.commit()
+    sup = auth_headers(client, "sup-i")
+    head = "干部姓名,干部身份证号,工作单位,职务,所属乡镇,亲属姓名,亲属身份证号,与干部关系\n"
+    good = f"孙干部,{make_id(rng)},林东镇,村主任,{VILLAGE[:9]},孙兄,{make_id(rng)},兄\n"
+    short = f"李干部,{make_id(rng)},,村主任,abc,李弟,{make_id(rng)[:17]},弟\n"
+    data = (head + good + short).encode()
+    r = client.post(f"{API}/cadres/import", files={"file": ("c.csv", data, "text/csv")}, headers=sup)
+    assert r.status_code == 200, r.text
+    assert r.json()["cadres"] == 1
+    [error] = r.json()["errors"]
+    assert error["row"] == 3 and error["code"] == "cadres_bad_cells"
+    assert all(column in error["message"] for column in ("工作单位", "所属乡镇", "亲属身份证号"))
+    assert "validation error" not in error["message"]
