@@ -135,7 +135,11 @@ def link_new(session: Session, settings: Settings, case: Case) -> CaseLink | Non
     match = find_match(session, settings, case)
     if match is None:
         return None
-    link = CaseLink(case_id=case.id, primary_id=match.primary_id, score=match.score, basis=match.basis)
+    return _link(session, case.id, match)
+
+
+def _link(session: Session, case_id: uuid.UUID, match: Match) -> CaseLink:
+    link = CaseLink(case_id=case_id, primary_id=match.primary_id, score=match.score, basis=match.basis)
     session.add(link)
     session.flush()
     audit.record(
@@ -143,12 +147,45 @@ def link_new(session: Session, settings: Settings, case: Case) -> CaseLink | Non
         SYSTEM,
         "case.duplicate_linked",
         "case",
-        case.id,
+        case_id,
         primary=str(match.primary_id),
         score=match.score,
         basis=match.basis,
     )
     return link
+
+
+def link_later(session: Session, settings: Settings, case: Case) -> list[CaseLink]:
+    """Links to a newly placed case the later open cases about its household that repeat it.
+
+    Those were placed before it, when they could only look at earlier cases, so staff who name the
+    households of a complaint's repeats first, and of the complaint itself last, get the same links.
+    A later case that is a repeat already, or has repeats of its own, or whose link to this case was
+    undone, is left alone.
+    """
+    if case.household_id is None or case.state not in OPEN_STATES or active_link(session, case.id):
+        return []
+    has_repeats = select(CaseLink.primary_id).where(col(CaseLink.undone_at).is_(None))
+    q = (
+        select(Case)
+        .where(
+            Case.household_id == case.household_id,
+            Case.id != case.id,
+            col(Case.state).in_(OPEN_STATES),
+            col(Case.received_at) > case.received_at,
+            col(Case.received_at) <= case.received_at + timedelta(days=settings.case_duplicate_days),
+            col(Case.id).not_in(_linked_away()),
+            col(Case.id).not_in(has_repeats),
+        )
+        .order_by(col(Case.received_at))
+        .limit(MAX_CANDIDATES)
+    )
+    links = []
+    for later in session.exec(q).all():
+        score = similarity(case.text, later.text)
+        if score >= settings.case_duplicate_household_score and case.id not in _undone_for(session, later.id):
+            links.append(_link(session, later.id, Match(case.id, score, "household")))
+    return links
 
 
 def set_household(
@@ -178,6 +215,7 @@ def set_household(
         previous=str(old) if old else None,
     )
     link_new(session, settings, case)
+    link_later(session, settings, case)
     return case
 
 

@@ -192,3 +192,26 @@ def test_households_with_three_complaints_are_drawn_with_certainty_and_verify_re
     register = next(c for c in rep.failures() if c.name == "register")
     assert register.detail["changed"] == {two.register_no: ["complaints"]}
     assert round_verify.verify_round(session, actor, r.id, compare_register=False).ok
+
+
+def test_placing_the_earlier_case_last_links_the_later_repeat(session: Session, settings: Settings) -> None:
+    h = make_household(session)
+    sup = actor_of(supervisor(session))
+    first = _case(session, WITHHELD, days_ago=3)
+    again = _case(session, WITHHELD_AGAIN, days_ago=1)
+    other = _case(session, CAR, days_ago=1)
+    # staff name the household of the later complaints first, then of the earlier one
+    case_duplicates.set_household(session, sup, settings, again.id, h.id)
+    case_duplicates.set_household(session, sup, settings, other.id, h.id)
+    assert case_duplicates.active_link(session, again.id) is None
+    case_duplicates.set_household(session, sup, settings, first.id, h.id)
+    link = case_duplicates.active_link(session, again.id)
+    assert link is not None and link.primary_id == first.id and link.basis == "household"
+    assert case_duplicates.active_link(session, other.id) is None  # another matter
+    assert case_duplicates.active_link(session, first.id) is None
+    view = case_duplicates.links_of(session, sup, settings, first.id)
+    assert [r.case_number for r in view.repeats] == [again.number]
+    # an undone link is not made again when the earlier case is placed anew
+    case_duplicates.unlink(session, sup, again.id)
+    case_duplicates.set_household(session, sup, settings, first.id, h.id)
+    assert case_duplicates.active_link(session, again.id) is None
