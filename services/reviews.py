@@ -169,6 +169,16 @@ def _apply(
         raise ValidationFailed("reviews_future_date", date=on.isoformat())
     if on < EARLIEST_DAY:
         raise ValidationFailed("reviews_past_date", date=on.isoformat(), min=EARLIEST_DAY.isoformat())
+    same = session.exec(
+        select(HouseholdReview).where(
+            HouseholdReview.household_id == h.id,
+            HouseholdReview.reviewed_on == on,
+            HouseholdReview.source == source,
+            HouseholdReview.visit_id == visit_id if visit_id else col(HouseholdReview.visit_id).is_(None),
+        )
+    ).first()
+    if same is not None:  # sent twice (a double click, a file imported again): kept once
+        return same
     review = HouseholdReview(
         household_id=h.id, reviewed_on=on, source=source, visit_id=visit_id, note=note, created_by=actor.label
     )

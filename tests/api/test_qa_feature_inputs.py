@@ -141,3 +141,29 @@ def test_cadre_import_rows_name_the_bad_columns(client, session: Session) -> Non
     assert error["row"] == 3 and error["code"] == "cadres_bad_cells"
     assert all(column in error["message"] for column in ("工作单位", "所属乡镇", "亲属身份证号"))
     assert "validation error" not in error["message"]
+
+
+def test_the_same_review_sent_twice_is_kept_once(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    from sqlmodel import select
+
+    from models.review import HouseholdReview
+
+    h = make_household(session, "LBQ05", last_review_date=None)
+    make_user(session, "off-d", Role.officer, scope_code=VILLAGE[:9])
+    session.commit()
+    off = auth_headers(client, "off-d")
+    body = {"household_id": str(h.id), "reviewed_on": "2026-03-02", "note": "入户复核"}
+    first = client.post(f"{API}/reviews", json=body, headers=off)
+    again = client.post(f"{API}/reviews", json=body, headers=off)
+    assert first.status_code == 201 and again.status_code == 201, again.text
+    assert again.json()["id"] == first.json()["id"]
+    csv = "低保证号,复核日期,备注\nLBQ05,2026-03-02,x\nLBQ05,2026-04-02,y\n".encode()
+    for _ in range(2):
+        r = client.post(f"{API}/reviews/import", files={"file": ("r.csv", csv, "text/csv")}, headers=off)
+        assert r.status_code == 200 and r.json()["errors"] == [], r.text
+    rows = session.exec(select(HouseholdReview).where(HouseholdReview.household_id == h.id)).all()
+    assert sorted((x.reviewed_on.isoformat(), x.source) for x in rows) == [
+        ("2026-03-02", "import"),
+        ("2026-03-02", "visit"),
+        ("2026-04-02", "import"),
+    ]
