@@ -167,3 +167,14 @@ def test_the_same_review_sent_twice_is_kept_once(client, session: Session) -> No
         ("2026-03-02", "visit"),
         ("2026-04-02", "import"),
     ]
+
+
+def test_missing_rounds_and_runs_are_named_in_words(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    make_user(session, "sup-n", Role.supervisor, scope_code=VILLAGE[:6])
+    session.commit()
+    sup = auth_headers(client, "sup-n")
+    nothing = "00000000-0000-0000-0000-000000000000"
+    run = _problem(client.get(f"{API}/crosschecks/runs/{nothing}", headers=sup), 404)
+    assert "比对批次" in run["detail"] and "crosscheck_run" not in run["detail"]
+    est = _problem(client.get(f"{API}/rounds/{nothing}/estimates", headers=sup), 404)
+    assert "轮次" in est["detail"]
