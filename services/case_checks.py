@@ -107,8 +107,6 @@ def order_check(
         raise ValidationFailed("check_date_past")
     if day > today + timedelta(days=MAX_DAYS_AHEAD):
         raise ValidationFailed("check_date_far", days=MAX_DAYS_AHEAD)
-    if _pending(session, case.id, day):
-        raise Conflict("check_pending", date=day.isoformat())
     ids = list(dict.fromkeys(order.inspector_ids))
     team = list(session.exec(select(User).where(col(User.id).in_(ids))).all())
     if len(ids) < 2 or len(team) != len(ids) or any(u.role != Role.inspector or not u.active for u in team):
@@ -116,6 +114,8 @@ def order_check(
     broken = _conflicts(session, household, team)
     if broken:
         raise Conflict("check_conflict_of_interest", rule=", ".join(broken))
+    if _pending(session, case.id, day):
+        raise Conflict("check_pending", date=day.isoformat())
     now = utcnow()
     r = InspectionRound(
         name=f"定向核查 {case.number}"[:100],

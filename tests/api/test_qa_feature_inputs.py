@@ -110,6 +110,10 @@ def test_case_household_and_check_refusals(client, session: Session) -> None:  #
     assert first.status_code == 201, first.text
     again = client.post(f"{API}/cases/{case.id}/checks", json={"inspector_ids": team}, headers=sup)
     assert _problem(again, 409)["code"] == "check_pending"
+    # a bad team is still named as such while a check waits
+    twice = {"inspector_ids": [str(a.id), str(a.id)]}
+    r = client.post(f"{API}/cases/{case.id}/checks", json=twice, headers=sup)
+    assert _problem(r, 422)["code"] == "check_bad_team"
     listed = client.get(f"{API}/cases/{case.id}/checks", headers=sup).json()
     assert [c["id"] for c in listed] == [first.json()["id"]]
 
