@@ -54,7 +54,13 @@ class ValidationFailed(DomainError):
 
 
 # names of record kinds raised as NotFound(entity=KIND) without a text of their own
-_ENTITY_NAMES = {"round": "轮次 round", "crosscheck_run": "比对批次 cross-check run"}
+_ENTITY_NAMES = {
+    "round": "轮次 round",
+    "crosscheck_run": "比对批次 cross-check run",
+    "job": "任务 job",
+    "user": "用户 user",
+    "household": "住户 household",
+}
 
 
 class NotFound(DomainError):

@@ -182,3 +182,5 @@ def test_missing_rounds_and_runs_are_named_in_words(client, session: Session) ->
     assert "比对批次" in run["detail"] and "crosscheck_run" not in run["detail"]
     est = _problem(client.get(f"{API}/rounds/{nothing}/estimates", headers=sup), 404)
     assert "轮次" in est["detail"]
+    job = _problem(client.get(f"{API}/jobs/{nothing}", headers=sup), 404)
+    assert "任务" in job["detail"]
