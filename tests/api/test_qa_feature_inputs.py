@@ -184,3 +184,28 @@ def test_missing_rounds_and_runs_are_named_in_words(client, session: Session) ->
     assert "轮次" in est["detail"]
     job = _problem(client.get(f"{API}/jobs/{nothing}", headers=sup), 404)
     assert "任务" in job["detail"]
+
+
+def test_tables_saved_as_excel_unicode_text_are_read(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    rng = random.Random(6)
+    make_household(session, "LBQ06", last_review_date=None)
+    make_user(session, "sup-u", Role.supervisor, scope_code=VILLAGE[:6])
+    session.commit()
+    sup = auth_headers(client, "sup-u")
+    # Excel's "Unicode text": UTF-16 with a byte-order mark, tab-separated
+    head = "干部姓名\t干部身份证号\t工作单位\t职务\t所属乡镇\t亲属姓名\t亲属身份证号\t与干部关系\r\n"
+    row = f"周干部\t{make_id(rng)}\t林东镇\t村主任\t{VILLAGE[:9]}\t周兄\t{make_id(rng)}\t兄\r\n"
+    for codec in ("utf-16", "utf-16-be"):
+        data = (head + row).encode(codec)
+        if codec == "utf-16-be":
+            data = b"\xfe\xff" + data
+        r = client.post(f"{API}/cadres/import", files={"file": ("c.txt", data, "text/plain")}, headers=sup)
+        assert r.status_code == 200, r.text
+        assert r.json()["cadres"] == 1 and r.json()["errors"] == []
+    data = "低保证号\t复核日期\r\nLBQ06\t2026-05-06\r\n".encode("utf-16")
+    r = client.post(f"{API}/reviews/import", files={"file": ("r.txt", data, "text/plain")}, headers=sup)
+    assert r.status_code == 200 and r.json()["recorded"] == 1, r.text
+    # UTF-16 without its mark is still refused with the encoding problem
+    bare = "低保证号,复核日期\n".encode("utf-16-le")
+    r = client.post(f"{API}/reviews/import", files={"file": ("r.csv", bare, "text/csv")}, headers=sup)
+    assert _problem(r, 422)["code"] in ("import_encoding", "import_format")
