@@ -159,6 +159,8 @@ def _read_xlsx(data: bytes) -> Iterator[list[object]]:
         raise ValidationFailed("import_format", detail=f"XLSX: {type(exc).__name__}") from exc
     try:
         ws = wb.worksheets[0]
+        # the sheet's <dimension> may be stale (some exporters write A1:C2 for any size): read every row
+        ws.reset_dimensions()
         for row in ws.iter_rows(values_only=True):
             yield list(row)
     finally:

@@ -209,3 +209,45 @@ def test_tables_saved_as_excel_unicode_text_are_read(client, session: Session) -
     bare = "低保证号,复核日期\n".encode("utf-16-le")
     r = client.post(f"{API}/reviews/import", files={"file": ("r.csv", bare, "text/csv")}, headers=sup)
     assert _problem(r, 422)["code"] in ("import_encoding", "import_format")
+
+
+def _xlsx_with_stale_dimension(rows: list[list[str]]) -> bytes:
+    """An XLSX whose <dimension> claims two rows while the sheet holds more (as some exporters write)."""
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    assert ws is not None
+    for r in rows:
+        ws.append(r)
+    buf = io.BytesIO()
+    wb.save(buf)
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            data = src.read(info.filename)
+            if info.filename == "xl/worksheets/sheet1.xml":
+                text = data.decode()
+                start = text.index('<dimension ref="') + len('<dimension ref="')
+                end = text.index('"', start)
+                data = (text[:start] + "A1:C2" + text[end:]).encode()
+            z.writestr(info, data)
+    return out.getvalue()
+
+
+def test_xlsx_rows_beyond_a_stale_dimension_are_not_dropped(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    for n in range(3):
+        make_household(session, f"LBQ7{n}", last_review_date=None)
+    make_user(session, "sup-s", Role.supervisor, scope_code=VILLAGE[:6])
+    session.commit()
+    sup = auth_headers(client, "sup-s")
+    data = _xlsx_with_stale_dimension(
+        [["低保证号", "复核日期", "备注"]] + [[f"LBQ7{n}", f"2026-05-0{n + 1}", "x"] for n in range(3)]
+    )
+    r = client.post(f"{API}/reviews/import", files={"file": ("r.xlsx", data)}, headers=sup)
+    assert r.status_code == 200, r.text
+    assert r.json() == {"recorded": 3, "errors": []}
