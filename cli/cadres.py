@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from cli.common import console, settings, work
+from cli.common import check_target, console, settings, work
 from services import cadres
 from services.context import Actor
 
@@ -58,6 +58,8 @@ def table(
 ) -> None:
     """The township statistics table (统计表): printed, and written as XLSX with --out."""
     lang = settings().default_language
+    if out is not None:
+        check_target(out)
     with work() as session:
         rows = cadres.township_table(session, Actor.system("cli"), region)
     if out is not None:

@@ -6,9 +6,11 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -52,6 +54,17 @@ def work() -> Iterator[Session]:
     except SettingsError as exc:
         err_console.print(f"[red]配置错误 / settings error:[/red] {exc}")
         raise typer.Exit(2) from exc
+
+
+def check_target(out: Path) -> None:
+    """Refuses, before any work, an output file whose folder does not exist or that is a folder (exit 2)."""
+    parent = out.parent if str(out.parent) else Path(".")
+    if out.is_dir() or not parent.is_dir():
+        err_console.print(
+            f"[red]无法写入 / cannot write {escape(str(out))}: "
+            "目录不存在或目标是目录 / no such folder, or the target is a folder[/red]"
+        )
+        raise typer.Exit(2)
 
 
 def fail(message: str, code: int = 1) -> None:

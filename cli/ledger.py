@@ -7,11 +7,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import Progress
 from rich.table import Table
 from sqlmodel import Session, select
 
-from cli.common import console, err_console, work
+from cli.common import check_target, console, err_console, work
 from contracts.ledger import LedgerItemOut, LedgerRoute, LedgerState
 from contracts.vocab import Severity
 from models.ledger import LedgerItem
@@ -57,9 +58,7 @@ def list_items(
     cursor: Annotated[str | None, typer.Option(help="next page (printed under the table)")] = None,
 ) -> None:
     """Items earliest deadline first (overdue ones in red)."""
-    flt = ledger_queries.LedgerFilter(
-        region, state, route, severity, overdue, None, uuid.UUID(round_id) if round_id else None
-    )
+    flt = ledger_queries.LedgerFilter(region, state, route, severity, overdue, None, _round(round_id))
     with work() as session:
         items, next_cursor = ledger_queries.list_items(session, CLI, flt, limit, cursor)
     table = Table(title=f"整改台账 ledger ({len(items)})")
@@ -123,6 +122,17 @@ def show(ref: Annotated[str, typer.Argument(help="item number (序号) or id")])
     console.print(table)
 
 
+def _round(round_id: str | None) -> uuid.UUID | None:
+    """The --round option as a UUID; anything else is a clear error line (exit 2), not a traceback."""
+    if not round_id:
+        return None
+    try:
+        return uuid.UUID(round_id)
+    except ValueError:
+        err_console.print(f"[red]--round: 不是有效的轮次编号 / not a round id: {escape(round_id[:60])}[/red]")
+        raise typer.Exit(2) from None
+
+
 def _filter(
     region: str | None,
     state: LedgerState | None,
@@ -131,9 +141,7 @@ def _filter(
     overdue: bool | None,
     round_id: str | None,
 ) -> ledger_queries.LedgerFilter:
-    return ledger_queries.LedgerFilter(
-        region, state, route, severity, overdue, None, uuid.UUID(round_id) if round_id else None
-    )
+    return ledger_queries.LedgerFilter(region, state, route, severity, overdue, None, _round(round_id))
 
 
 @app.command("export")
@@ -151,6 +159,7 @@ def export(
 ) -> None:
     """The ledger as XLSX in the county layout (same filters as `list`), with a progress bar."""
     flt = _filter(region, state, route, severity, overdue, round_id)
+    check_target(out)
     with work() as session:
         total = ledger_export.count_items(session, CLI, flt)
         with Progress(console=console, transient=True) as progress:
@@ -173,8 +182,10 @@ def notice(
     if suffix not in (".pdf", ".docx"):
         err_console.print("[red]-o 须以 .pdf 或 .docx 结尾 / the file must end in .pdf or .docx[/red]")
         raise typer.Exit(2)
+    check_target(out)
+    round_uuid = _round(round_id)
     with work() as session:
-        data = ledger_notice.gather(session, CLI, unit, uuid.UUID(round_id) if round_id else None, lang=lang)
+        data = ledger_notice.gather(session, CLI, unit, round_uuid, lang=lang)
         (ledger_notice.write_pdf if suffix == ".pdf" else ledger_notice.write_docx)(data, str(out))
     console.print(f"{data.unit_name}: {len(data.items)} 条 items → {out}")
 
@@ -186,7 +197,7 @@ def summary(
 ) -> None:
     """Findings by category, items by state, overdue, money to recover and recovered."""
     with work() as session:
-        s = ledger_summary.summary(session, CLI, uuid.UUID(round_id) if round_id else None, region)
+        s = ledger_summary.summary(session, CLI, _round(round_id), region)
     table = Table(title="整改台账汇总 ledger summary")
     table.add_column("项目 what")
     table.add_column("数量 count", justify="right")

@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from openpyxl import Workbook
+from pydantic import ValidationError
 from sqlmodel import Session, col, select
 
 from contracts.cadres import CadreIn, CadreMatch, CadreOut, MatchReport, RelativeIn, RelativeOut, TownshipRow
@@ -234,6 +235,26 @@ class ImportReport:
     errors: list[dict[str, object]] = field(default_factory=list)
 
 
+# CadreIn's fields (and RelativeIn's under `relatives`) by the import column they come from
+_FIELD_COLUMNS = {
+    "name": "cadre_name",
+    "id_number": "cadre_id",
+    "unit": "unit",
+    "post": "post",
+    "township_code": "township",
+}
+_RELATIVE_COLUMNS = {"name": "relative_name", "id_number": "relative_id", "relation": "relation"}
+
+
+def _column_of(loc: tuple[int | str, ...]) -> str:
+    """The (Chinese) header of the column a validation error's location points at."""
+    if loc and loc[0] == "relatives":
+        key = _RELATIVE_COLUMNS.get(str(loc[-1]), "relative_id") if len(loc) > 2 else "relative_name"
+    else:
+        key = _FIELD_COLUMNS.get(str(loc[0]) if loc else "", "cadre_id")
+    return IMPORT_ALIASES[key][0]
+
+
 def import_file(session: Session, actor: Actor, data: bytes, filename: str) -> ImportReport:
     """Declarations from a table, one row per relative (the cadre's columns repeated; a cadre with no
     relatives on one row with the relative's columns empty). Each cadre's rows replace their last
@@ -247,29 +268,38 @@ def import_file(session: Session, actor: Actor, data: bytes, filename: str) -> I
     for lines in groups.values():
         first = lines[0][1]
         try:
-            relatives = []
+            relatives: list[RelativeIn] = []
+            bad: list[str] = []  # the columns whose cells broke the declaration's limits
             for _line, row in lines:
                 if cell(row, cols, "relative_id") or cell(row, cols, "relative_name"):
-                    relatives.append(
-                        RelativeIn(
-                            name=cell(row, cols, "relative_name"),
-                            id_number=normalize_id(cell(row, cols, "relative_id")),
-                            relation=cell(row, cols, "relation") or "—",
+                    try:
+                        relatives.append(
+                            RelativeIn(
+                                name=cell(row, cols, "relative_name"),
+                                id_number=normalize_id(cell(row, cols, "relative_id")),
+                                relation=cell(row, cols, "relation") or "—",
+                            )
                         )
-                    )
-            data_in = CadreIn(
-                name=cell(first, cols, "cadre_name"),
-                id_number=normalize_id(cell(first, cols, "cadre_id")),
-                unit=cell(first, cols, "unit"),
-                post=cell(first, cols, "post"),
-                township_code=cell(first, cols, "township"),
-                relatives=relatives,
-            )
+                    except ValidationError as exc:
+                        bad += [_column_of(("relatives", 0, *e["loc"])) for e in exc.errors()]
+            try:
+                data_in = CadreIn(
+                    name=cell(first, cols, "cadre_name"),
+                    id_number=normalize_id(cell(first, cols, "cadre_id")),
+                    unit=cell(first, cols, "unit"),
+                    post=cell(first, cols, "post"),
+                    township_code=cell(first, cols, "township"),
+                    relatives=relatives,
+                )
+            except ValidationError as exc:
+                bad += [_column_of(e["loc"]) for e in exc.errors()]
+            if bad:
+                raise ValidationFailed("cadres_bad_cells", columns="、".join(dict.fromkeys(bad)))
             with session.begin_nested():
                 declare(session, actor, data_in, audit_it=False)
             report.cadres += 1
             report.relatives += len(relatives)
-        except ValueError as exc:  # pydantic's ValidationError is a ValueError
+        except ValueError as exc:
             detail = str(exc).splitlines()[0][:200]
             for line, _ in lines:
                 report.errors.append(

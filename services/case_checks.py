@@ -11,6 +11,7 @@ findings come back to the case, and the case moves to investigating.
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -33,15 +34,35 @@ from models.types import utcnow
 from models.user import Role, User
 from models.visit import Finding, Visit
 from services import audit, cases
+from services.access import missing
 from services.config import Settings
 from services.context import Actor
-from services.errors import Conflict, NotFound, ValidationFailed
+from services.errors import Conflict, ValidationFailed
 from services.rounds import local_today
 
 CHECKLIST = "home_visit"
 SYSTEM = "system:case-checks"
 # a check moves a case that nobody is working on yet to investigating
 _TO_INVESTIGATING = (CaseState.received, CaseState.assigned, CaseState.reopened)
+MAX_DAYS_AHEAD = 90  # a check is ordered for a visit soon; a later day is a typo
+
+
+def _pending(session: Session, case_id: uuid.UUID, day: date) -> bool:
+    """Whether a check of the case for that day still waits for its visit (ordering it again is a double
+    submission; a check for another day is a new order)."""
+    q = (
+        select(CaseCheck.id)
+        .join(Assignment, col(Assignment.id) == col(CaseCheck.assignment_id))
+        .join(InspectionRound, col(InspectionRound.id) == col(CaseCheck.round_id))
+        .where(
+            CaseCheck.case_id == case_id,
+            CaseCheck.visit_date == day,
+            col(CaseCheck.finished_at).is_(None),
+            Assignment.status != AssignmentStatus.done,
+            InspectionRound.status != RoundStatus.closed,
+        )
+    )
+    return session.exec(q).first() is not None
 
 
 def _investigating(session: Session, case: Case) -> None:
@@ -78,12 +99,14 @@ def order_check(
         raise Conflict("case_no_household")
     household = session.get(Household, case.household_id)
     if household is None:
-        raise NotFound()
+        raise missing("household")
     actor.require_scope(household.village_code, "住户")
     today = local_today(settings)
     day = order.visit_date or today
     if day < today:
         raise ValidationFailed("check_date_past")
+    if day > today + timedelta(days=MAX_DAYS_AHEAD):
+        raise ValidationFailed("check_date_far", days=MAX_DAYS_AHEAD)
     ids = list(dict.fromkeys(order.inspector_ids))
     team = list(session.exec(select(User).where(col(User.id).in_(ids))).all())
     if len(ids) < 2 or len(team) != len(ids) or any(u.role != Role.inspector or not u.active for u in team):
@@ -91,6 +114,8 @@ def order_check(
     broken = _conflicts(session, household, team)
     if broken:
         raise Conflict("check_conflict_of_interest", rule=", ".join(broken))
+    if _pending(session, case.id, day):
+        raise Conflict("check_pending", date=day.isoformat())
     now = utcnow()
     r = InspectionRound(
         name=f"定向核查 {case.number}"[:100],

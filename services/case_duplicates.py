@@ -28,10 +28,11 @@ from models.case_link import CaseLink
 from models.household import Household
 from models.types import utcnow
 from services import audit, cases
+from services.access import missing
 from services.config import Settings
 from services.context import Actor
 from services.draws import REPEAT_COMPLAINTS
-from services.errors import Conflict, NotFound
+from services.errors import Conflict
 
 SYSTEM = "system:duplicates"
 OPEN_STATES = (CaseState.received, CaseState.assigned, CaseState.investigating, CaseState.reopened)
@@ -141,7 +142,11 @@ def link_new(session: Session, settings: Settings, case: Case) -> CaseLink | Non
     match = find_match(session, settings, case)
     if match is None:
         return None
-    link = CaseLink(case_id=case.id, primary_id=match.primary_id, score=match.score, basis=match.basis)
+    return _link(session, case.id, match)
+
+
+def _link(session: Session, case_id: uuid.UUID, match: Match) -> CaseLink:
+    link = CaseLink(case_id=case_id, primary_id=match.primary_id, score=match.score, basis=match.basis)
     session.add(link)
     session.flush()
     audit.record(
@@ -149,12 +154,48 @@ def link_new(session: Session, settings: Settings, case: Case) -> CaseLink | Non
         SYSTEM,
         "case.duplicate_linked",
         "case",
-        case.id,
+        case_id,
         primary=str(match.primary_id),
         score=match.score,
         basis=match.basis,
     )
     return link
+
+
+def link_later(session: Session, settings: Settings, case: Case) -> list[CaseLink]:
+    """Links to a newly placed case the later open cases about its household that repeat it.
+
+    Those were placed before it, when they could only look at earlier cases, so staff who name the
+    households of a complaint's repeats first, and of the complaint itself last, get the same links.
+    A later case that is a repeat already, or has repeats of its own, or whose link to this case was
+    undone, is left alone.
+    """
+    if case.household_id is None or case.state not in OPEN_STATES or active_link(session, case.id):
+        return []
+    if not settled(case):
+        return []
+    has_repeats = select(CaseLink.primary_id).where(col(CaseLink.undone_at).is_(None))
+    q = (
+        select(Case)
+        .where(
+            Case.household_id == case.household_id,
+            Case.id != case.id,
+            col(Case.state).in_(OPEN_STATES),
+            col(Case.received_at) > case.received_at,
+            col(Case.received_at) <= case.received_at + timedelta(days=settings.case_duplicate_days),
+            col(Case.id).not_in(_linked_away()),
+            col(Case.id).not_in(has_repeats),
+            or_(col(Case.match_method).is_(None), col(Case.match_confirmed).is_(True)),
+        )
+        .order_by(col(Case.received_at))
+        .limit(MAX_CANDIDATES)
+    )
+    links = []
+    for later in session.exec(q).all():
+        score = similarity(case.text, later.text)
+        if score >= settings.case_duplicate_household_score and case.id not in _undone_for(session, later.id):
+            links.append(_link(session, later.id, Match(case.id, score, "household")))
+    return links
 
 
 def set_household(
@@ -166,7 +207,7 @@ def set_household(
         raise Conflict("case_closed")
     household = session.get(Household, household_id)
     if household is None:
-        raise NotFound()
+        raise missing("household")
     actor.require_scope(household.village_code, "住户")
     old = case.household_id
     case.household_id = household.id
@@ -186,6 +227,7 @@ def set_household(
         previous=str(old) if old else None,
     )
     link_new(session, settings, case)
+    link_later(session, settings, case)
     return case
 
 

@@ -61,6 +61,7 @@ from services.messages import translate
 from services.rounds import local_today
 
 MAX_IMPORT_BYTES = 64 * 1024 * 1024
+EARLIEST_YEAR = 1999  # no dibao payment, so nothing to cross-check, before the 1999 regulations
 MAX_ROWS = 500_000
 MAX_REPORTED_ERRORS = 1000
 MAX_PAGE = 500
@@ -152,7 +153,7 @@ class CrosscheckReport:
 def check_month(month: str, today: date | None = None) -> str:
     """A YYYY-MM month that has begun; anything else is a 422."""
     m = _MONTH_RE.match(month.strip())
-    if m is None or not 1 <= int(m.group(2)) <= 12:
+    if m is None or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < EARLIEST_YEAR:
         raise ValidationFailed("xc_bad_month", month=month[:20])
     now = today or local_today()
     if (int(m.group(1)), int(m.group(2))) > (now.year, now.month):

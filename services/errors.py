@@ -53,9 +53,28 @@ class ValidationFailed(DomainError):
     code = "validation_failed"
 
 
+# names of record kinds raised as NotFound(entity=KIND) without a text of their own
+_ENTITY_NAMES = {
+    "round": "轮次 round",
+    "crosscheck_run": "比对批次 cross-check run",
+    "job": "任务 job",
+    "user": "用户 user",
+    "household": "住户 household",
+}
+
+
 class NotFound(DomainError):
     status = 404
     code = "not_found"
+
+    def message(self, lang: str = "zh-CN") -> str:
+        """Names the record when the raiser said which kind it is; a plain "not found" otherwise."""
+        if self.code == "not_found" and "entity" not in self.params:
+            return translate("not_found_record", lang)
+        entity = self.params.get("entity")
+        if self.code == "not_found" and entity in _ENTITY_NAMES:  # raised with the bare kind
+            return translate("not_found", lang, entity=_ENTITY_NAMES[entity])
+        return super().message(lang)
 
 
 class Forbidden(DomainError):

@@ -136,6 +136,11 @@ def read_table(data: bytes, filename: str = "") -> Iterator[list[object]]:
 def _decode(data: bytes) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="strict")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # Excel's "Unicode text": UTF-16 with its mark
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError:
+            raise ValidationFailed("import_encoding") from None
     for enc in ("utf-8", "gb18030"):
         try:
             return data.decode(enc)
@@ -154,6 +159,8 @@ def _read_xlsx(data: bytes) -> Iterator[list[object]]:
         raise ValidationFailed("import_format", detail=f"XLSX: {type(exc).__name__}") from exc
     try:
         ws = wb.worksheets[0]
+        # the sheet's <dimension> may be stale (some exporters write A1:C2 for any size): read every row
+        ws.reset_dimensions()
         for row in ws.iter_rows(values_only=True):
             yield list(row)
     finally:

@@ -23,7 +23,7 @@ from models.types import utcnow
 from services import audit, clock, ledger
 from services.config import Settings
 from services.context import Actor
-from services.errors import Conflict
+from services.errors import Conflict, ValidationFailed
 from services.evidence import (
     WINDOW_SLACK,
     evidence_row,
@@ -55,6 +55,8 @@ def add_item_evidence(
     if item.state is LedgerState.closed:
         raise Conflict("ledger_bad_transition", state=item.state.value, action=WHY)
     sent = clock.bounded(sent_at, "sent_at") if sent_at is not None else None
+    if sent is not None and sent < item.created_at - WINDOW_SLACK:  # nothing is sent for an item before it is
+        raise ValidationFailed("ledger_evidence_before_item", sent_at=sent.isoformat(timespec="minutes"))
     src, kind = parse_kind(source, purpose)
     document = is_document_photo(kind, None)
     now = utcnow()

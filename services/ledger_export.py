@@ -14,13 +14,14 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable, Generator, Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
 from typing import IO, Any
 
-from lxml.etree import xmlfile
+from lxml.etree import LxmlSyntaxError, xmlfile
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils import get_column_letter
@@ -394,6 +395,15 @@ class XmlRowsSheet(WriteOnlyWorksheet):
             next(self._rows)
         self._rows.send(rows.encode())
 
+    def abandon(self) -> None:
+        """Closes the rows, then the sheet's stream, in that order, after a failed export (left to the
+        garbage collector they close in any order and lxml complains about each)."""
+        for gen in (self._rows, getattr(self._writer, "xf", None)):
+            if gen is not None:
+                with suppress(LxmlSyntaxError):
+                    gen.close()
+        self._rows = None
+
     def date_style(self) -> int:
         """The workbook's style id for a date cell (as openpyxl gives a date it is handed)."""
         return int(WriteOnlyCell(self, value=date(2000, 1, 1)).style_id)
@@ -420,16 +430,20 @@ def export_xlsx(
     ws.write_xml(row_xml(1, header(lang), date_style))
     keyring = get_cipher()
     written = 0
-    for rows in _batches(session, actor, flt, lang, today, batch, None):
-        ws.write_xml(
-            "".join(
-                row_xml(written + i + 2, _sheet_cells(r, description, keyring, today, lang), date_style)
-                for i, (r, description) in enumerate(rows)
+    try:
+        for rows in _batches(session, actor, flt, lang, today, batch, None):
+            ws.write_xml(
+                "".join(
+                    row_xml(written + i + 2, _sheet_cells(r, description, keyring, today, lang), date_style)
+                    for i, (r, description) in enumerate(rows)
+                )
             )
-        )
-        written += len(rows)
-        if on_progress is not None:
-            on_progress(len(rows))
+            written += len(rows)
+            if on_progress is not None:
+                on_progress(len(rows))
+    except BaseException:
+        ws.abandon()
+        raise
     wb.save(out)
     audit.record(
         session,

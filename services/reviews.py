@@ -38,6 +38,9 @@ from services.sheet import cell, parse_day, rows_of
 
 MONTHS = {SubsidyType.regular: 12, SubsidyType.non_regular: 6}
 MAX_HORIZON = 366
+# No review predates the dibao regulations (1999); a day beyond this many years ahead is a typo.
+EARLIEST_DAY = date(1999, 1, 1)
+MAX_YEARS_AHEAD = 10
 STAFF = (Role.supervisor, Role.officer)
 IMPORT_ALIASES = {
     "register_no": ("低保证号", "保障证号", "证号", "register_no"),
@@ -104,6 +107,11 @@ def due_list(
     actor.require(*STAFF)
     if not 0 <= horizon_days <= MAX_HORIZON:
         raise ValidationFailed("reviews_bad_horizon", max=MAX_HORIZON)
+    latest = add_months(utcnow().date(), 12 * MAX_YEARS_AHEAD)
+    if not EARLIEST_DAY <= as_of <= latest:
+        raise ValidationFailed(
+            "reviews_bad_as_of", date=as_of.isoformat(), min=EARLIEST_DAY.isoformat(), max=latest.isoformat()
+        )
     scope = actor.scope_code if actor.role != Role.admin else None
     if region:
         actor.require_scope(region, "复核")
@@ -159,6 +167,18 @@ def _apply(
 ) -> HouseholdReview:
     if on > utcnow().date() + timedelta(days=1):
         raise ValidationFailed("reviews_future_date", date=on.isoformat())
+    if on < EARLIEST_DAY:
+        raise ValidationFailed("reviews_past_date", date=on.isoformat(), min=EARLIEST_DAY.isoformat())
+    same = session.exec(
+        select(HouseholdReview).where(
+            HouseholdReview.household_id == h.id,
+            HouseholdReview.reviewed_on == on,
+            HouseholdReview.source == source,
+            HouseholdReview.visit_id == visit_id if visit_id else col(HouseholdReview.visit_id).is_(None),
+        )
+    ).first()
+    if same is not None:  # sent twice (a double click, a file imported again): kept once
+        return same
     review = HouseholdReview(
         household_id=h.id, reviewed_on=on, source=source, visit_id=visit_id, note=note, created_by=actor.label
     )

@@ -162,3 +162,16 @@ def test_a_fix_photo_is_encrypted_at_rest_when_a_media_key_is_set(
     on_disk = LocalBlobStore(keyed_settings.media_dir).path_of(ev.sha256).read_bytes()
     assert on_disk.startswith(MAGIC) and b"Exif" not in on_disk
     assert evidence.blob_store(keyed_settings).open(ev.sha256, "original").read() == photo
+
+
+def test_a_fix_photo_sent_before_the_item_existed_is_refused(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    c = cast(session, "LBE9")
+    iid = _item(session, c)
+    off = auth_headers(client, "offLBE9")
+    photo = jpeg_with_gps(*ON_SITE, seed=49)
+    for when in ("0001-01-01T00:00:00Z", "1970-01-01T00:00:00+14:00"):
+        p = _problem(_upload(client, iid, photo, off, "old" + when[:4], sent_at=when), 422)
+        assert p["code"] == "ledger_evidence_before_item" and "{" not in p["detail"]
+    assert session.exec(select(Evidence).where(Evidence.ledger_item_id == uuid.UUID(iid))).all() == []
+    r = _upload(client, iid, photo, off, "now")
+    assert r.status_code == 201, r.text

@@ -248,3 +248,26 @@ def test_an_unconfirmed_name_guess_neither_links_nor_counts_until_confirmed(
     assert case_duplicates.active_link(session, guess.id) is not None
     counts = case_duplicates.complaint_counts(session, date.today(), settings.case_repeat_window_days)
     assert counts[str(h.id)] == 3
+
+
+def test_placing_the_earlier_case_last_links_the_later_repeat(session: Session, settings: Settings) -> None:
+    h = make_household(session)
+    sup = actor_of(supervisor(session))
+    first = _case(session, WITHHELD, days_ago=3)
+    again = _case(session, WITHHELD_AGAIN, days_ago=1)
+    other = _case(session, CAR, days_ago=1)
+    # staff name the household of the later complaints first, then of the earlier one
+    case_duplicates.set_household(session, sup, settings, again.id, h.id)
+    case_duplicates.set_household(session, sup, settings, other.id, h.id)
+    assert case_duplicates.active_link(session, again.id) is None
+    case_duplicates.set_household(session, sup, settings, first.id, h.id)
+    link = case_duplicates.active_link(session, again.id)
+    assert link is not None and link.primary_id == first.id and link.basis == "household"
+    assert case_duplicates.active_link(session, other.id) is None  # another matter
+    assert case_duplicates.active_link(session, first.id) is None
+    view = case_duplicates.links_of(session, sup, settings, first.id)
+    assert [r.case_number for r in view.repeats] == [again.number]
+    # an undone link is not made again when the earlier case is placed anew
+    case_duplicates.unlink(session, sup, again.id)
+    case_duplicates.set_household(session, sup, settings, first.id, h.id)
+    assert case_duplicates.active_link(session, again.id) is None

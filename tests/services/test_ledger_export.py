@@ -192,3 +192,24 @@ def test_overdue_by_township_counts_open_late_items_from_the_partial_index(sessi
         session.execute(text("SET LOCAL enable_bitmapscan = off"))
         plan = "\n".join(str(r[0]) for r in session.execute(text("EXPLAIN " + sql)))
         assert "ix_ledger_item_open_village_deadline" in plan, plan
+
+
+def test_an_export_failing_midway_leaves_no_writer_to_complain(session: Session, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import gc
+    import sys
+
+    import pytest
+
+    c = cast(session, "LBX9")
+    _items(session, c, 2, "LBX9h")
+
+    def broken(*args: object, **kw: object) -> object:
+        raise RuntimeError("a row that cannot be read")
+
+    monkeypatch.setattr(ledger_export, "_sheet_cells", broken)
+    complaints: list[object] = []
+    monkeypatch.setattr(sys, "unraisablehook", complaints.append)
+    with pytest.raises(RuntimeError):
+        ledger_export.export_xlsx(session, c.sup, LedgerFilter(), io.BytesIO())
+    gc.collect()
+    assert complaints == []
