@@ -62,7 +62,8 @@ def main() -> None:
     text = "\n".join(",".join(_quote(c) for c in row) for row in [HEADER, *ROWS]) + "\n"
     (HERE / "orders_utf8.csv").write_text(text, encoding="utf-8")
     (HERE / "orders_gbk.csv").write_bytes(text.encode("gb18030"))
-    (HERE / "orders_utf16.csv").write_bytes(text.encode("utf-16"))  # with a byte-order mark, as Excel writes "Unicode text"
+    # with a byte-order mark, as Excel writes "Unicode text"
+    (HERE / "orders_utf16.csv").write_bytes(text.encode("utf-16"))
     bom_header = ["工单号", "受理时间", "诉求内容", "诉求人", "联系方式", "地址", "工单类型"]
     bom = "\n".join(",".join(_quote(c) for c in row[:7]) for row in [bom_header, *ROWS]) + "\n"
     (HERE / "orders_bom.csv").write_bytes(b"\xef\xbb\xbf" + bom.encode("utf-8"))
