@@ -7,9 +7,11 @@ import importlib.util
 import logging
 import signal
 import sys
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import BotCommand, Update
+from telegram.error import NetworkError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
 
 from bot.db import BotDB
@@ -135,9 +137,24 @@ async def _post_shutdown(app: AnyApp) -> None:
     await rt.store.aclose()
 
 
+async def until_reachable(what: str, call: Callable[[], Awaitable[object]]) -> None:
+    """Runs a start-up call to the Bot API until it goes through: the API (or the sandbox) may be
+    restarting or briefly unreachable when the bot starts, and a bot that exits then answers nobody.
+    A refused token is not a network problem and is raised at once."""
+    failures = 0
+    while True:
+        try:
+            await call()
+            return
+        except NetworkError as exc:
+            failures += 1
+            log.warning("%s: the Bot API is not reachable (%d in a row): %r", what, failures, exc)
+            await asyncio.sleep(min(30.0, 0.5 * failures))
+
+
 async def start(app: AnyApp) -> None:
     """Starts a built Application and its background work: outbox, notices, the inbox (and polling)."""
-    await app.initialize()
+    await until_reachable("start-up", app.initialize)
     if app.post_init:
         await app.post_init(app)
     await app.start()
@@ -159,7 +176,15 @@ async def _serve_polling(app: AnyApp) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, done.set)
-    await start(app)
+    starting = asyncio.ensure_future(start(app))
+    stopping = asyncio.ensure_future(done.wait())
+    await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    if not starting.done():  # stopped while still waiting for the Bot API
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        return
+    stopping.cancel()
+    starting.result()
     try:
         await done.wait()
     finally:

@@ -48,7 +48,7 @@ def webhook_app(app: Application[Any, Any, Any, Any, Any, Any], path: str, secre
 
 async def run_webhook(app: Application[Any, Any, Any, Any, Any, Any], settings: BotSettings) -> None:
     """Registers the webhook with Telegram (or the sandbox) and serves it until interrupted."""
-    from bot.app import start, stop
+    from bot.app import start, stop, until_reachable
 
     assert settings.webhook_url
     path = urlparse(settings.webhook_url).path or "/"
@@ -62,8 +62,11 @@ async def run_webhook(app: Application[Any, Any, Any, Any, Any, Any], settings: 
     )
     await start(app)
     try:
-        await app.bot.set_webhook(
-            settings.webhook_url, secret_token=settings.webhook_secret, allowed_updates=Update.ALL_TYPES
+        await until_reachable(
+            "setWebhook",
+            lambda: app.bot.set_webhook(
+                settings.webhook_url, secret_token=settings.webhook_secret, allowed_updates=Update.ALL_TYPES
+            ),
         )
         await server.serve()
     finally:

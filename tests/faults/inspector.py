@@ -15,6 +15,7 @@ import hashlib
 import re
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -120,6 +121,10 @@ class VisitLedger:
     submitted: bool = False
     open_at_calm: bool = False  # in progress when the faults stopped
     resumed: bool = False  # then /visit offered to resume it
+    # Submit was pressed but its confirmation never showed (the sandbox restarted and forgot it, or it
+    # came after the wait), and /visit then no longer offered the visit: the store is asked whether
+    # it was submitted (a person would see the household gone from the list, or marked for revisit).
+    submit_unacked: bool = False
 
 
 @dataclass
@@ -165,6 +170,7 @@ class Inspector(threading.Thread):
         self._photo_no = 0
         self._pending_photo: tuple[str, int] | None = None
         self._calm_seen = False
+        self._submit_mark: tuple[str, int] | None = None  # (assignment, newest message before submit)
         # Every other visit is a short one (nobody home: a photo of the door), so that more visits
         # start and finish while the faults happen.
         self.short_first = short_first
@@ -273,8 +279,21 @@ class Inspector(threading.Thread):
         elif "走访小结" in m.text:
             v.acked = max(v.acked, max(v.labels, default=0))
 
+    def late_submit(self) -> None:
+        """A confirmation of the last submit that came after the inspector stopped waiting for it."""
+        if self._submit_mark is None:
+            return
+        aid, after = self._submit_mark
+        self.refresh()
+        if any(m.from_bot and SUBMITTED in m.text for k, m in self.log.items() if k > after):
+            self.ledger.visits.setdefault(aid, VisitLedger()).submitted = True
+            self._submit_mark = None
+            if self.aid == aid:
+                self.aid = None
+
     def resync(self) -> ChatMessage | None:
         """/visit: the visit resumed, or the assignment list to start (or rejoin) one."""
+        self.late_submit()
         after = self.mark()
         if self.send(lambda c: c.send_text(self.uid, "/visit")) is None:
             return None
@@ -284,11 +303,20 @@ class Inspector(threading.Thread):
         if m is None:
             return None
         if is_prompt(m):
+            self._submit_mark = None  # the visit is still open: the submit did not happen
             if RESUMED in m.text and self.aid is not None:
                 self.ledger.visits.setdefault(self.aid, VisitLedger()).resumed = True
             self.seen(m)
             return m
         picks = {value_of(b)[3:]: b for b in m.iter_buttons() if value_of(b).startswith("go:")}
+        if self._submit_mark is not None:
+            # submitted without a confirmation seen: gone from the list, or back on it for a revisit
+            aid, _ = self._submit_mark
+            self._submit_mark = None
+            if aid not in picks or picks[aid].text.startswith("↻"):
+                self.ledger.visits.setdefault(aid, VisitLedger()).submit_unacked = True
+                if self.aid == aid:
+                    self.aid = None
         if not picks or (self.ctl.calm.is_set() and self.aid not in picks):
             self.finished = True
             return None
@@ -395,10 +423,13 @@ class Inspector(threading.Thread):
         if self.act(m, kind, value) is None:
             return None
         if kind == "submit":
+            if self.aid is not None:
+                self._submit_mark = (self.aid, after)
             done = self.wait_for(lambda x: SUBMITTED in x.text, after)
             if done is not None and self.aid is not None:
                 self.ledger.visits.setdefault(self.aid, VisitLedger()).submitted = True
                 self.aid = None
+                self._submit_mark = None
             return None
         nxt = self.wait_for(is_prompt, after)
         if nxt is not None:
@@ -467,17 +498,25 @@ class Inspector(threading.Thread):
 
     # -- the end ------------------------------------------------------------------------------------
     def duplicates(self) -> list[str]:
-        """Bot messages sent twice in answer to one user message (same text between two user messages)."""
+        """Bot messages sent twice in answer to one user message: the same text more often, between
+        two runs of user messages, than the user messages that preceded it. (A user message whose
+        send timed out may still have arrived; the inspector then sent it again, and both replies
+        come after both messages.)"""
         found: list[str] = []
-        seen: set[str] = set()
+        seen: Counter[str] = Counter()
+        asked = 0
+        in_replies = False
         for mid in sorted(self.log):
             m = self.log[mid]
             if not m.from_bot:
-                seen = set()
+                if in_replies:
+                    asked, seen, in_replies = 0, Counter(), False
+                asked += 1
                 continue
             if m.deleted or not m.text or m.text.startswith(NOTICES):
                 continue
-            if m.text in seen:
+            in_replies = True
+            seen[m.text] += 1
+            if seen[m.text] > max(1, asked):
                 found.append(f"{self.login} message {mid}: {m.text[:60]!r}")
-            seen.add(m.text)
         return found
