@@ -43,12 +43,15 @@ from services.config import Settings, get_settings
 log = logging.getLogger("feijian.api")
 
 API_PREFIX = "/api/v1"
-ROUTERS = [auth.router, regions.router, household_import.router, households.router, users.router]
+# Routes are matched in this order, one after another: the residents' public status lookup (the busiest
+# unauthenticated path) comes first.
+ROUTERS = [public.router]
+ROUTERS += [auth.router, regions.router, household_import.router, households.router, users.router]
 ROUTERS += [invites.router, telegram.router]
 ROUTERS += [rounds.router]
 ROUTERS += [visits.router, evidence.router]
 ROUTERS += [findings.router, ledger.router, crosschecks.router]
-ROUTERS += [applications.router, public.router, cases.router, residents_bot.router]
+ROUTERS += [applications.router, cases.router, residents_bot.router]
 ROUTERS += [cadres.router, reviews.router, estimates.router]
 ROUTERS += [case_links.router]
 

@@ -109,6 +109,9 @@ _APPEND = text(
 )
 
 
+_CHAIN_LOCK = text("SELECT pg_advisory_xact_lock(:k)")
+
+
 @dataclass
 class _Waiting:
     """One event handed to a GroupAppender, and what became of it."""
@@ -180,7 +183,8 @@ class GroupAppender:
                 for w in batch:
                     record(session, w.label, w.action, w.entity, w.entity_id, **w.details)
                 return
-            session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_ID})
+            conn = session.connection()  # Core: no ORM work per event
+            conn.execute(_CHAIN_LOCK, {"k": _LOCK_ID})
             for w in batch:
                 _append_pg(session, w.label, w.action, w.entity, w.entity_id, w.details)
 
@@ -218,7 +222,7 @@ def _append_pg(
     if not body.endswith('"prev":""}'):  # cannot happen while "prev" sorts last; keep the slow path honest
         record(session, label, action, entity, eid, **clean)
         return
-    session.execute(
+    session.connection().execute(
         _APPEND,
         {
             "at": at,

@@ -15,7 +15,7 @@ import hmac
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy import literal, text, union_all
+from sqlalchemy import ColumnElement, Subquery, bindparam, literal, text, union_all
 from sqlmodel import Session, col, select
 
 from contracts.residents import ApplicationOutcome, Stage, StatusAnswer, StatusQuery
@@ -48,23 +48,44 @@ class StatusThrottled(DomainError):
     code = "status_throttled"
 
 
+_ATTEMPTS = StatusAttempt.__table__  # type: ignore[attr-defined]
+_APPLICATIONS = Application.__table__  # type: ignore[attr-defined]
+
+
+def _recent(key: str, column: ColumnElement[str]) -> Subquery:
+    """The latest failures (at most MAX_FAILURES) on one key since :since."""
+    return (
+        select(literal(key).label("key"), _ATTEMPTS.c.at)
+        .where(column, _ATTEMPTS.c.at >= bindparam("since"), _ATTEMPTS.c.ok.is_(False))
+        .order_by(_ATTEMPTS.c.at.desc())
+        .limit(MAX_FAILURES)
+        .subquery()
+    )
+
+
+# Built once (Core, bound parameters): the lookup runs them on every request, so neither the ORM nor
+# statement construction is paid each time.
+_FAILURES = union_all(
+    *(
+        select(q.c.key, q.c.at)
+        for q in (
+            _recent("client", _ATTEMPTS.c.client_hash == bindparam("client_hash")),
+            _recent("number", _ATTEMPTS.c.number_hash == bindparam("number_hash")),
+        )
+    )
+)
+_BY_NUMBER = select(_APPLICATIONS).where(_APPLICATIONS.c.number == bindparam("number"))
+_LOCKS = text("SELECT pg_advisory_xact_lock(:ns, :a), pg_advisory_xact_lock(:ns, :b)")
+
+
 def _failures(
     session: Session, since: datetime, client_hash: str, number_hash: str
 ) -> list[tuple[str, datetime]]:
     """The latest failures (at most MAX_FAILURES per key) for the client and for the number, one query."""
-    per_key = [
-        select(literal(key).label("key"), col(StatusAttempt.at).label("at"))
-        .where(where, col(StatusAttempt.at) >= since, col(StatusAttempt.ok).is_(False))
-        .order_by(col(StatusAttempt.at).desc())
-        .limit(MAX_FAILURES)
-        .subquery()
-        for key, where in (
-            ("client", StatusAttempt.client_hash == client_hash),
-            ("number", StatusAttempt.number_hash == number_hash),
-        )
-    ]
-    both = union_all(*(select(q.c.key, q.c.at) for q in per_key))
-    return [(key, at) for key, at in session.execute(both).all()]
+    rows = session.connection().execute(
+        _FAILURES, {"since": since, "client_hash": client_hash, "number_hash": number_hash}
+    )
+    return [(key, at) for key, at in rows]
 
 
 def retry_after(session: Session, client_hash: str, number_hash: str) -> int | None:
@@ -81,8 +102,11 @@ def retry_after(session: Session, client_hash: str, number_hash: str) -> int | N
 
 def record_attempt(session: Session, client_hash: str, number_hash: str, ok: bool) -> None:
     """Counts one lookup (only failures are counted)."""
-    session.add(StatusAttempt(client_hash=client_hash, number_hash=number_hash, ok=ok))
-    session.flush()
+    row = StatusAttempt(client_hash=client_hash, number_hash=number_hash, ok=ok)
+    session.connection().execute(
+        _ATTEMPTS.insert(),
+        {"id": row.id, "at": row.at, "ok": ok, "client_hash": client_hash, "number_hash": number_hash},
+    )
 
 
 def _hold_keys(session: Session, client_hash: str, number_hash: str) -> None:
@@ -96,10 +120,7 @@ def _hold_keys(session: Session, client_hash: str, number_hash: str) -> None:
     if not is_postgres(session):
         return
     a, b = sorted(int(h[:8], 16) - 2**31 for h in (client_hash, number_hash))
-    session.execute(
-        text("SELECT pg_advisory_xact_lock(:ns, :a), pg_advisory_xact_lock(:ns, :b)"),
-        {"ns": _LOCK_NS, "a": a, "b": b},
-    )
+    session.connection().execute(_LOCKS, {"ns": _LOCK_NS, "a": a, "b": b})
 
 
 def lookup(open_unit: audit.UnitOpener, query: StatusQuery, client: str, lang: str = "zh-CN") -> StatusAnswer:
@@ -139,7 +160,8 @@ def _decide(
     wait = retry_after(session, client_hash, number_hash)
     if wait is not None:
         return StatusThrottled(retry_after=wait), ("application.status_throttled", "client", client, {})
-    app = session.exec(select(Application).where(Application.number == number)).first()
+    row = session.connection().execute(_BY_NUMBER, {"number": number}).first()
+    app = None if row is None else Application(**row._mapping)
     # both comparisons always run, both constant-time; `&` (not `and`) so neither short-circuits
     id_ok = hmac.compare_digest(id_hash, app.id_hash if app else _DUMMY)
     name_ok = hmac.compare_digest(name_hash, app.name_hash if app else _DUMMY)
