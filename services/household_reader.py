@@ -6,6 +6,7 @@ import csv
 import io
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 
 from services.errors import ValidationFailed
@@ -149,20 +150,49 @@ def _decode(data: bytes) -> str:
     raise ValidationFailed("import_encoding")
 
 
+# An XLSX is a zip: a small upload can unpack to gigabytes (a "zip bomb") that the reader would then
+# parse for minutes. Real workbooks unpack to 5–20 times their size; deflate cannot exceed ~1032.
+MAX_XLSX_UNPACKED = 1 << 30  # 1 GiB in all: a register of a few million rows
+MAX_XLSX_RATIO = 500  # for a part larger than SUSPECT_PART
+SUSPECT_PART = 16 << 20
+
+
+def _check_unpacked(data: bytes) -> None:
+    """Refuses an XLSX whose parts unpack to more than the limits (their sizes as the zip declares
+    them: Python's zip reader never returns more than a part's declared size)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            parts = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise ValidationFailed("import_format", detail=f"XLSX: {type(exc).__name__}") from exc
+    total = sum(p.file_size for p in parts)
+    inflated = any(
+        p.file_size > SUSPECT_PART and p.file_size > MAX_XLSX_RATIO * max(1, p.compress_size) for p in parts
+    )
+    if total > MAX_XLSX_UNPACKED or inflated:
+        raise ValidationFailed(
+            "import_unpacked_too_large", size=f"{total >> 20} MB", limit=f"{MAX_XLSX_UNPACKED >> 20} MB"
+        )
+
+
 def _read_xlsx(data: bytes) -> Iterator[list[object]]:
     from openpyxl import load_workbook
 
+    _check_unpacked(data)
     try:
         # data_only=False: a formula such as =HYPERLINK(...) is read as its text, never evaluated
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=False)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, zlib.error, EOFError, KeyError, OSError, ValueError) as exc:
         raise ValidationFailed("import_format", detail=f"XLSX: {type(exc).__name__}") from exc
     try:
         ws = wb.worksheets[0]
         # the sheet's <dimension> may be stale (some exporters write A1:C2 for any size): read every row
         ws.reset_dimensions()
-        for row in ws.iter_rows(values_only=True):
-            yield list(row)
+        try:
+            for row in ws.iter_rows(values_only=True):
+                yield list(row)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError, ValueError) as exc:  # a damaged part
+            raise ValidationFailed("import_format", detail=f"XLSX: {type(exc).__name__}") from exc
     finally:
         wb.close()
 

@@ -251,3 +251,60 @@ def test_xlsx_rows_beyond_a_stale_dimension_are_not_dropped(client, session: Ses
     r = client.post(f"{API}/reviews/import", files={"file": ("r.xlsx", data)}, headers=sup)
     assert r.status_code == 200, r.text
     assert r.json() == {"recorded": 3, "errors": []}
+
+
+def _xlsx_with_sheet(sheet: bytes) -> bytes:
+    """A real workbook whose first sheet's XML is replaced (a crafted or damaged part)."""
+    import io
+    import zipfile
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    buf = io.BytesIO()
+    wb.save(buf)
+    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
+        for info in src.infolist():
+            data = sheet if info.filename == "xl/worksheets/sheet1.xml" else src.read(info.filename)
+            z.writestr(info.filename, data, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+def test_an_xlsx_that_unpacks_to_far_more_than_it_weighs_is_refused(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    make_user(session, "sup-z", Role.supervisor, scope_code=VILLAGE[:6])
+    session.commit()
+    sup = auth_headers(client, "sup-z")
+    head = (
+        b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+    )
+    bomb = _xlsx_with_sheet(head + b" " * (40 << 20) + b"<sheetData/></worksheet>")
+    assert len(bomb) < 200_000  # 40 MB of XML in a small upload
+    for path in ("/reviews/import", "/households/import", "/applications/import"):
+        r = client.post(f"{API}{path}", files={"file": ("r.xlsx", bomb)}, headers=sup)
+        if r.status_code == 202:  # an import job (run in the background): its report carries the refusal
+            job = client.get(f"{API}/jobs/{r.json()['id']}", headers=sup).json()
+            assert job["status"] == "failed" and job["result"]["code"] == "import_unpacked_too_large", job
+            continue
+        body = _problem(r, 422)
+        assert body["code"] == "import_unpacked_too_large", body
+
+
+def test_an_xlsx_with_a_damaged_sheet_is_a_clear_error(client, session: Session) -> None:  # type: ignore[no-untyped-def]
+    from services.errors import ValidationFailed
+    from services.household_reader import read_table
+
+    good = _xlsx_with_sheet(
+        b'<?xml version="1.0"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">'
+        b'<sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>x</t></is></c></row></sheetData></worksheet>'
+    )
+    # flip bytes inside the sheet's compressed data: the part no longer inflates (or fails its CRC)
+    at = good.index(b"xl/worksheets/sheet1.xml") + 40
+    damaged = good[:at] + bytes(b ^ 0x5A for b in good[at : at + 24]) + good[at + 24 :]
+    try:
+        rows = list(read_table(damaged, "r.xlsx"))
+    except ValidationFailed as exc:
+        assert exc.code == "import_format"
+    else:  # the flipped bytes happened to fall outside what the reader uses
+        assert rows is not None
