@@ -114,6 +114,8 @@ def order_check(
     broken = _conflicts(session, household, team)
     if broken:
         raise Conflict("check_conflict_of_interest", rule=", ".join(broken))
+    # the case's row is locked until the unit commits: two orders sent at once cannot both pass
+    session.exec(select(Case.id).where(Case.id == case.id).with_for_update())
     if _pending(session, case.id, day):
         raise Conflict("check_pending", date=day.isoformat())
     now = utcnow()

@@ -169,6 +169,10 @@ def _apply(
         raise ValidationFailed("reviews_future_date", date=on.isoformat())
     if on < EARLIEST_DAY:
         raise ValidationFailed("reviews_past_date", date=on.isoformat(), min=EARLIEST_DAY.isoformat())
+    # Two identical sends at the same moment (a double tap, one file imported twice at once) must not
+    # both pass the check below: the household's row is locked until the unit commits (PostgreSQL;
+    # SQLite's writers already take turns).
+    session.exec(select(Household.id).where(Household.id == h.id).with_for_update())
     same = session.exec(
         select(HouseholdReview).where(
             HouseholdReview.household_id == h.id,
