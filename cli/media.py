@@ -246,7 +246,7 @@ def purge(
     console.print(f"retention {days} days: visits closed before {cutoff}")
     if dry_run:
         for c in report.candidates:
-            console.print(f"would purge: evidence {c.evidence_id} (visit {c.visit_id}) {c.sha256}")
+            console.print(f"would purge: evidence {c.evidence_id} ({c.owner}) {c.sha256}")
         console.print(f"{len(report.candidates)} original(s) would be purged (dry run, nothing changed)")
         return
     console.print(

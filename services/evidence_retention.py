@@ -3,7 +3,8 @@
 A case is closed when its visit is finished (submitted or cancelled) and no open item depends on
 it: a finished visit older than ``FEIJIAN_MEDIA_RETENTION_DAYS`` (counted from when it finished)
 whose findings are all reviewed and whose ledger items are all closed (``open_case_visits``: the
-visits it names keep their originals whatever their age).
+visits it names keep their originals whatever their age). Photos of a fix, sent to a ledger item,
+go the same way once their item has been verified closed for the retention period.
 
 Only originals go: the evidence row stays (with ``purged_at``), and so do the EXIF-free display
 copy and thumbnail (redacted for document photos). An original whose bytes are also the original
@@ -41,9 +42,15 @@ class Candidate:
     """An original that may be purged."""
 
     evidence_id: uuid.UUID
-    visit_id: uuid.UUID
+    visit_id: uuid.UUID | None  # None: a photo of a fix, on its ledger item
     sha256: str
     closed_at: datetime
+    ledger_item_id: uuid.UUID | None = None
+
+    @property
+    def owner(self) -> str:
+        """What the photo belongs to, for the report ("visit …" or "ledger item …")."""
+        return f"visit {self.visit_id}" if self.visit_id is not None else f"ledger item {self.ledger_item_id}"
 
 
 @dataclass
@@ -93,7 +100,22 @@ def purge_candidates(session: Session, settings: Settings, now: datetime | None 
         .order_by(closed_at, col(Evidence.id))
     ).all()
     keep = open_case_visits(session)
-    return [Candidate(eid, vid, sha, at) for eid, vid, sha, at in rows if vid not in keep]
+    found = [Candidate(eid, vid, sha, at) for eid, vid, sha, at in rows if vid not in keep]
+    # photos of fixes, sent to a ledger item: their case closes when the item is verified closed
+    fixes = session.execute(
+        sa_select(
+            col(Evidence.id), col(Evidence.ledger_item_id), col(Evidence.sha256), col(LedgerItem.closed_at)
+        )
+        .join(LedgerItem, col(LedgerItem.id) == col(Evidence.ledger_item_id))
+        .where(
+            col(Evidence.purged_at).is_(None),
+            col(Evidence.visit_id).is_(None),
+            col(LedgerItem.state) == LedgerState.closed,
+            col(LedgerItem.closed_at) < cutoff,
+        )
+    ).all()
+    found += [Candidate(eid, None, sha, at, ledger_item_id=iid) for eid, iid, sha, at in fixes]
+    return sorted(found, key=lambda c: (c.closed_at, str(c.evidence_id)))
 
 
 def _still_needed(session: Session, sha: str, batch: set[uuid.UUID]) -> bool:

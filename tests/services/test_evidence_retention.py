@@ -178,3 +178,43 @@ def test_findings_under_review_and_unclosed_ledger_items_hold_originals(
     session.flush()
     assert evidence_retention.open_case_visits(session) == set()
     assert len(evidence_retention.purge_candidates(session, settings)) == 1
+
+
+def test_photos_of_fixes_go_once_their_item_has_been_closed_for_the_retention_period(
+    session: Session, settings: Settings
+) -> None:
+    from contracts.ledger import LedgerState
+    from models.ledger import LedgerItem
+    from services import findings_review, ledger_evidence
+    from tests.ledger_helpers import cast, finding
+
+    photos = {}
+    items = {}
+    for n, (reg, closed_days_ago) in enumerate((("LB611", 400), ("LB612", 30), ("LB613", None))):
+        c = cast(session, reg)
+        item = findings_review.confirm(session, c.sup, finding(session, c.sup, c.household).id)
+        ev = ledger_evidence.add_item_evidence(
+            session, c.officer, settings, item.id, jpeg_with_gps(*HOME, seed=60 + n), "upload"
+        )
+        if closed_days_ago is not None:  # closed (verified) that long ago
+            item.state = LedgerState.closed
+            item.closed_at = utcnow() - timedelta(days=closed_days_ago)
+            session.add(item)
+        photos[reg], items[reg] = ev, item
+    session.flush()
+
+    found = evidence_retention.purge_candidates(session, settings)
+    assert [x.evidence_id for x in found] == [photos["LB611"].id]
+    assert found[0].visit_id is None and found[0].ledger_item_id == items["LB611"].id
+    assert found[0].owner == f"ledger item {items['LB611'].id}"
+
+    @contextmanager
+    def unit() -> Iterator[Session]:
+        yield session
+        session.flush()
+
+    store = evidence.blob_store(settings)
+    report = evidence_retention.purge(unit, Actor.system("cli"), settings)
+    assert report.purged == [str(photos["LB611"].id)]
+    assert not store.exists(photos["LB611"].sha256) and store.exists(photos["LB612"].sha256)
+    assert session.get(LedgerItem, items["LB611"].id) is not None
