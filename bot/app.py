@@ -7,9 +7,11 @@ import importlib.util
 import logging
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from telegram import BotCommand, Update
 from telegram.error import NetworkError
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, TypeHandler
@@ -48,12 +50,28 @@ COMMANDS = [
 ]
 
 
+def open_db(url: str, attempts: int | None = None) -> BotDB:
+    """The bot's own database, waiting for it when it is not reachable yet (PostgreSQL restarting
+    together with the bot); a schema of another version is raised at once. `attempts`: give up after
+    that many (None: keep trying)."""
+    failures = 0
+    while True:
+        try:
+            return BotDB(url)
+        except OperationalError as exc:
+            failures += 1
+            if attempts is not None and failures >= attempts:
+                raise
+            log.warning("the bot's database is not reachable (%d in a row): %s", failures, exc.orig)
+            time.sleep(min(30.0, 0.5 * failures))
+
+
 def build_application(
     settings: BotSettings | None = None, db: BotDB | None = None, store: StoreClient | None = None
 ) -> AnyApp:
     """The PTB Application with Feijian's handlers, persistence, rate limiter and background jobs."""
     settings = settings or get_bot_settings()
-    db = db or BotDB(settings.bot_database_url)
+    db = db or open_db(settings.bot_database_url)
     store = store or StoreClient(settings.store_url, settings.store_token, settings.store_timeout)
     builder = ApplicationBuilder().token(settings.token).base_url(settings.base_url)
     builder = builder.base_file_url(settings.base_file_url)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
 
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from bot.app import open_db
 from bot.db import BotDB
 from bot.runner import BotThread
 from sandbox import SandboxClient, SandboxServer, make_token
 from tests.bot.conftest import World, _free_port
+from tests.conftest import IN_CI, PG_ADMIN_URL
 
 
 def test_a_bot_started_before_the_bot_api_waits_for_it_then_answers(world: World) -> None:
@@ -49,3 +57,40 @@ def test_a_bot_started_before_the_bot_api_waits_for_it_then_answers(world: World
     finally:
         if started:
             bot.stop()
+
+
+def test_the_bot_waits_for_its_own_database_to_come_up(caplog: pytest.LogCaptureFixture) -> None:
+    """Its PostgreSQL database is not there yet when the bot starts (here: not yet created); the bot
+    waits and opens it once it is, instead of exiting."""
+    name = f"feijian_bot_late_{os.getpid()}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    except OperationalError as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL is required under CI: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}")
+    url = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    with pytest.raises(OperationalError):
+        open_db(url, attempts=2)  # gives up when told to
+
+    def create_later() -> None:
+        time.sleep(1.5)
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    maker = threading.Thread(target=create_later, daemon=True)
+    maker.start()
+    try:
+        with caplog.at_level(logging.WARNING, logger="feijian.bot"):
+            db = open_db(url, attempts=40)
+        assert any("not reachable" in r.getMessage() for r in caplog.records)
+        with db.tx() as conn:
+            assert conn.execute(text("SELECT 1")).scalar() == 1
+        db.engine.dispose()
+    finally:
+        maker.join(10)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
