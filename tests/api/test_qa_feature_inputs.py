@@ -5,6 +5,7 @@ clear 4xx problem+json with a readable text, never a 500, and nothing already ac
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from datetime import date, timedelta
 
 from sqlmodel import Session
@@ -211,8 +212,8 @@ def test_tables_saved_as_excel_unicode_text_are_read(client, session: Session) -
     assert _problem(r, 422)["code"] in ("import_encoding", "import_format")
 
 
-def _xlsx_with_stale_dimension(rows: list[list[str]]) -> bytes:
-    """An XLSX whose <dimension> claims two rows while the sheet holds more (as some exporters write)."""
+def _xlsx_rewritten(rows: list[list[str]], sheet: Callable[[bytes], bytes]) -> bytes:
+    """A real workbook holding these rows, with its first sheet's XML passed through `sheet`."""
     import io
     import zipfile
 
@@ -231,12 +232,21 @@ def _xlsx_with_stale_dimension(rows: list[list[str]]) -> bytes:
         for info in src.infolist():
             data = src.read(info.filename)
             if info.filename == "xl/worksheets/sheet1.xml":
-                text = data.decode()
-                start = text.index('<dimension ref="') + len('<dimension ref="')
-                end = text.index('"', start)
-                data = (text[:start] + "A1:C2" + text[end:]).encode()
-            z.writestr(info, data)
+                data = sheet(data)
+            z.writestr(info.filename, data, zipfile.ZIP_DEFLATED)
     return out.getvalue()
+
+
+def _xlsx_with_stale_dimension(rows: list[list[str]]) -> bytes:
+    """An XLSX whose <dimension> claims two rows while the sheet holds more (as some exporters write)."""
+
+    def stale(data: bytes) -> bytes:
+        text = data.decode()
+        start = text.index('<dimension ref="') + len('<dimension ref="')
+        end = text.index('"', start)
+        return (text[:start] + "A1:C2" + text[end:]).encode()
+
+    return _xlsx_rewritten(rows, stale)
 
 
 def test_xlsx_rows_beyond_a_stale_dimension_are_not_dropped(client, session: Session) -> None:  # type: ignore[no-untyped-def]
@@ -255,21 +265,7 @@ def test_xlsx_rows_beyond_a_stale_dimension_are_not_dropped(client, session: Ses
 
 def _xlsx_with_sheet(sheet: bytes) -> bytes:
     """A real workbook whose first sheet's XML is replaced (a crafted or damaged part)."""
-    import io
-    import zipfile
-
-    from openpyxl import Workbook
-
-    wb = Workbook()
-    buf = io.BytesIO()
-    wb.save(buf)
-    src = zipfile.ZipFile(io.BytesIO(buf.getvalue()))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for info in src.infolist():
-            data = sheet if info.filename == "xl/worksheets/sheet1.xml" else src.read(info.filename)
-            z.writestr(info.filename, data, zipfile.ZIP_DEFLATED)
-    return out.getvalue()
+    return _xlsx_rewritten([], lambda _old: sheet)
 
 
 def test_an_xlsx_that_unpacks_to_far_more_than_it_weighs_is_refused(client, session: Session) -> None:  # type: ignore[no-untyped-def]
