@@ -8,14 +8,25 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 
-from api.console import admin, cadres, cases, crosschecks, ledger, pages, review, reviews, rounds
+from api.console import (
+    admin,
+    applications,
+    cadres,
+    cases,
+    crosschecks,
+    ledger,
+    pages,
+    review,
+    reviews,
+    rounds,
+)
 from api.console.web import PREFIX, LoginRequired, redirect, render, text
 from services.errors import DomainError
 
 STATIC = Path(__file__).resolve().parent / "static"
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
-for _module in (pages, rounds, review, ledger, cases, admin, crosschecks, cadres, reviews):
+for _module in (pages, rounds, review, ledger, cases, applications, admin, crosschecks, cadres, reviews):
     router.include_router(_module.router)
 
 

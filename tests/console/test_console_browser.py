@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 
 from contracts.cases import CaseEntry
 from contracts.ledger import FixIn
-from contracts.residents import CaseCategory, CaseSource
+from contracts.residents import ApplicationCreate, CaseCategory, CaseSource
 from contracts.rounds import RoundCreate, SamplingParams
 from contracts.visits import VisitStart
 from contracts.vocab import Severity
@@ -29,11 +29,22 @@ from models.migrate import upgrade
 from models.round import RoundSample
 from models.user import User
 from models.visit import Finding, Visit, VisitStatus
-from services import audit, case_flow, crosschecks, evidence, findings_review, ledger, rounds, visits
+from services import (
+    applications,
+    audit,
+    case_flow,
+    crosschecks,
+    evidence,
+    findings_review,
+    ledger,
+    rounds,
+    visits,
+)
 from services.cipher import get_cipher
 from services.config import Settings
 from services.context import Actor
 from tests.bot.test_trainee_browser import CHROMIUM, CHROMIUM_ARGS
+from tests.factories import make_id
 from tests.ledger_helpers import finding
 from tests.round_helpers import COUNTY, actor_of, drawn_round, inspectors, populate, supervisor
 from tests.visit_helpers import jpeg_with_gps, released_assignment
@@ -88,6 +99,14 @@ def _seed(engine, settings: Settings) -> dict[str, str]:  # type: ignore[no-unty
             ids[f"case-{label}"] = str(case_flow.enter(session, settings, actor, entry).id)
         for i in range(60):  # more than one page of the audit log
             audit.record(session, actor, "console.test", "round", draft.id, n=i)
+        application = applications.create(
+            session,
+            actor,
+            ApplicationCreate(
+                applicant_name="李四", id_number=make_id(), village_code=h.village_code, household_size=3
+            ),
+        )
+        ids["application"] = str(application.id)
         closed = _closed_round_with_findings(session, actor, team[0].id)
         run_id = _crosscheck_run(session, actor, homes)
         session.commit()
@@ -295,6 +314,8 @@ async def test_console_walkthrough_in_chromium(served: tuple[str, dict[str, str]
                     (f"/console/crosschecks/runs/{ids['run']}", "#matches-body tr"),
                     ("/console/cadres", "#table-xlsx"),
                     ("/console/reviews", "#townships-body tr"),
+                    ("/console/applications", "#applications-body a"),
+                    (f"/console/applications/{ids['application']}", "#move-form"),
                 ):
                     await page.goto(f"{base}{path}")
                     await expect(page.locator(marker).first).to_be_visible()
