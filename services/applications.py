@@ -165,6 +165,8 @@ def move(session: Session, actor: Actor, app_id: uuid.UUID, step: StageMove) -> 
     app = get(session, actor, app_id)
     if app.outcome != ApplicationOutcome.pending:
         raise Conflict("application_closed")
+    if step.refuse_reason is not None and not step.refuse_reason.strip():
+        raise ValidationFailed("refusal_reason_blank")  # a refusal says why; an empty one is no move
     on = step.on or utcnow().date()
     before = app.stage
     if step.refuse_reason:

@@ -74,6 +74,9 @@ def test_refusal_keeps_the_reason(client, session: Session) -> None:  # type: ig
     make_user(session, "sup-r", Role.supervisor, scope_code="150422")
     a = make_application(session)
     h = auth_headers(client, "sup-r")
+    for blank in ("", "   "):  # a refusal without a reason is neither a refusal nor a move
+        r = client.post(f"{URL}/{a.app.id}/stage", json={"refuse_reason": blank}, headers=h)
+        assert r.status_code == 422 and r.json()["code"] == "refusal_reason_blank", r.text
     r = client.post(f"{URL}/{a.app.id}/stage", json={"refuse_reason": "家庭收入超过标准"}, headers=h)
     assert r.status_code == 200
     assert r.json()["outcome"] == "refused" and r.json()["refusal_reason"] == "家庭收入超过标准"
