@@ -13,6 +13,8 @@ from pydantic import BaseModel, Field, WithJsonSchema
 from contracts.estimates import RoundEstimates
 from contracts.evidence import EvidencePublic
 from contracts.households import Tier
+from contracts.rounds import AssignmentStatus
+from contracts.visits import VisitStatus
 from contracts.vocab import FindingCategory, Severity
 
 
@@ -208,6 +210,30 @@ class RecheckIn(BaseModel):
     visit_date: date
 
 
+class RecheckOut(BaseModel):
+    """The recheck visit last ordered from the item: its sealed assignment and, once visited, the visit."""
+
+    assignment_id: uuid.UUID
+    round_id: uuid.UUID
+    round_name: str
+    team_id: uuid.UUID
+    team_label: str
+    visit_date: date
+    status: AssignmentStatus
+    visit_id: uuid.UUID | None = None
+    visit_status: VisitStatus | None = None
+
+
+class RecheckTeam(BaseModel):
+    """A team a recheck visit may be given to: of a round in scope that still goes into the field."""
+
+    team_id: uuid.UUID
+    label: str
+    round_id: uuid.UUID
+    round_name: str
+    inspector_logins: list[str]
+
+
 class LedgerEventOut(BaseModel):
     at: datetime
     actor: str
@@ -248,6 +274,8 @@ class LedgerItemOut(BaseModel):
 
 class LedgerItemDetail(LedgerItemOut):
     history: list[LedgerEventOut] = []
+    # the recheck visit ordered from the item (supervisors only: its day is sealed from the officers)
+    recheck: RecheckOut | None = None
     # the photos and documents sent for the item itself (a fix's evidence without a visit)
     evidence: list[EvidencePublic] = []
 

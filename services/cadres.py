@@ -20,7 +20,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from openpyxl import Workbook
@@ -255,6 +255,59 @@ def _column_of(loc: tuple[int | str, ...]) -> str:
     return IMPORT_ALIASES[key][0]
 
 
+def _declaration(fields: Mapping[str, str], relatives: Iterable[Mapping[str, str]]) -> CadreIn:
+    """A declaration from text cells (ID numbers normalised, a missing relation "—"); cells that break
+    the contract's limits are one `cadres_bad_cells` refusal naming their columns."""
+    rels: list[RelativeIn] = []
+    bad: list[str] = []  # the columns whose cells broke the declaration's limits
+    for r in relatives:
+        try:
+            rels.append(
+                RelativeIn(
+                    name=r.get("name", ""),
+                    id_number=normalize_id(r.get("id_number", "")),
+                    relation=r.get("relation", "") or "—",
+                )
+            )
+        except ValidationError as exc:
+            bad += [_column_of(("relatives", 0, *e["loc"])) for e in exc.errors()]
+    try:
+        data = CadreIn(
+            name=fields.get("name", ""),
+            id_number=normalize_id(fields.get("id_number", "")),
+            unit=fields.get("unit", ""),
+            post=fields.get("post", ""),
+            township_code=fields.get("township_code", ""),
+            relatives=rels,
+        )
+    except ValidationError as exc:
+        bad += [_column_of(e["loc"]) for e in exc.errors()]
+    if bad:
+        raise ValidationFailed("cadres_bad_cells", columns="、".join(dict.fromkeys(bad)))
+    return data
+
+
+def declare_entered(
+    session: Session, actor: Actor, fields: Mapping[str, str], relatives: Sequence[Mapping[str, str]]
+) -> Cadre:
+    """A declaration typed into a form (the console): the cadre's fields (name, id_number, unit, post,
+    township_code) and the relatives' rows (name, id_number, relation; all-empty rows are skipped),
+    checked as an import row is, then stored as `declare` does."""
+    actor.require(Role.supervisor)
+    given = [r for r in relatives if any(str(v).strip() for v in r.values())]
+    return declare(session, actor, _declaration(fields, given))
+
+
+def township_choices(session: Session, actor: Actor, limit: int = 500) -> list[tuple[str, str]]:
+    """(code, name) of the townships in the actor's scope, for a declaration's township field."""
+    actor.require(Role.supervisor)
+    q = select(Region).where(Region.level == RegionLevel.township).order_by(col(Region.code)).limit(limit)
+    scope = actor.scope_code if actor.role != Role.admin else None
+    if scope:
+        q = q.where(col(Region.code).startswith(scope))
+    return [(r.code, r.name) for r in session.exec(q).all()]
+
+
 def import_file(session: Session, actor: Actor, data: bytes, filename: str) -> ImportReport:
     """Declarations from a table, one row per relative (the cadre's columns repeated; a cadre with no
     relatives on one row with the relative's columns empty). Each cadre's rows replace their last
@@ -268,33 +321,25 @@ def import_file(session: Session, actor: Actor, data: bytes, filename: str) -> I
     for lines in groups.values():
         first = lines[0][1]
         try:
-            relatives: list[RelativeIn] = []
-            bad: list[str] = []  # the columns whose cells broke the declaration's limits
-            for _line, row in lines:
-                if cell(row, cols, "relative_id") or cell(row, cols, "relative_name"):
-                    try:
-                        relatives.append(
-                            RelativeIn(
-                                name=cell(row, cols, "relative_name"),
-                                id_number=normalize_id(cell(row, cols, "relative_id")),
-                                relation=cell(row, cols, "relation") or "—",
-                            )
-                        )
-                    except ValidationError as exc:
-                        bad += [_column_of(("relatives", 0, *e["loc"])) for e in exc.errors()]
-            try:
-                data_in = CadreIn(
-                    name=cell(first, cols, "cadre_name"),
-                    id_number=normalize_id(cell(first, cols, "cadre_id")),
-                    unit=cell(first, cols, "unit"),
-                    post=cell(first, cols, "post"),
-                    township_code=cell(first, cols, "township"),
-                    relatives=relatives,
-                )
-            except ValidationError as exc:
-                bad += [_column_of(e["loc"]) for e in exc.errors()]
-            if bad:
-                raise ValidationFailed("cadres_bad_cells", columns="、".join(dict.fromkeys(bad)))
+            relatives = [
+                {
+                    "name": cell(row, cols, "relative_name"),
+                    "id_number": cell(row, cols, "relative_id"),
+                    "relation": cell(row, cols, "relation"),
+                }
+                for _line, row in lines
+                if cell(row, cols, "relative_id") or cell(row, cols, "relative_name")
+            ]
+            data_in = _declaration(
+                {
+                    "name": cell(first, cols, "cadre_name"),
+                    "id_number": cell(first, cols, "cadre_id"),
+                    "unit": cell(first, cols, "unit"),
+                    "post": cell(first, cols, "post"),
+                    "township_code": cell(first, cols, "township"),
+                },
+                relatives,
+            )
             with session.begin_nested():
                 declare(session, actor, data_in, audit_it=False)
             report.cadres += 1

@@ -19,13 +19,16 @@ from contracts.ledger import (
     LedgerItemOut,
     LedgerRoute,
     LedgerState,
+    RecheckOut,
+    RecheckTeam,
 )
 from contracts.vocab import Severity
 from models.household import Household
 from models.ledger import LedgerEvent, LedgerItem
-from models.user import Role
-from models.visit import Finding
-from services import audit, evidence, ledger
+from models.round import Assignment, InspectionRound, RoundStatus, RoundTeam, TeamMember
+from models.user import Role, User
+from models.visit import Finding, Visit
+from services import audit, evidence, ledger, rounds
 from services.context import Actor
 from services.errors import ValidationFailed
 from services.rounds import local_today
@@ -255,7 +258,76 @@ def detail(session: Session, actor: Actor, item_id: uuid.UUID, today: date | Non
     audit.record(session, actor, "ledger.read", "ledger_item", item.id)
     base = to_out(session, item, h, today or local_today(), findings=True)
     shown = [evidence.to_public(e, actor.lang) for e in ledger.item_evidence(session, item.id)]
-    return LedgerItemDetail(**base.model_dump(), history=history(session, item.id), evidence=shown)
+    sealed_from = actor.role not in (Role.supervisor, Role.admin)  # the officers answer for the fix
+    return LedgerItemDetail(
+        **base.model_dump(),
+        history=history(session, item.id),
+        evidence=shown,
+        recheck=None if sealed_from else recheck_of(session, item),
+    )
+
+
+def recheck_of(session: Session, item: LedgerItem) -> RecheckOut | None:
+    """The recheck visit last ordered from the item: assignment, team, day, and its latest visit."""
+    if item.recheck_assignment_id is None:
+        return None
+    row = session.exec(
+        select(Assignment, RoundTeam, InspectionRound)
+        .join(RoundTeam, col(RoundTeam.id) == col(Assignment.team_id))
+        .join(InspectionRound, col(InspectionRound.id) == col(Assignment.round_id))
+        .where(Assignment.id == item.recheck_assignment_id)
+    ).first()
+    if row is None:
+        return None
+    a, team, r = row
+    visit = session.exec(
+        select(Visit).where(Visit.assignment_id == a.id).order_by(col(Visit.started_at).desc(), col(Visit.id))
+    ).first()
+    return RecheckOut(
+        assignment_id=a.id,
+        round_id=r.id,
+        round_name=r.name,
+        team_id=team.id,
+        team_label=team.label,
+        visit_date=a.visit_date,
+        status=a.status,
+        visit_id=visit.id if visit else None,
+        visit_status=visit.status if visit else None,
+    )
+
+
+# rounds whose pending assignments are still released on their day (a closed round's never are)
+FIELD_STATUSES = (RoundStatus.assigned, RoundStatus.dispatched, RoundStatus.in_field)
+MAX_RECHECK_TEAMS = 200
+
+
+def recheck_teams(session: Session, actor: Actor) -> list[RecheckTeam]:
+    """Teams a recheck visit may be given to: of the rounds in the supervisor's scope still going
+    into the field, newest round first. Which of them the service accepts is its own decision."""
+    field = {r.id: r for r in rounds.list_rounds(session, actor) if r.status in FIELD_STATUSES}
+    if not field:
+        return []
+    teams = session.exec(
+        select(RoundTeam).where(col(RoundTeam.round_id).in_(list(field))).order_by(col(RoundTeam.number))
+    ).all()
+    order = {rid: n for n, rid in enumerate(field)}  # list_rounds gives the newest first
+    rows = sorted(((t, field[t.round_id]) for t in teams), key=lambda tr: (order[tr[1].id], tr[0].number))
+    rows = rows[:MAX_RECHECK_TEAMS]
+    logins: dict[uuid.UUID, list[str]] = {t.id: [] for t, _ in rows}
+    if logins:
+        for team_id, login in session.exec(
+            select(TeamMember.team_id, User.login)
+            .join(User, col(User.id) == col(TeamMember.user_id))
+            .where(col(TeamMember.team_id).in_(list(logins)))
+            .order_by(col(User.login))
+        ).all():
+            logins[team_id].append(login)
+    return [
+        RecheckTeam(
+            team_id=t.id, label=t.label, round_id=r.id, round_name=r.name, inspector_logins=logins[t.id]
+        )
+        for t, r in rows
+    ]
 
 
 def view(session: Session, actor: Actor, item: LedgerItem, today: date | None = None) -> LedgerItemOut:

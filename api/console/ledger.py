@@ -1,7 +1,8 @@
 """Console ledger board: filtered keyset pages, one item with history and evidence, its actions.
 
 Actions go through services.ledger (the same rules as the API): assignment and deadline, verify
-(对账销号, four eyes: the submitter is refused), return (重新整改) and reopen. Every form carries the
+(对账销号, four eyes: the submitter is refused), return (重新整改), reopen, and ordering a recheck
+visit (shown with its team, day and status to supervisors only: it is sealed). Every form carries the
 session's CSRF token and a one-time key; a refusal rolls the request back, is audited on its own,
 and is shown on the item's page. Downloads reuse the API's export and notice routes.
 """
@@ -23,7 +24,14 @@ from api.console.rounds import FormKey, form_key, once
 from api.console.web import PREFIX, CheckedDep, Console, ConsoleDep, render
 from api.deps import SessionDep
 from api.routes import ledger as ledger_api
-from contracts.ledger import ItemUpdateIn, LedgerItemDetail, LedgerRoute, LedgerState, VerifyIn
+from contracts.ledger import (
+    ItemUpdateIn,
+    LedgerItemDetail,
+    LedgerRoute,
+    LedgerState,
+    RecheckIn,
+    VerifyIn,
+)
 from contracts.vocab import Severity
 from services import audit, console_stats, ledger, ledger_queries, rounds
 from services.errors import DomainError, ValidationFailed
@@ -165,6 +173,7 @@ def _item_page(
         }
     )
     photos = sorted({e for ev in it.history for e in ev.evidence_ids if not e.startswith("visit:")})
+    supervises = con.actor.role.value in ("supervisor", "admin")
     return render(
         request,
         "ledger_item.html",
@@ -178,7 +187,9 @@ def _item_page(
         people=console_stats.responsible_choices(session, con.actor),
         routes=[r.value for r in LedgerRoute],
         form_key=form_key(),
-        is_supervisor=con.actor.role.value in ("supervisor", "admin"),
+        is_supervisor=supervises,
+        teams=ledger_queries.recheck_teams(session, con.actor) if supervises else [],
+        today=rounds.local_today(),
     )
 
 
@@ -207,9 +218,9 @@ def act(
         return once(session, con, key, what, _work)
     except DomainError as exc:
         session.rollback()
-        audit.keep_refusal(request.app.state.session_factory, exc)
         if exc.status == 404:
-            raise
+            raise  # the app's handler audits the refusal (once) and shows the 404 page
+        audit.keep_refusal(request.app.state.session_factory, exc)
         return _item_page(request, session, con, item_id, exc.status, exc.message(con.lang))
 
 
@@ -256,13 +267,15 @@ async def verify(
     version: Annotated[int, Form(ge=0, le=2**31 - 1)],
     note: Reason = "",
 ) -> Response:
-    """对账销号 on the chosen evidence; the submitter of the fix is refused (four eyes)."""
+    """对账销号 on the chosen evidence or the finished recheck visit; the submitter is refused (four eyes)."""
     form = await request.form()
     try:
         ids = [uuid.UUID(str(v)) for v in form.getlist("evidence")][:50]
+        recheck = form.get("recheck_visit")
+        recheck_id = uuid.UUID(str(recheck)) if recheck else None
     except ValueError as exc:
         raise ValidationFailed(detail=str(exc).splitlines()[0][:200]) from exc
-    data = VerifyIn(note=note.strip() or None, evidence_ids=ids, version=version)
+    data = VerifyIn(note=note.strip() or None, evidence_ids=ids, recheck_visit_id=recheck_id, version=version)
     return act(
         request,
         session,
@@ -316,4 +329,28 @@ def reopen(
         f"ledger.reopen:{item_id}",
         item_id,
         lambda: ledger.reopen(session, con.actor, item_id, note.strip() or None),
+    )
+
+
+@router.post("/ledger/{item_id}/recheck")
+def recheck(
+    request: Request,
+    item_id: uuid.UUID,
+    session: SessionDep,
+    con: CheckedDep,
+    key: FormKey,
+    team_id: Annotated[uuid.UUID, Form()],
+    visit_date: Annotated[date, Form()],
+) -> Response:
+    """Orders a recheck visit: a sealed assignment of the household to a team, released on its day
+    (a day in the past, or a round that already visits the household, is refused by the service)."""
+    data = RecheckIn(team_id=team_id, visit_date=visit_date)
+    return act(
+        request,
+        session,
+        con,
+        key,
+        f"ledger.recheck:{item_id}",
+        item_id,
+        lambda: ledger.order_recheck(session, con.actor, item_id, data),
     )
