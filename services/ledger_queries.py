@@ -229,8 +229,12 @@ def to_out(
     )
 
 
-def history(session: Session, item_id: uuid.UUID) -> list[LedgerEventOut]:
-    """The item's steps, oldest first."""
+# history steps whose note would tell those who answer for the fix when an unannounced visit comes
+SEALED_NOTES = frozenset({"recheck"})
+
+
+def history(session: Session, item_id: uuid.UUID, sealed: bool = False) -> list[LedgerEventOut]:
+    """The item's steps, oldest first; `sealed`: without the recheck's day (for the officers)."""
     rows = session.exec(
         select(LedgerEvent)
         .where(LedgerEvent.item_id == item_id)
@@ -243,7 +247,7 @@ def history(session: Session, item_id: uuid.UUID) -> list[LedgerEventOut]:
             action=e.action,
             from_state=e.from_state,
             to_state=e.to_state,
-            note=e.note,
+            note=None if sealed and e.action in SEALED_NOTES else e.note,
             evidence_ids=e.evidence_ids,
         )
         for e in rows
@@ -261,7 +265,7 @@ def detail(session: Session, actor: Actor, item_id: uuid.UUID, today: date | Non
     sealed_from = actor.role not in (Role.supervisor, Role.admin)  # the officers answer for the fix
     return LedgerItemDetail(
         **base.model_dump(),
-        history=history(session, item.id),
+        history=history(session, item.id, sealed=sealed_from),
         evidence=shown,
         recheck=None if sealed_from else recheck_of(session, item),
     )

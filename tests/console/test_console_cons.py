@@ -111,6 +111,10 @@ def test_the_recheck_form_orders_one_recheck_and_the_page_shows_it(client, sessi
     assert sup["recheck"]["assignment_id"] == str(ordered[0].id) and sup["recheck"]["status"] == "pending"
     off = client.get(f"/api/v1/ledger/{item.id}", headers=auth_headers(client, "offLB700"))
     assert off.status_code == 200 and off.json()["recheck"] is None
+    # nor its day through the item's history (the supervisors' history keeps it)
+    day = ordered[0].visit_date.isoformat()
+    assert [h["note"] for h in off.json()["history"] if h["action"] == "recheck"] == [None]
+    assert any(h["action"] == "recheck" and h["note"] == day for h in sup["history"])
 
 
 def test_the_finished_recheck_visit_shows_and_verifies_the_item(client, session: Session) -> None:  # type: ignore[no-untyped-def]
