@@ -73,6 +73,7 @@ def seed(url: str, n_households: int, n_visits: int, n_items: int) -> dict[str, 
     from sqlalchemy import create_engine, text
 
     from models.migrate import upgrade
+    from models.visit import checkin_cell
     from services.auth import hash_password
     from services.cipher import get_cipher
 
@@ -133,12 +134,14 @@ def seed(url: str, n_households: int, n_visits: int, n_items: int) -> dict[str, 
             cur, "visit",
             ["id", "household_id", "inspector_id", "checklist_id", "checklist_version", "status",
              "participants", "answers", "step_seconds", "track", "checkin", "flags", "core_proof", "notes",
-             "client_findings", "started_at", "finished_at", "updated_at", "round_id", "village_code"],
+             "client_findings", "started_at", "finished_at", "updated_at", "round_id", "village_code",
+             "checkin_cell", "rushed", "step_median_s"],
             ((uuid.UUID(int=(4 << 64) + i), _hid(i * step), inspectors[i % len(inspectors)], "home_visit", 1,
               "submitted", "[]", '[{"step_id": "door", "value": "在家"}]', '{"door": 40.0}', "[]",
               '{"lat": 43.9, "lon": 119.3}', '[{"code": "rushed"}]' if i % 9 == 0 else "[]", "{}", "[]", "[]",
               (st := now - timedelta(minutes=rng.randint(10, 60 * 24 * 60))), st + timedelta(minutes=20), now,
-              ROUND_ID, villages[(i * step) % len(villages)]) for i in range(n_visits)),
+              ROUND_ID, villages[(i * step) % len(villages)], checkin_cell({"lat": 43.9, "lon": 119.3}),
+              i % 9 == 0, 40.0) for i in range(n_visits)),
         )  # fmt: skip
         n_item_households = max(1, min(n_households, n_items // 2))
         _copy(

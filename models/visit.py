@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, ForeignKey, Index, String, Uuid, event, select
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    ForeignKey,
+    Index,
+    String,
+    Uuid,
+    event,
+    false,
+    select,
+)
 from sqlmodel import Field, SQLModel, col
 
 from contracts.ledger import FindingKind as FindingKind
@@ -69,6 +83,48 @@ class Visit(SQLModel, table=True):
     review_reason: str | None = Field(default=None, max_length=1000)
     reviewed_by: uuid.UUID | None = Field(default=None, sa_column=Column(Uuid(), nullable=True))
     reviewed_at: datetime | None = Field(default=None, sa_column=ts_column())
+    # Kept in step with checkin, flags and step_seconds on every write (see _summarise), so that the
+    # inspector-quality figures are counted over plain columns instead of parsing JSON per visit:
+    checkin_cell: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    rushed: bool = Field(default=False, sa_column=Column(Boolean, nullable=False, server_default=false()))
+    step_median_s: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+
+
+CELL = 10_000  # check-in points are compared on a grid of 1/10,000 degree (about 10 m)
+
+
+def checkin_cell(checkin: dict[str, Any] | None) -> int | None:
+    """The check-in point's grid cell as one integer (None without a usable point)."""
+    try:
+        lat, lon = float((checkin or {})["lat"]), float((checkin or {})["lon"])
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (math.isfinite(lat) and math.isfinite(lon)):
+        return None
+    return round(lat * CELL) * 100_000_000 + round(lon * CELL)
+
+
+def step_median(step_seconds: dict[str, Any] | None) -> float | None:
+    """The median of a visit's step durations in seconds (None when it has none)."""
+    values = []
+    for v in (step_seconds or {}).values():
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            continue
+        if math.isfinite(x):
+            values.append(x)
+    return statistics.median(values) if values else None
+
+
+def _summarise(mapper: Any, connection: Any, target: Visit) -> None:
+    target.checkin_cell = checkin_cell(target.checkin)
+    target.rushed = any(isinstance(f, dict) and f.get("code") == "rushed" for f in target.flags or [])
+    target.step_median_s = step_median(target.step_seconds)
+
+
+event.listen(Visit, "before_insert", _summarise)
+event.listen(Visit, "before_update", _summarise)
 
 
 class Finding(SQLModel, table=True):

@@ -310,45 +310,21 @@ def _median(values: list[float]) -> float | None:
     return s[mid] if len(s) % 2 else (s[mid - 1] + s[mid]) / 2
 
 
-def _json_sql(session: Session) -> dict[str, str]:
-    """The few JSON expressions the quality counts need, in the session's SQL dialect."""
-    if session.get_bind().dialect.name == "postgresql":
-        return {
-            "rushed": 'visit.flags @> \'[{"code": "rushed"}]\'::jsonb',
-            "lat": "round((visit.checkin ->> 'lat')::numeric, 4)",
-            "lon": "round((visit.checkin ->> 'lon')::numeric, 4)",
-        }
-    return {
-        "rushed": "EXISTS (SELECT 1 FROM json_each(visit.flags) AS fl"
-        " WHERE json_extract(fl.value, '$.code') = 'rushed')",
-        "lat": "round(json_extract(visit.checkin, '$.lat'), 4)",
-        "lon": "round(json_extract(visit.checkin, '$.lon'), 4)",
-    }
-
-
 def _median_steps(session: Session, window: list[Any]) -> dict[uuid.UUID, float | None]:
-    """Median step time per inspector: percentile_cont on PostgreSQL; on SQLite the step values are
-    read per inspector and the median taken here (SQLite has no ordered-set aggregates)."""
-    from sqlalchemy import Float, true
-
-    pg = session.get_bind().dialect.name == "postgresql"
-    each = func.jsonb_each_text if pg else func.json_each
-    steps = each(col(Visit.step_seconds)).table_valued("key", "value").alias("steps")
-    inspector = col(Visit.inspector_id)
-    if pg:
-        median = func.percentile_cont(0.5).within_group(steps.c.value.cast(Float))
+    """Median step time per inspector: the median over the window's visits of each visit's median
+    step time (kept on the visit). percentile_cont on PostgreSQL; on SQLite the values are read per
+    inspector and the median taken here (SQLite has no ordered-set aggregates)."""
+    inspector, med = col(Visit.inspector_id), col(Visit.step_median_s)
+    window = [*window, med.is_not(None)]
+    if session.get_bind().dialect.name == "postgresql":
         rows = session.exec(
-            select(inspector, median)
-            .select_from(Visit)
-            .join(steps, true())
-            .where(*window)
-            .group_by(inspector)
+            select(inspector, func.percentile_cont(0.5).within_group(med)).where(*window).group_by(inspector)
         ).all()
         return {uid: float(m) if m is not None else None for uid, m in rows}
     values: dict[uuid.UUID, list[float]] = {}
-    q = select(inspector, steps.c.value).select_from(Visit).join(steps, true()).where(*window)
-    for uid, value in session.exec(q).all():
-        values.setdefault(uid, []).append(float(value))
+    for uid, value in session.exec(select(inspector, med).where(*window)).all():
+        if value is not None:
+            values.setdefault(uid, []).append(float(value))
     return {uid: _median(vs) for uid, vs in values.items()}
 
 
@@ -359,8 +335,9 @@ def inspector_quality(
     points repeated across households, and the pass rate (no finding) against the county's.
 
     Counted in SQL, grouped by inspector (a few small result sets however many visits the window
-    holds). Check-in points are compared rounded to four decimals (about 10 m)."""
-    from sqlalchemy import Boolean, Float, case, literal_column, text
+    holds), over the summaries each visit keeps (check-in cell, rushed, median step time).
+    Check-in points are compared on a grid of 1/10,000 degree (about 10 m)."""
+    from sqlalchemy import case, text
     from sqlalchemy import select as sa_select
 
     from models.evidence import Evidence
@@ -370,16 +347,13 @@ def inspector_quality(
     window: list[Any] = [col(Visit.started_at) >= since, col(Visit.status) == VisitStatus.submitted]
     if actor.role != Role.admin and actor.scope_code:
         window.append(subtree(col(Visit.village_code), actor.scope_code))
-    js = _json_sql(session)
     if session.get_bind().dialect.name == "postgresql":
         # for this transaction only: groupings of ~10⁵ visits hash in memory instead of sorting on
-        # disk; and no JIT (the planner takes 100 rows per jsonb_each call, so the median query's
-        # estimate passes jit_above_cost, and compiling costs more than it saves at this size)
+        # disk; and no JIT (compiling costs more than it saves at this size)
         session.execute(text("SET LOCAL work_mem = '32MB'"))
         session.execute(text("SET LOCAL jit = off"))
     inspector = col(Visit.inspector_id)
-    rushed = literal_column(js["rushed"], Boolean)
-    lat, lon = literal_column(js["lat"], Float), literal_column(js["lon"], Float)
+    cell = col(Visit.checkin_cell)
     # one pass over the window's visits; hash groupings only (no DISTINCT sorts):
     # per inspector, check-in point and household: visits, rushed ones, ones with a finding;
     # then per point: how many households share it; then per inspector
@@ -392,16 +366,15 @@ def inspector_quality(
     per_home = (
         sa_select(
             inspector.label("uid"),
-            lat.label("lat"),
-            lon.label("lon"),
+            cell.label("cell"),
             func.count().label("n"),
-            func.sum(case((rushed, 1), else_=0)).label("rushed"),
+            func.sum(case((col(Visit.rushed), 1), else_=0)).label("rushed"),
             func.count(with_finding.c.visit_id).label("failed"),
         )
         .select_from(Visit)
         .outerjoin(with_finding, with_finding.c.visit_id == col(Visit.id))
         .where(*window)
-        .group_by(inspector, lat, lon, col(Visit.household_id))
+        .group_by(inspector, cell, col(Visit.household_id))
         .subquery()
     )
     homes = func.count()
@@ -411,11 +384,9 @@ def inspector_quality(
             func.sum(per_home.c.n).label("n"),
             func.sum(per_home.c.rushed).label("rushed"),
             func.sum(per_home.c.failed).label("failed"),
-            case(
-                (per_home.c.lat.is_not(None) & per_home.c.lon.is_not(None) & (homes > 1), homes), else_=0
-            ).label("repeated"),
+            case((per_home.c.cell.is_not(None) & (homes > 1), homes), else_=0).label("repeated"),
         )
-        .group_by(per_home.c.uid, per_home.c.lat, per_home.c.lon)
+        .group_by(per_home.c.uid, per_home.c.cell)
         .subquery()
     )
     counts = [

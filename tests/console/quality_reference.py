@@ -12,7 +12,7 @@ from sqlmodel import Session, col, select
 from models.evidence import Evidence
 from models.household import Household
 from models.user import User
-from models.visit import Finding, Visit, VisitStatus
+from models.visit import Finding, Visit, VisitStatus, checkin_cell, step_median
 from services.console_stats import InspectorQuality
 from services.context import Actor
 
@@ -57,15 +57,16 @@ def reference_quality(
     out = []
     for uid, vs in by.items():
         n = len(vs)
-        steps = [float(s) for v in vs for s in (v[4] or {}).values()]
+        # the median over the visits of each visit's median step time
+        steps = [m for v in vs if (m := step_median(v[4])) is not None]
         rushed = sum(1 for v in vs if any(f.get("code") == "rushed" for f in v[3] or []))
         shots = [photos.get(v[0], (0, 0)) for v in vs]
         n_photos, n_bad = sum(p[0] for p in shots), sum(p[1] for p in shots)
-        points: dict[tuple[float, float], set[uuid.UUID]] = {}
+        points: dict[int, set[uuid.UUID]] = {}
         for v in vs:
-            c = v[5] or {}
-            if "lat" in c and "lon" in c:
-                points.setdefault((round(float(c["lat"]), 4), round(float(c["lon"]), 4)), set()).add(v[2])
+            cell = checkin_cell(v[5])
+            if cell is not None:
+                points.setdefault(cell, set()).add(v[2])
         repeated = sum(len(hs) for hs in points.values() if len(hs) > 1)
         passed = sum(1 for v in vs if v[0] not in failed) / n
         se = (county_pass * (1 - county_pass) / n) ** 0.5
