@@ -85,6 +85,13 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
             task.cancel()
 
 
+def pool_options(settings: Settings) -> dict[str, int]:
+    """The connection pool of an API process on PostgreSQL (SQLite keeps its own defaults)."""
+    if not settings.database_url.startswith("postgresql"):
+        return {}
+    return {"pool_size": settings.db_pool_size, "max_overflow": settings.db_max_overflow}
+
+
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     """Builds the app on the given settings and engine (defaults: the environment's)."""
     settings = settings or get_settings()
@@ -97,7 +104,7 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         lifespan=_lifespan,
     )
     app.state.settings = settings
-    app.state.engine = engine or make_engine(settings.database_url)
+    app.state.engine = engine or make_engine(settings.database_url, **pool_options(settings))
     app.state.session_factory = lambda: unit_of_work(app.state.engine)
     app.state.db_slots = weakref.WeakKeyDictionary()  # per event loop, see api.deps.db_slot
     problems.install(app)

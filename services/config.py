@@ -54,6 +54,12 @@ class Settings(BaseSettings):
 
     env: Literal["demo", "development", "test", "production"] = "development"
     database_url: str = Field(default_factory=lambda: f"sqlite:///{VAR_DIR / 'feijian.sqlite'}")
+    # PostgreSQL connections each API process keeps open, and how many more it may open at a peak.
+    # Connections beyond the kept ones are closed when returned, so a steady load above the kept
+    # number would open and close a connection for every request: keep enough for the peaks. Keep
+    # workers × (pool size + overflow) below the server's max_connections (100 by default).
+    db_pool_size: int = Field(default=12, ge=1, le=200)
+    db_max_overflow: int = Field(default=8, ge=0, le=200)
     media_dir: Path = VAR_DIR / "media"
     # Where evidence bytes live: unset means media_dir; s3://bucket/prefix or file:///dir otherwise.
     media_url: str | None = None
